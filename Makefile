@@ -1,0 +1,53 @@
+# Lodestar: the two set-up commands are `make demo` (install everything, run the main job on the
+# bundled demo company) and `make test` (install everything, run the test suite).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SCALE ?= 1
+
+# Project-local state and no telemetry from any tool, for every target.
+export DAGSTER_HOME := $(CURDIR)/.dagster
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export RUNTIME__DLTHUB_TELEMETRY := false
+export MLFLOW_DISABLE_TELEMETRY := true
+export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install system demo test lint dagster-ui mlflow-ui dbt-docs bench clean
+
+install: system $(VENV)/.installed
+
+system:
+	@bash scripts/install_system.sh
+
+# Reinstalled whenever the pins change; constraints.txt fixes the whole tree CI tested.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+demo: install
+	$(BIN)/lodestar demo --scale $(SCALE)
+
+test: install
+	$(BIN)/python -m pytest -q tests
+
+lint: install
+	$(BIN)/ruff check .
+
+dagster-ui: install
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+mlflow-ui: install
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/lodestar mlflow-ui
+
+dbt-docs: install
+	$(BIN)/lodestar dbt-docs
+
+bench: install
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf .lodestar .dagster/storage .dagster/history .dagster/schedules .dagster/logs dbt_project/target

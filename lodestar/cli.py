@@ -1,0 +1,143 @@
+"""The `lodestar` command: run the main job on the demo company, serve the demo API, open the UIs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lodestar.settings import PROJECT_ROOT, disable_telemetry, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+DEFAULT_SEED = 20261127
+
+
+def _prepare_env() -> None:
+    """Project-local Dagster home and no telemetry, also when called outside the Makefile."""
+    disable_telemetry()
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster"))
+    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_ROOT / "dbt_project"))
+    venv_bin = str(Path(sys.executable).parent)
+    if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+
+
+def ensure_demo_company(scale: float, seed: int, regenerate: bool = False) -> dict:
+    """Generate the demo company unless the same scale and seed are already on disk."""
+    from lodestar.demo.generator import generate
+
+    demo_dir = get_settings().demo_dir
+    manifest_path = demo_dir / "manifest.json"
+    if manifest_path.exists() and not regenerate:
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("scale") == scale and manifest.get("seed") == seed:
+            return manifest
+    return generate(demo_dir, scale=scale, seed=seed)
+
+
+@app.command()
+def generate(
+    scale: Annotated[float, typer.Option(help="1 = ~300 customers; 10 = ten times the business")] = 1.0,
+    seed: Annotated[int, typer.Option(help="fixed seed: same seed and scale, same bytes")] = DEFAULT_SEED,
+    out: Annotated[Path | None, typer.Option(help="output folder (default $LODESTAR_DEMO_DIR)")] = None,
+) -> None:
+    """Generate the bundled demo company's source systems (file drops, API data, documents, truth)."""
+    from lodestar.demo.generator import generate as run_generate
+
+    target = out or get_settings().demo_dir
+    started = time.perf_counter()
+    manifest = run_generate(target, scale=scale, seed=seed)
+    console.print(f"demo company at {target} (scale {scale}, seed {seed}) in {time.perf_counter() - started:.1f}s")
+    console.print(f"{len(manifest.get('files', {}))} files written")
+
+
+@app.command("serve-api")
+def serve_api(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free port)")] = 8765,
+) -> None:
+    """Serve the demo company's e-commerce and customer-KPI API on 127.0.0.1 until Ctrl-C.
+
+    The token is read from LODESTAR_DEMO_API_TOKEN.
+    """
+    from lodestar.demo.api import serve_demo_api
+
+    token = os.environ.get("LODESTAR_DEMO_API_TOKEN")
+    if not token:
+        raise typer.BadParameter("set LODESTAR_DEMO_API_TOKEN to the token clients must send")
+    with serve_demo_api(get_settings().demo_dir, token=token, port=port) as url:
+        console.print(f"demo API on {url} (Ctrl-C to stop)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+def demo(
+    scale: Annotated[float, typer.Option(help="size of the demo company")] = 1.0,
+    seed: Annotated[int, typer.Option()] = DEFAULT_SEED,
+    regenerate: Annotated[bool, typer.Option(help="regenerate even if present")] = False,
+) -> None:
+    """Generate the demo company if needed, run the main job over the whole asset graph, print a summary."""
+    _prepare_env()
+    from lodestar.mainjob import run_main_job, print_summary
+
+    started = time.perf_counter()
+    ensure_demo_company(scale, seed, regenerate)
+    generated = time.perf_counter()
+    console.print(f"[bold]demo company ready[/] in {generated - started:.1f}s -> {get_settings().demo_dir}")
+    outcome = run_main_job()
+    print_summary(outcome, console, elapsed=time.perf_counter() - generated)
+    if not outcome.success:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def graph(
+    update_readme: Annotated[bool, typer.Option(help="rewrite the picture in README.md")] = False,
+) -> None:
+    """Print the asset graph by group (each asset with its upstream assets)."""
+    _prepare_env()
+    from lodestar import graph as graph_mod
+    from orchestration.definitions import defs
+
+    picture = graph_mod.render_asset_graph(defs)
+    if update_readme:
+        changed = graph_mod.update_readme(PROJECT_ROOT / "README.md", picture)
+        console.print("README.md updated" if changed else "README.md already current")
+    else:
+        print(picture)
+
+
+@app.command("mlflow-ui")
+def mlflow_ui(port: Annotated[int, typer.Option()] = 5000) -> None:
+    """Open the MLflow UI on 127.0.0.1 over the project's tracking store (one worker, ~500 MiB)."""
+    _prepare_env()
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    cmd = [
+        str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1", "--backend-store-uri", settings.mlflow_tracking_uri,
+        "--default-artifact-root", str(settings.home / "mlartifacts"),
+    ]
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,130 @@
+"""Runs the main job (the whole asset graph) in process against this checkout's Dagster instance,
+and prints the summary a data engineer reads after `make demo`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+
+from lodestar.settings import get_settings
+from lodestar.warehouse import Warehouse
+
+
+@dataclass
+class MainJobOutcome:
+    success: bool
+    run_id: str
+    seconds: float
+    materialized: list[str] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+    checks: dict[str, bool] = field(default_factory=dict)
+
+
+def run_main_job(tags: dict[str, str] | None = None) -> MainJobOutcome:
+    """Execute ``main`` in this process, recorded in $DAGSTER_HOME so the UI shows the run."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("main")
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags or {})
+    materialized = sorted(
+        {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
+    )
+    checks = {
+        f"{e.event_specific_data.asset_check_evaluation.asset_key.to_user_string()}:"
+        f"{e.event_specific_data.asset_check_evaluation.check_name}": e.event_specific_data.asset_check_evaluation.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]
+    return MainJobOutcome(
+        success=result.success,
+        run_id=result.run_id,
+        seconds=time.perf_counter() - started,
+        materialized=materialized,
+        failed_steps=failed,
+        checks=checks,
+    )
+
+
+def raw_table_counts(warehouse: Warehouse) -> list[tuple[str, int]]:
+    """Row counts of every landed raw table (connector bookkeeping tables left out)."""
+    if not warehouse.path.exists():
+        return []
+    tables = warehouse.query(
+        "select table_name from information_schema.tables where table_schema = 'raw' "
+        "and table_name not like '\\_%' escape '\\' and table_name not like '%rejects' order by 1"
+    )["table_name"].tolist()
+    return [(t, warehouse.row_count("raw", t)) for t in tables]
+
+
+def reject_summary(warehouse: Warehouse) -> list[tuple[str, str, int]]:
+    """(rejects table, reason kind, rows) for every rejects table in raw."""
+    if not warehouse.path.exists():
+        return []
+    tables = warehouse.query(
+        "select table_name from information_schema.tables where table_schema = 'raw' "
+        "and table_name like '%\\_rejects' escape '\\' order by 1"
+    )["table_name"].tolist()
+    out: list[tuple[str, str, int]] = []
+    for table in tables:
+        # The reason text starts with "<column>: <kind>" ; group by the kind for a short summary.
+        df = warehouse.query(
+            f'select feed, coalesce(reason_kind, regexp_extract(reason, \'^[^:]*: ([a-z_]+)\', 1)) as kind, '
+            f'count(*) as n from raw."{table}" group by all order by n desc'
+        ) if _has_column(warehouse, table, "reason_kind") else warehouse.query(
+            f'select feed, regexp_extract(reason, \'^[^:]*: ([a-z_]+)\', 1) as kind, count(*) as n '
+            f'from raw."{table}" group by all order by n desc'
+        )
+        out.extend((f"{table}.{r.feed}", r.kind or "other", int(r.n)) for r in df.itertuples())
+    return out
+
+
+def _has_column(warehouse: Warehouse, table: str, column: str) -> bool:
+    df = warehouse.query(
+        "select count(*) as n from information_schema.columns where table_schema='raw' and table_name=? "
+        "and column_name=?",
+        [table, column],
+    )
+    return bool(df["n"].iloc[0])
+
+
+def print_summary(outcome: MainJobOutcome, console: Console, elapsed: float | None = None) -> None:
+    settings = get_settings()
+    warehouse = Warehouse(settings.warehouse_path)
+    status = "[green]succeeded[/]" if outcome.success else "[red]FAILED[/]"
+    console.print(f"\n[bold]main job {status}[/] run {outcome.run_id} in {outcome.seconds:.1f}s")
+    console.print(f"assets materialised: {len(outcome.materialized)}")
+    if outcome.failed_steps:
+        console.print(f"[red]failed steps:[/] {', '.join(outcome.failed_steps)}")
+    failed_checks = [k for k, ok in outcome.checks.items() if not ok]
+    console.print(f"asset checks: {len(outcome.checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
+    for name in failed_checks:
+        console.print(f"  [yellow]failed check[/] {name}")
+
+    landed = Table(title="rows landed per raw table", show_lines=False)
+    landed.add_column("raw table")
+    landed.add_column("rows", justify="right")
+    for table, n in raw_table_counts(warehouse):
+        landed.add_row(f"raw.{table}", f"{n:,}")
+    console.print(landed)
+
+    rejected = Table(title="rows rejected, by feed and reason")
+    rejected.add_column("rejects table.feed")
+    rejected.add_column("reason")
+    rejected.add_column("rows", justify="right")
+    for feed, kind, n in reject_summary(warehouse):
+        rejected.add_row(feed, kind, f"{n:,}")
+    console.print(rejected)
+
+    console.print(f"\nwarehouse (DuckDB): {settings.warehouse_path}")
+    console.print("open the UIs (both bind 127.0.0.1):")
+    console.print("  Dagster:  make dagster-ui   -> http://127.0.0.1:3000")
+    console.print("  MLflow:   make mlflow-ui    -> http://127.0.0.1:5000")
+    console.print(f"  SQL:      .venv/bin/python -c \"import duckdb; duckdb.connect('{settings.warehouse_path}', read_only=True).sql('show all tables').show()\"")

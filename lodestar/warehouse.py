@@ -1,0 +1,98 @@
+"""The small warehouse interface every library uses to read and write tables.
+
+DuckDB allows one writer per file, so writers open short-lived connections and
+the orchestration layer serialises them through one concurrency pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def quote_ident(name: str) -> str:
+    """Quote a schema/table/column name, refusing anything that is not a plain identifier."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A DuckDB file; ``schema.table`` names throughout."""
+
+    path: Path
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not self.path.exists():
+            # A read before the first write sees an empty warehouse, not an error.
+            read_only = False
+        con = duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, params or []).df()
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        with self.connect(read_only=True) as con:
+            row = con.execute(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchone()
+        return bool(row and row[0])
+
+    def row_count(self, schema: str, table: str) -> int:
+        if not self.table_exists(schema, table):
+            return 0
+        with self.connect(read_only=True) as con:
+            return con.execute(f"select count(*) from {quote_ident(schema)}.{quote_ident(table)}").fetchone()[0]
+
+    def replace_table(self, schema: str, table: str, df: pd.DataFrame) -> int:
+        """Swap in a whole table in one transaction: readers see the old or the new, never half."""
+        target = f"{quote_ident(schema)}.{quote_ident(table)}"
+        with self.connect() as con:
+            con.execute(f"create schema if not exists {quote_ident(schema)}")
+            con.register("_incoming", df)
+            con.execute("begin transaction")
+            try:
+                con.execute(f"create or replace table {target} as select * from _incoming")
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
+            finally:
+                con.unregister("_incoming")
+        return len(df)
+
+    def replace_rows(self, schema: str, table: str, df: pd.DataFrame, where: str, params: list) -> int:
+        """Delete the rows matching ``where`` then insert ``df``, atomically (partition overwrite)."""
+        target = f"{quote_ident(schema)}.{quote_ident(table)}"
+        with self.connect() as con:
+            con.execute(f"create schema if not exists {quote_ident(schema)}")
+            con.register("_incoming", df)
+            con.execute("begin transaction")
+            try:
+                con.execute(f"create table if not exists {target} as select * from _incoming limit 0")
+                con.execute(f"delete from {target} where {where}", params)
+                con.execute(f"insert into {target} by name select * from _incoming")
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
+            finally:
+                con.unregister("_incoming")
+        return len(df)

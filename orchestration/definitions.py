@@ -1,0 +1,24 @@
+"""The Lodestar code location: every domain's assets, checks, jobs, schedules and sensors."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from lodestar.settings import disable_telemetry
+from orchestration.defs.raw import build_raw_defs
+from orchestration.resources import build_resources
+
+disable_telemetry()
+
+raw_defs, contract_errors = build_raw_defs()
+
+main_job = dg.define_asset_job(
+    "main",
+    selection=dg.AssetSelection.all(),
+    description="Materialise the whole asset graph: land every source, build the marts, train and forecast.",
+)
+
+defs = dg.Definitions.merge(
+    raw_defs,
+    dg.Definitions(jobs=[main_job], resources=build_resources()),
+)

@@ -1,0 +1,1 @@
+"""One module per domain of the asset graph; `orchestration.definitions` merges them."""
