@@ -91,7 +91,7 @@ def demo(
 ) -> None:
     """Generate the demo company if needed, run the main job over the whole asset graph, print a summary."""
     _prepare_env()
-    from lodestar.mainjob import run_main_job, print_summary
+    from lodestar.mainjob import print_summary, run_main_job
 
     started = time.perf_counter()
     ensure_demo_company(scale, seed, regenerate)
@@ -101,6 +101,25 @@ def demo(
     print_summary(outcome, console, elapsed=time.perf_counter() - generated)
     if not outcome.success:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run read-only against the warehouse")],
+    limit: Annotated[int, typer.Option(help="rows to print at most")] = 50,
+) -> None:
+    """Query the DuckDB warehouse read-only and print the result."""
+    from lodestar.warehouse import Warehouse
+
+    df = Warehouse(get_settings().warehouse_path).query(query)
+    table = Table(show_lines=False)
+    for column in df.columns:
+        table.add_column(str(column))
+    for row in df.head(limit).itertuples(index=False):
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+    if len(df) > limit:
+        console.print(f"... {len(df) - limit} more rows")
 
 
 @app.command()

@@ -32,16 +32,20 @@ def run_main_job(tags: dict[str, str] | None = None) -> MainJobOutcome:
     job = defs.resolve_job_def("main")
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags or {})
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            tags=tags or {},
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
     materialized = sorted(
         {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
     )
-    checks = {
-        f"{e.event_specific_data.asset_check_evaluation.asset_key.to_user_string()}:"
-        f"{e.event_specific_data.asset_check_evaluation.check_name}": e.event_specific_data.asset_check_evaluation.passed
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
+    checks = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = evaluation.passed
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]
     return MainJobOutcome(
         success=result.success,
@@ -64,35 +68,22 @@ def raw_table_counts(warehouse: Warehouse) -> list[tuple[str, int]]:
     return [(t, warehouse.row_count("raw", t)) for t in tables]
 
 
-def reject_summary(warehouse: Warehouse) -> list[tuple[str, str, int]]:
-    """(rejects table, reason kind, rows) for every rejects table in raw."""
+def reject_summary(warehouse: Warehouse) -> list[tuple[str, int, str]]:
+    """(rejects table.feed, rows, "kind n, kind n, ...") for every rejects table in raw."""
     if not warehouse.path.exists():
         return []
     tables = warehouse.query(
         "select table_name from information_schema.tables where table_schema = 'raw' "
         "and table_name like '%\\_rejects' escape '\\' order by 1"
     )["table_name"].tolist()
-    out: list[tuple[str, str, int]] = []
+    out: list[tuple[str, int, str]] = []
     for table in tables:
-        # The reason text starts with "<column>: <kind>" ; group by the kind for a short summary.
         df = warehouse.query(
-            f'select feed, coalesce(reason_kind, regexp_extract(reason, \'^[^:]*: ([a-z_]+)\', 1)) as kind, '
-            f'count(*) as n from raw."{table}" group by all order by n desc'
-        ) if _has_column(warehouse, table, "reason_kind") else warehouse.query(
-            f'select feed, regexp_extract(reason, \'^[^:]*: ([a-z_]+)\', 1) as kind, count(*) as n '
-            f'from raw."{table}" group by all order by n desc'
+            f"""select feed, sum(n)::bigint as total, string_agg(kind || ' ' || n, ', ' order by n desc, kind) as kinds
+                from (select feed, kind, count(*) as n from raw."{table}" group by all) group by feed order by feed"""
         )
-        out.extend((f"{table}.{r.feed}", r.kind or "other", int(r.n)) for r in df.itertuples())
+        out.extend((f"{table}.{r.feed}", int(r.total), r.kinds) for r in df.itertuples())
     return out
-
-
-def _has_column(warehouse: Warehouse, table: str, column: str) -> bool:
-    df = warehouse.query(
-        "select count(*) as n from information_schema.columns where table_schema='raw' and table_name=? "
-        "and column_name=?",
-        [table, column],
-    )
-    return bool(df["n"].iloc[0])
 
 
 def print_summary(outcome: MainJobOutcome, console: Console, elapsed: float | None = None) -> None:
@@ -115,16 +106,16 @@ def print_summary(outcome: MainJobOutcome, console: Console, elapsed: float | No
         landed.add_row(f"raw.{table}", f"{n:,}")
     console.print(landed)
 
-    rejected = Table(title="rows rejected, by feed and reason")
+    rejected = Table(title="rows rejected (in raw.<source>_rejects with reason and payload)")
     rejected.add_column("rejects table.feed")
-    rejected.add_column("reason")
     rejected.add_column("rows", justify="right")
-    for feed, kind, n in reject_summary(warehouse):
-        rejected.add_row(feed, kind, f"{n:,}")
+    rejected.add_column("why")
+    for feed, n, kinds in reject_summary(warehouse):
+        rejected.add_row(feed, f"{n:,}", kinds)
     console.print(rejected)
 
     console.print(f"\nwarehouse (DuckDB): {settings.warehouse_path}")
     console.print("open the UIs (both bind 127.0.0.1):")
     console.print("  Dagster:  make dagster-ui   -> http://127.0.0.1:3000")
     console.print("  MLflow:   make mlflow-ui    -> http://127.0.0.1:5000")
-    console.print(f"  SQL:      .venv/bin/python -c \"import duckdb; duckdb.connect('{settings.warehouse_path}', read_only=True).sql('show all tables').show()\"")
+    console.print('  SQL:      .venv/bin/lodestar sql "show all tables"   (read-only, any DuckDB client works too)')

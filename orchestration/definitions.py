@@ -5,12 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from lodestar.settings import disable_telemetry
-from orchestration.defs.raw import build_raw_defs
+from orchestration.defs.raw import build_raw_assets
 from orchestration.resources import build_resources
 
 disable_telemetry()
 
-raw_defs, contract_errors = build_raw_defs()
+raw_assets, contract_errors = build_raw_assets()
 
 main_job = dg.define_asset_job(
     "main",
@@ -18,7 +18,4 @@ main_job = dg.define_asset_job(
     description="Materialise the whole asset graph: land every source, build the marts, train and forecast.",
 )
 
-defs = dg.Definitions.merge(
-    raw_defs,
-    dg.Definitions(jobs=[main_job], resources=build_resources()),
-)
+defs = dg.Definitions(assets=raw_assets, jobs=[main_job], resources=build_resources())

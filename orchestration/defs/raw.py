@@ -5,7 +5,6 @@ YAML file is a new asset with no Python written. A malformed contract is reporte
 it never stops the other assets from loading.
 """
 
-import json
 import logging
 from pathlib import Path
 
@@ -165,7 +164,8 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
     )
     def _land(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         selected = context.selected_asset_keys
-        feeds = [name for name, key in feed_keys.items() if key in selected]
+        # Multi-assets must yield in dependency order: the contract's load order is that order.
+        feeds = [name for name in contract.load_order() if feed_keys[name] in selected]
         wh = warehouse.get()
         result = land_file_source(contract, wh, feeds=feeds or None)
         for name in feeds:
@@ -212,6 +212,8 @@ def http_feed_asset(contract: HttpContract) -> dg.AssetsDefinition:
             "cursor_field": contract.incremental.cursor_field if contract.incremental else "",
         },
         check_specs=[dg.AssetCheckSpec("reject_rate_within_threshold", asset=key)],
+        # Cross-source references are checked against landed tables: those land first.
+        deps=sorted(_reference_keys(contract.source, contract.columns, contract.table_name), key=str),
         retry_policy=dg.RetryPolicy(max_retries=2, delay=2),
     )
     def _land(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source_api: SourceApiResource):
@@ -230,15 +232,13 @@ def _report(errors: list[ContractError]) -> None:
         log.error("contract skipped: %s", err)
 
 
-def build_raw_defs(contracts_dir: Path = CONTRACTS_DIR, http_dir: Path = HTTP_DIR) -> tuple[dg.Definitions, list[ContractError]]:
+def build_raw_assets(
+    contracts_dir: Path = CONTRACTS_DIR, http_dir: Path = HTTP_DIR
+) -> tuple[list[dg.AssetsDefinition], list[ContractError]]:
     """Assets for every valid contract, and the errors of the invalid ones (logged, not raised)."""
     sources, file_errors = load_file_contracts(contracts_dir)
     feeds, http_errors = discover_http_contracts(http_dir)
     errors = [*file_errors, *http_errors]
     _report(errors)
     assets = [file_source_assets(c) for c in sources] + [http_feed_asset(c) for c in feeds]
-    return dg.Definitions(assets=assets), errors
-
-
-def contract_error_summary(errors: list[ContractError]) -> str:
-    return json.dumps([str(e) for e in errors], ensure_ascii=False)
+    return assets, errors

@@ -1,0 +1,259 @@
+"""Vectorised row validation against a contract's columns: typed accepted rows and reasoned rejects.
+
+Every check is a pandas column operation (no per-row Python loop), so a 200k-row file validates in
+well under a second. Reject reasons read ``<column>: <kind> <detail> (<value>)``; a row's ``kind`` is its
+first problem in check order (row-level, then per column, then references, then duplicate key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from connectors.contracts import ColumnSpec
+
+REJECT_KINDS = (
+    "truncated",
+    "bad_encoding",
+    "missing_required",
+    "bad_type",
+    "out_of_range",
+    "bad_value",
+    "unknown_reference",
+    "duplicate_key",
+    "unreadable_file",
+)
+REJECT_COLUMNS = ["_source_file", "_source_row", "kind", "reason", "payload"]
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+_DEFAULT_FORMAT = {"date": "%Y-%m-%d", "timestamp": "ISO8601"}
+
+
+@dataclass
+class Validated:
+    """Result of validating one frame: accepted rows typed per contract, rejects with reasons."""
+
+    accepted: pd.DataFrame
+    rejects: pd.DataFrame
+
+
+class _Problems:
+    """Accumulates per-row reasons and the first kind; numpy object arrays touched only where a check failed."""
+
+    def __init__(self, index: pd.Index):
+        self.index = index
+        self.reason = np.full(len(index), "", dtype=object)
+        self.kind = np.full(len(index), "", dtype=object)
+
+    def add(self, mask: pd.Series, kind: str, message: Callable[[], pd.Series | str] | str) -> None:
+        m = (
+            mask.fillna(False).to_numpy(dtype=bool)
+            if isinstance(mask, pd.Series)
+            else np.asarray(mask, dtype=bool)
+        )
+        if not m.any():
+            return
+        # Messages are built only when some row failed: quoting values of clean columns is the slow part.
+        message = message() if callable(message) else message
+        msgs = (
+            message.to_numpy(dtype=object)[m]
+            if isinstance(message, pd.Series)
+            else np.full(m.sum(), message, dtype=object)
+        )
+        cur = self.reason[m]
+        self.reason[m] = np.where(cur == "", msgs, cur + "; " + msgs)
+        k = self.kind[m]
+        self.kind[m] = np.where(k == "", kind, k)
+
+    @property
+    def bad(self) -> pd.Series:
+        return pd.Series(self.reason != "", index=self.index)
+
+
+def _shown(values: pd.Series) -> pd.Series:
+    # Reasons quote the offending value, cut so a garbage line does not bloat the table.
+    return values.fillna("").astype(str).str.slice(0, 80)
+
+
+def parse_column(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series, str]:
+    """Parse text values to the column type: (typed values, mask of unparseable non-null, detail)."""
+    present = values.notna()
+    text = values.astype("string[pyarrow]").str.strip()
+    if spec.type == "string":
+        return values.astype(object).where(present, None), pd.Series(False, index=values.index), ""
+    if spec.type in ("integer", "decimal"):
+        num = pd.to_numeric(text, errors="coerce")
+        bad = present & num.isna()
+        if spec.type == "integer":
+            frac = present & num.notna() & ((num % 1) != 0)
+            bad = bad | frac
+            typed = num.where(~bad).round().astype("Int64")
+            return typed, bad, "not an integer"
+        return num.where(~bad).astype("float64"), bad, "not a number"
+    if spec.type in ("date", "timestamp"):
+        fmt = spec.format or _DEFAULT_FORMAT[spec.type]
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
+        if spec.type == "date":
+            frac = parsed.notna() & (parsed != parsed.dt.normalize())
+            parsed = parsed.where(~frac)
+        bad = present & parsed.isna()
+        return parsed.astype("datetime64[ns]"), bad, f"not a {spec.type} in format {fmt}"
+    if spec.type == "boolean":
+        low = text.str.lower()
+        typed = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        typed = typed.mask(low.isin(_TRUE).fillna(False), True).mask(low.isin(_FALSE).fillna(False), False)
+        bad = present & typed.isna()
+        return typed, bad, "not a boolean"
+    raise ValueError(f"unknown column type {spec.type!r}")
+
+
+def reference_key(values: pd.Series) -> pd.Series:
+    """Text form used to compare a referencing value with referenced ones (types may differ)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d")
+    if pd.api.types.is_float_dtype(values):
+        return values.map(repr).where(values.notna(), None)  # pragma: no cover - floats as keys are rare
+    return values.astype("string[pyarrow]").astype(object).where(values.notna(), None)
+
+
+def _check_column(
+    col: str, spec: ColumnSpec, values: pd.Series, probs: _Problems, required: bool
+) -> pd.Series:
+    """Required / type / range / allowed-values checks of one column; returns the typed values."""
+
+    def shown() -> pd.Series:
+        return _shown(values)
+
+    if required:
+        probs.add(values.isna(), "missing_required", f"{col}: missing_required no value ()")
+    parsed, bad, detail = parse_column(values, spec)
+    probs.add(bad, "bad_type", lambda: f"{col}: bad_type {detail} (" + shown() + ")")
+    if spec.type != "string":
+        parsed = parsed.where(~bad)
+    if spec.type in ("integer", "decimal"):
+        num = parsed.astype("float64")
+        if spec.min is not None:
+            probs.add(
+                num < spec.min,
+                "out_of_range",
+                lambda: f"{col}: out_of_range below min {spec.min:g} (" + shown() + ")",
+            )
+        if spec.max is not None:
+            probs.add(
+                num > spec.max,
+                "out_of_range",
+                lambda: f"{col}: out_of_range above max {spec.max:g} (" + shown() + ")",
+            )
+    if spec.values is not None:
+        allowed = sorted(set(spec.values))
+        stripped = values.astype("string[pyarrow]").str.strip()
+        outside = values.notna() & ~stripped.isin(allowed).fillna(False)
+        probs.add(outside, "bad_value", lambda: f"{col}: bad_value not one of {allowed} (" + shown() + ")")
+        if spec.type == "string":
+            parsed = stripped.astype(object).where(stripped.notna(), None)
+    return parsed
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    columns: Mapping[str, ColumnSpec],
+    primary_key: list[str],
+    payload: pd.Series | pd.DataFrame,
+    reference_values: Mapping[str, Iterable[str]] | None = None,
+    lossy_encoding: str | None = None,
+) -> Validated:
+    """Check every row of ``frame`` (text values, None = empty) against the contract columns.
+
+    ``frame`` holds the contract columns plus ``_source_file`` / ``_source_row``; ``payload`` is the
+    original row as JSON text (same index), or the original
+    text frame, turned into JSON for the rejected rows only. ``reference_values`` maps a column to the allowed keys
+    (already the referenced table plus the current batch). ``lossy_encoding`` names the encoding when
+    the file did not decode cleanly: rows holding U+FFFD are then rejected as ``bad_encoding``.
+    """
+    probs = _Problems(frame.index)
+    if lossy_encoding:
+        hit = pd.Series(False, index=frame.index)
+        for col in columns:
+            hit |= frame[col].astype("string[pyarrow]").str.contains("\ufffd", regex=False).fillna(False)
+        probs.add(hit, "bad_encoding", f"_row: bad_encoding undecodable bytes for {lossy_encoding} (\ufffd)")
+
+    # A primary key column is required even when the contract forgets to say so.
+    typed = {
+        col: _check_column(col, spec, frame[col], probs, spec.required or col in primary_key)
+        for col, spec in columns.items()
+    }
+
+    for col, allowed in (reference_values or {}).items():
+        keys = reference_key(typed[col])
+        allowed_index = pd.Index(list(allowed) if not isinstance(allowed, pd.Index) else allowed)
+        unknown = keys.notna() & ~keys.isin(allowed_index) & ~probs.bad
+        probs.add(
+            unknown,
+            "unknown_reference",
+            lambda col=col: (
+                f"{col}: unknown_reference {columns[col].references} (" + _shown(frame[col]) + ")"
+            ),
+        )
+
+    out = pd.DataFrame(typed, index=frame.index)
+    for sys_col in ("_source_file", "_source_row"):
+        out[sys_col] = frame[sys_col]
+    ok = ~probs.bad
+    dup = out[ok].duplicated(subset=primary_key, keep="first")
+    if dup.any():
+        dup = dup.reindex(frame.index, fill_value=False)
+        key_text = _shown(out[primary_key[0]].astype("string[pyarrow]"))
+        for k in primary_key[1:]:
+            key_text = key_text + "|" + _shown(out[k].astype("string[pyarrow]"))
+        probs.add(
+            dup,
+            "duplicate_key",
+            f"{'+'.join(primary_key)}: duplicate_key repeated in batch (" + key_text + ")",
+        )
+        ok = ~probs.bad
+
+    bad_payload = payload[~ok]
+    if isinstance(bad_payload, pd.DataFrame):
+        bad_payload = json_lines(bad_payload)
+    rejects = pd.DataFrame(
+        {
+            "_source_file": frame["_source_file"][~ok],
+            "_source_row": frame["_source_row"][~ok],
+            "kind": pd.Series(probs.kind, index=frame.index)[~ok],
+            "reason": pd.Series(probs.reason, index=frame.index)[~ok],
+            "payload": bad_payload,
+        }
+    )
+    return Validated(accepted=out[ok].reset_index(drop=True), rejects=rejects.reset_index(drop=True))
+
+
+def json_lines(raw: pd.DataFrame) -> pd.Series:
+    """Each row of a text frame as one JSON object (original field names), same index."""
+    if raw.empty:
+        return pd.Series([], dtype=object, index=raw.index)
+    lines = raw.to_json(orient="records", lines=True, force_ascii=False).splitlines()
+    return pd.Series(lines, index=raw.index, dtype=object)
+
+
+def records_text_frame(
+    records: list[dict], keys: Iterable[str], index: pd.Index | None = None
+) -> pd.DataFrame:
+    """Values of the given keys as text (missing key = NA), keeping the JSON spelling of numbers.
+
+    Built per key as an object column: letting pandas infer a column first would turn -5 into -5.0.
+    """
+    idx = index if index is not None else pd.RangeIndex(len(records))
+    cols = {
+        k: pd.Series([r.get(k) for r in records], index=idx, dtype=object).astype("string[pyarrow]")
+        for k in keys
+    }
+    return pd.DataFrame(cols, index=idx)
+
+
+def empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype=np.int64 if c == "_source_row" else object) for c in REJECT_COLUMNS}
+    )
