@@ -1,0 +1,506 @@
+"""Chinese NER for the intelligence extractor: a char BiLSTM-CRF trained on CLUENER, wrapped as a spaCy component.
+
+Features per character: the character, its left and right bigrams, and lexicon flags from jieba's shipped
+dictionary (is this character the Begin/Middle/End of a dictionary word tagged person/place/org/...). The
+lexicon flags stand in for pretrained embeddings, which cannot be downloaded here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+CLUENER_LABELS = [
+    "address", "book", "company", "game", "government",
+    "movie", "name", "organization", "position", "scene",
+]
+SPLIT_SEED = 2020  # fixed so that every model is scored on the same held-out sentences
+DEV_FRACTION = 0.1
+TEST_FRACTION = 0.1
+MAX_WORD_LEN = 8
+# jieba POS tag prefix -> lexicon category (order matters: longest prefixes first)
+_POS_CATEGORIES = [("nr", 0), ("ns", 1), ("nt", 2), ("nz", 3), ("n", 4), ("v", 5)]
+N_LEX_CAT = 7
+N_LEX = 3 * N_LEX_CAT  # B/M/E x category
+
+
+@dataclass
+class Example:
+    text: str
+    spans: list[tuple[int, int, str]]  # char start, end (exclusive), label
+
+
+def load_cluener(path: Path) -> list[Example]:
+    """Read CLUENER jsonl (inclusive end offsets) into examples with exclusive ends."""
+    if not path.exists():
+        raise FileNotFoundError(f"CLUENER train file not found: {path}")
+    out: list[Example] = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                spans = [
+                    (s, e + 1, label)
+                    for label, ents in row.get("label", {}).items()
+                    for _ent, offsets in ents.items()
+                    for s, e in offsets
+                ]
+                out.append(Example(row["text"], sorted(spans)))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{lineno}: bad CLUENER row ({exc})") from exc
+    return out
+
+
+def split_examples(examples: list[Example]) -> tuple[list[Example], list[Example], list[Example]]:
+    """Deterministic train/dev/test split of CLUENER's train set (seed SPLIT_SEED)."""
+    idx = list(range(len(examples)))
+    random.Random(SPLIT_SEED).shuffle(idx)
+    n_test = int(len(idx) * TEST_FRACTION)
+    n_dev = int(len(idx) * DEV_FRACTION)
+    test = [examples[i] for i in idx[:n_test]]
+    dev = [examples[i] for i in idx[n_test:n_test + n_dev]]
+    train = [examples[i] for i in idx[n_test + n_dev:]]
+    return train, dev, test
+
+
+# ---------------------------------------------------------------- lexicon
+
+_LEXICON: dict[str, int] | None = None
+
+
+def jieba_lexicon() -> dict[str, int]:
+    """word -> category index, from jieba's packaged dict.txt (no download)."""
+    global _LEXICON
+    if _LEXICON is None:
+        import jieba
+
+        lex: dict[str, int] = {}
+        dict_path = Path(jieba.__file__).parent / "dict.txt"
+        with dict_path.open(encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) < 3 or not (2 <= len(parts[0]) <= MAX_WORD_LEN):
+                    continue
+                pos = parts[2]
+                cat = next((c for p, c in _POS_CATEGORIES if pos.startswith(p)), 6)
+                lex[parts[0]] = cat
+        _LEXICON = lex
+    return _LEXICON
+
+
+def lexicon_features(text: str) -> np.ndarray:
+    lex = jieba_lexicon()
+    feats = np.zeros((len(text), N_LEX), dtype=np.float32)
+    n = len(text)
+    for i in range(n):
+        for length in range(2, min(MAX_WORD_LEN, n - i) + 1):
+            cat = lex.get(text[i:i + length])
+            if cat is None:
+                continue
+            feats[i, cat] = 1.0  # B
+            feats[i + length - 1, 2 * N_LEX_CAT + cat] = 1.0  # E
+            for j in range(i + 1, i + length - 1):
+                feats[j, N_LEX_CAT + cat] = 1.0  # M
+    return feats
+
+
+# ---------------------------------------------------------------- encoding
+
+
+@dataclass
+class Vocab:
+    chars: dict[str, int] = field(default_factory=dict)
+    bigrams: dict[str, int] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, examples: list[Example], labels: list[str], min_bigram: int = 2) -> Vocab:
+        cc = Counter(ch for ex in examples for ch in ex.text)
+        bc = Counter(b for ex in examples for b in _bigrams(ex.text))
+        chars = {"<pad>": 0, "<unk>": 1}
+        for ch in sorted(cc):
+            chars[ch] = len(chars)
+        bigrams = {"<pad>": 0, "<unk>": 1}
+        for b in sorted(b for b, n in bc.items() if n >= min_bigram):
+            bigrams[b] = len(bigrams)
+        tags = ["O"] + [f"{p}-{label}" for label in labels for p in ("B", "I")]
+        return cls(chars, bigrams, tags)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chars": self.chars, "bigrams": self.bigrams, "tags": self.tags}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Vocab:
+        return cls(data["chars"], data["bigrams"], data["tags"])
+
+
+def _bigrams(text: str) -> list[str]:
+    padded = f"\x02{text}\x03"
+    return [padded[i:i + 2] for i in range(len(padded) - 1)]
+
+
+def encode_text(text: str, vocab: Vocab) -> tuple[list[int], list[int], list[int], np.ndarray]:
+    bg = _bigrams(text)
+    chars = [vocab.chars.get(ch, 1) for ch in text]
+    left = [vocab.bigrams.get(b, 1) for b in bg[:-1]]
+    right = [vocab.bigrams.get(b, 1) for b in bg[1:]]
+    return chars, left, right, lexicon_features(text)
+
+
+def spans_to_tags(ex: Example, vocab: Vocab) -> list[int]:
+    index = {t: i for i, t in enumerate(vocab.tags)}
+    tags = [0] * len(ex.text)
+    for s, e, label in ex.spans:
+        if f"B-{label}" not in index:
+            continue
+        tags[s] = index[f"B-{label}"]
+        for i in range(s + 1, e):
+            tags[i] = index[f"I-{label}"]
+    return tags
+
+
+def tags_to_spans(tags: list[str]) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    start, label = -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        if tag.startswith("I-") and start >= 0 and tag[2:] == label:
+            continue
+        if start >= 0:
+            spans.append((start, i, label))
+            start = -1
+        if tag.startswith(("B-", "I-")):  # a stray I- starts a new entity rather than being dropped
+            start, label = i, tag[2:]
+    return spans
+
+
+# ---------------------------------------------------------------- model (torch imported lazily)
+
+
+def _build_model(vocab: Vocab, hp: dict[str, Any]):
+    import torch
+    from torch import nn
+
+    class CRF(nn.Module):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.trans = nn.Parameter(torch.zeros(n, n))
+            self.start = nn.Parameter(torch.zeros(n))
+            self.end = nn.Parameter(torch.zeros(n))
+
+        def nll(self, emis, tags, mask):
+            bsz, tlen, _ = emis.shape
+            maskf = mask.float()
+            score = self.start[tags[:, 0]] + emis[:, 0].gather(1, tags[:, :1]).squeeze(1)
+            for t in range(1, tlen):
+                step = self.trans[tags[:, t - 1], tags[:, t]] + emis[:, t].gather(1, tags[:, t:t + 1]).squeeze(1)
+                score = score + step * maskf[:, t]
+            last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
+            score = score + self.end[last]
+            alpha = self.start + emis[:, 0]
+            for t in range(1, tlen):
+                nxt = torch.logsumexp(alpha.unsqueeze(2) + self.trans.unsqueeze(0) + emis[:, t].unsqueeze(1), dim=1)
+                alpha = torch.where(mask[:, t].unsqueeze(1), nxt, alpha)
+            log_z = torch.logsumexp(alpha + self.end, dim=1)
+            return (log_z - score).mean()
+
+        def decode(self, emis, mask):
+            bsz, tlen, _ = emis.shape
+            score = self.start + emis[:, 0]
+            back = []
+            for t in range(1, tlen):
+                cand = score.unsqueeze(2) + self.trans.unsqueeze(0)
+                best, idx = cand.max(dim=1)
+                nxt = best + emis[:, t]
+                score = torch.where(mask[:, t].unsqueeze(1), nxt, score)
+                back.append(idx)
+            score = score + self.end
+            lengths = mask.sum(1).tolist()
+            out = []
+            for b in range(bsz):
+                tag = int(score[b].argmax())
+                path = [tag]
+                for t in range(lengths[b] - 1, 0, -1):
+                    tag = int(back[t - 1][b, tag])
+                    path.append(tag)
+                out.append(path[::-1])
+            return out
+
+    class Tagger(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.char_emb = nn.Embedding(len(vocab.chars), hp["char_dim"], padding_idx=0)
+            self.bigram_emb = nn.Embedding(len(vocab.bigrams), hp["bigram_dim"], padding_idx=0)
+            in_dim = hp["char_dim"] + 2 * hp["bigram_dim"] + N_LEX
+            self.drop = nn.Dropout(hp["dropout"])
+            self.lstm = nn.LSTM(in_dim, hp["hidden"], num_layers=hp["layers"], bidirectional=True,
+                                batch_first=True, dropout=hp["dropout"] if hp["layers"] > 1 else 0.0)
+            self.out = nn.Linear(2 * hp["hidden"], len(vocab.tags))
+            self.crf = CRF(len(vocab.tags))
+
+        def emissions(self, chars, left, right, lex, mask):
+            x = torch.cat([self.char_emb(chars), self.bigram_emb(left), self.bigram_emb(right), lex], dim=-1)
+            x = self.drop(x)
+            lengths = mask.sum(1).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            h, _ = self.lstm(packed)
+            h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=chars.shape[1])
+            return self.out(self.drop(h))
+
+    return Tagger()
+
+
+DEFAULT_HP: dict[str, Any] = {
+    "char_dim": 128, "bigram_dim": 64, "hidden": 200, "layers": 1, "dropout": 0.4,
+    "lr": 2e-3, "batch_size": 32, "weight_decay": 1e-6, "min_bigram": 2,
+}
+
+
+def _batch(items: list[tuple[list[int], list[int], list[int], np.ndarray, list[int]]]):
+    import torch
+
+    tlen = max(len(it[0]) for it in items)
+    bsz = len(items)
+    chars = torch.zeros(bsz, tlen, dtype=torch.long)
+    left = torch.zeros(bsz, tlen, dtype=torch.long)
+    right = torch.zeros(bsz, tlen, dtype=torch.long)
+    lex = torch.zeros(bsz, tlen, N_LEX)
+    tags = torch.zeros(bsz, tlen, dtype=torch.long)
+    mask = torch.zeros(bsz, tlen, dtype=torch.bool)
+    for b, (c, lft, rgt, lx, tg) in enumerate(items):
+        n = len(c)
+        chars[b, :n] = torch.tensor(c)
+        left[b, :n] = torch.tensor(lft)
+        right[b, :n] = torch.tensor(rgt)
+        lex[b, :n] = torch.from_numpy(lx)
+        tags[b, :n] = torch.tensor(tg)
+        mask[b, :n] = True
+    return chars, left, right, lex, tags, mask
+
+
+class CharTagger:
+    """A trained tagger plus its vocabulary; predicts entity char spans for raw text."""
+
+    def __init__(self, vocab: Vocab, hp: dict[str, Any], model: Any = None) -> None:
+        self.vocab = vocab
+        self.hp = hp
+        self.model = model if model is not None else _build_model(vocab, hp)
+
+    def predict(self, texts: list[str], max_len: int = 200, batch_size: int = 64) -> list[list[tuple[int, int, str]]]:
+        import torch
+
+        self.model.eval()
+        # long texts are tagged in windows: the model was trained on sentences of <= 50 chars
+        chunks = [(ti, off, text[off:off + max_len]) for ti, text in enumerate(texts)
+                  for off in range(0, len(text), max_len) if text[off:off + max_len].strip()]
+        chunks.sort(key=lambda c: len(c[2]))  # similar lengths per batch: less padding
+        results: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+        with torch.no_grad():
+            for b in range(0, len(chunks), batch_size):
+                part = chunks[b:b + batch_size]
+                items = [(*encode_text(c[2], self.vocab), [0] * len(c[2])) for c in part]
+                chars, left, right, lex, _tags, mask = _batch(items)
+                paths = self.model.crf.decode(self.model.emissions(chars, left, right, lex, mask), mask)
+                for (ti, off, _chunk), path in zip(part, paths, strict=True):
+                    results[ti] += [(s + off, e + off, lab) for s, e, lab in
+                                    tags_to_spans([self.vocab.tags[t] for t in path])]
+        return [sorted(r) for r in results]
+
+    def save(self, path: Path) -> None:
+        import torch
+
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "vocab.json").write_text(json.dumps(self.vocab.to_json(), ensure_ascii=False), encoding="utf-8")
+        (path / "hp.json").write_text(json.dumps(self.hp), encoding="utf-8")
+        torch.save(self.model.state_dict(), path / "model.pt")
+
+    @classmethod
+    def load(cls, path: Path) -> CharTagger:
+        import torch
+
+        vocab = Vocab.from_json(json.loads((path / "vocab.json").read_text(encoding="utf-8")))
+        hp = json.loads((path / "hp.json").read_text(encoding="utf-8"))
+        tagger = cls(vocab, hp)
+        tagger.model.load_state_dict(torch.load(path / "model.pt", map_location="cpu", weights_only=True))
+        tagger.model.eval()
+        return tagger
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def score_spans(gold: list[list[tuple[int, int, str]]], pred: list[list[tuple[int, int, str]]],
+                labels: list[str] = CLUENER_LABELS) -> dict[str, Any]:
+    """Exact-match entity P/R/F per label, micro and macro (mean of per-label F1)."""
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for g, p in zip(gold, pred, strict=True):
+        gs, ps = set(g), set(p)
+        for s in ps:
+            (tp if s in gs else fp)[s[2]] += 1
+        for s in gs - ps:
+            fn[s[2]] += 1
+
+    def prf(t: int, f_p: int, f_n: int) -> dict[str, float]:
+        p = t / (t + f_p) if t + f_p else 0.0
+        r = t / (t + f_n) if t + f_n else 0.0
+        return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0}
+
+    per_label = {lab: prf(tp[lab], fp[lab], fn[lab]) for lab in labels}
+    micro = prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    return {
+        "micro_f1": micro["f"], "micro_p": micro["p"], "micro_r": micro["r"],
+        "macro_f1": float(np.mean([v["f"] for v in per_label.values()])),
+        "per_label": per_label,
+    }
+
+
+# ---------------------------------------------------------------- training
+
+
+def train_tagger(train: list[Example], dev: list[Example], *, max_steps: int | None = None,
+                 max_seconds: float | None = None, seed: int = 0, hp: dict[str, Any] | None = None,
+                 eval_every: int = 250, log: Any = None, init: CharTagger | None = None,
+                 ) -> tuple[CharTagger, dict[str, Any]]:
+    """Train on ``train``, keep the weights with the best dev macro F1; stops at the step or time budget.
+    ``init`` continues from a trained tagger (its vocabulary is kept; hp overrides such as a lower lr apply)."""
+    import torch
+
+    if not max_steps and not max_seconds:
+        raise ValueError("train_tagger needs a budget: max_steps and/or max_seconds")
+    hp = {**DEFAULT_HP, **(init.hp if init else {}), **(hp or {})}
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    if init is not None:
+        vocab, tagger = init.vocab, init
+        tagger.hp = hp
+    else:
+        vocab = Vocab.build(train, CLUENER_LABELS, hp["min_bigram"])
+        tagger = CharTagger(vocab, hp)
+    model = tagger.model
+    opt = torch.optim.Adam(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    items = [(*encode_text(ex.text, vocab), spans_to_tags(ex, vocab)) for ex in train if ex.text]
+    t0 = time.monotonic()
+    step, epoch = 0, 0
+    best: dict[str, Any] = {"macro_f1": -1.0}
+    best_state = None
+    history: list[dict[str, float]] = []
+
+    def evaluate() -> dict[str, Any]:
+        pred = tagger.predict([ex.text for ex in dev])
+        return score_spans([ex.spans for ex in dev], pred)
+
+    done = False
+    while not done:
+        epoch += 1
+        # length-bucketed batches: less padding, so each step is cheaper on one thread
+        order = sorted(range(len(items)), key=lambda i: (len(items[i][0]), rng.random()))
+        batches = [order[i:i + hp["batch_size"]] for i in range(0, len(order), hp["batch_size"])]
+        rng.shuffle(batches)
+        for bidx in batches:
+            model.train()
+            chars, left, right, lex, tags, mask = _batch([items[i] for i in bidx])
+            loss = model.crf.nll(model.emissions(chars, left, right, lex, mask), tags, mask)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            step += 1
+            elapsed = time.monotonic() - t0
+            out_of_budget = (max_steps and step >= max_steps) or (max_seconds and elapsed >= max_seconds)
+            if step % eval_every == 0 or out_of_budget:
+                m = evaluate()
+                history.append({"step": step, "epoch": epoch, "seconds": elapsed, "loss": float(loss.detach()),
+                                "dev_macro_f1": m["macro_f1"], "dev_micro_f1": m["micro_f1"]})
+                if log:
+                    log(f"step {step} epoch {epoch} {elapsed:.0f}s loss {float(loss.detach()):.3f} "
+                        f"dev macro {m['macro_f1']:.4f} micro {m['micro_f1']:.4f}")
+                if m["macro_f1"] > best["macro_f1"]:
+                    best = m
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if out_of_budget:
+                done = True
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    info = {"steps": step, "epochs": epoch, "train_seconds": time.monotonic() - t0,
+            "best_dev_macro_f1": best["macro_f1"], "history": history, "hp": hp}
+    return tagger, info
+
+
+# ---------------------------------------------------------------- spaCy pipeline
+
+
+@Language.factory("lodestar_char_ner", default_config={})
+def make_char_ner(nlp: Language, name: str) -> CharNER:
+    return CharNER(name)
+
+
+class CharNER:
+    """spaCy component: sets doc.ents from the char tagger (call `set_tagger` or load from disk)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.tagger: CharTagger | None = None
+
+    def set_tagger(self, tagger: CharTagger) -> None:
+        self.tagger = tagger
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.tagger is None:
+            raise RuntimeError("lodestar_char_ner has no trained model: load a pipeline from disk")
+        spans = []
+        for s, e, label in self.tagger.predict([doc.text])[0]:
+            span = doc.char_span(s, e, label=label, alignment_mode="expand")
+            if span is not None:
+                spans.append(span)
+        doc.ents = spacy.util.filter_spans(spans)
+        return doc
+
+    def to_disk(self, path: Path, exclude: Any = ()) -> None:
+        if self.tagger is None:
+            raise RuntimeError("cannot save lodestar_char_ner without a trained model")
+        self.tagger.save(Path(path))
+
+    def from_disk(self, path: Path, exclude: Any = ()) -> CharNER:
+        self.tagger = CharTagger.load(Path(path))
+        return self
+
+
+def blank_zh() -> Language:
+    """Offline Chinese pipeline with the char segmenter (entity offsets align with tokens exactly)."""
+    return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+
+
+def build_pipeline(tagger: CharTagger | None) -> Language:
+    """A spaCy pipeline: trained NER (if given) then the pattern rules for amounts, dates, policies."""
+    from nlp.rules import add_rules
+
+    nlp = blank_zh()
+    if tagger is not None:
+        nlp.add_pipe("lodestar_char_ner").set_tagger(tagger)
+    add_rules(nlp)
+    return nlp
+
+
+def load_pipeline(path: Path) -> Language:
+    """Load a pipeline saved by `train_ner` (the factories live in this package, so import it first)."""
+    import nlp.rules  # noqa: F401  (registers the rules factory)
+
+    path = Path(path)
+    if not (path / "config.cfg").exists():
+        raise FileNotFoundError(f"no spaCy pipeline at {path} (config.cfg missing)")
+    return spacy.load(path)
