@@ -16,28 +16,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.contracts import FeedContract, SourceContract
 from connectors.landing import (
     FeedLandingResult,
     SourceLandingResult,
-    dlt_columns,
+    feed_load,
     file_sha256,
+    land_batch,
     loaded_hashes,
-    make_resource,
     new_batch_id,
     now_utc,
-    record_files,
     rejects_arrow,
-    rejects_resource,
+    rejects_load,
     resolve_references,
-    run_dlt,
     snapshot,
     table_columns,
     to_arrow,
 )
-from connectors.validation import records_text_frame, reference_key, validate_frame
+from connectors.validation import json_lines, records_text_frame, reference_key, validate_frame
 from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse
 
@@ -105,17 +104,21 @@ def _resolve_header(header: list[str], feed: FeedContract, file_label: str) -> d
 
 
 def _to_contract_frame(raw: pd.DataFrame, mapping: dict[str, str], feed: FeedContract) -> pd.DataFrame:
-    nulls = set(feed.null_values)
+    # Arrow compute, not pandas string methods: ~10x less fixed cost per column on files of a few
+    # thousand rows, which is most drops.
+    nulls = pa.array(sorted(set(feed.null_values)), pa.large_string())
+    blank_is_null = "" in feed.null_values
     out = {}
     for col in feed.columns:
         if col not in mapping:
             out[col] = pd.Series(pd.NA, index=raw.index, dtype="string[pyarrow]")
             continue
-        s = raw[mapping[col]].astype("string[pyarrow]")
-        is_null = s.isna() | s.isin(nulls).fillna(False)
-        if "" in nulls:
-            is_null |= s.str.strip().eq("").fillna(False)
-        out[col] = s.where(~is_null)
+        arr = pa.array(raw[mapping[col]].astype("string[pyarrow]")).cast(pa.large_string())
+        is_null = pc.is_in(arr, value_set=nulls)
+        if blank_is_null:
+            is_null = pc.or_(is_null, pc.equal(pc.utf8_trim_whitespace(arr), ""))
+        kept = pc.if_else(pc.fill_null(is_null, True), pa.scalar(None, pa.large_string()), arr)
+        out[col] = pd.Series(pd.arrays.ArrowStringArray(kept), index=raw.index)
     return pd.DataFrame(out, index=raw.index)
 
 
@@ -278,39 +281,86 @@ def _unreadable(feed: str, file_label: str, sha: str, message: str) -> pd.DataFr
     )
 
 
-def check_file(
-    path: Path, label: str, sha: str, feed: FeedContract, refs: dict[str, pd.Index]
-) -> tuple[pd.DataFrame | None, pd.DataFrame, dict]:
-    """Read and validate one file: (accepted typed rows or None if unreadable, rejects, file-log row)."""
-    log = {"feed": feed.name, "file": label, "sha256": sha, "bytes": path.stat().st_size}
-    try:
-        read = read_feed_file(path, feed, label)
-    except FileReadError as exc:
-        rej = _unreadable(feed.name, label, sha, str(exc))
-        return (
-            None,
-            rej,
-            {**log, "rows_seen": 0, "rows_accepted": 0, "rows_rejected": 1, "status": "unreadable"},
+@dataclass
+class _NewFile:
+    label: str
+    sha: str
+    log: dict  # the file-log row, counts filled by check_files
+    read: ReadResult | None = None  # None: unreadable (one reject)
+    error: str = ""
+
+
+def check_files(
+    files: list[_NewFile], feed: FeedContract, refs: dict[str, pd.Index]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate the new files of one feed as one frame: (accepted typed rows, rejects); fills each
+    file's log counts. Rows keep their own ``_source_file`` / ``_source_row``, and a key repeated
+    inside one file is a ``duplicate_key`` reject, exactly as if each file were validated alone; one
+    frame saves the fixed cost of a validation pass per file (~20-60 ms each)."""
+    readable = [f for f in files if f.read is not None]
+    pre = [f.read.pre_rejects.assign(_source_file=f.label) for f in readable if len(f.read.pre_rejects)]
+    pre += [_unreadable(feed.name, f.label, f.sha, f.error) for f in files if f.read is None]
+    frames, spans, lossy, start = [], [], [], 0
+    for f in readable:
+        frame = f.read.frame
+        frame["_source_file"] = f.label
+        frames.append(frame)
+        spans.append((start, start + len(frame), f.read.payload))
+        lossy.append(f.read.encoding if f.read.lossy_encoding else None)
+        start += len(frame)
+    checked_rejects = None
+    accepted = None
+    if frames:
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+        encodings = None
+        if any(lossy):
+            encodings = pd.Series(
+                np.repeat(np.array(lossy, dtype=object), [len(x) for x in frames]), index=frame.index
+            )
+
+        def payload_of(bad: np.ndarray) -> pd.Series:
+            # JSON only for the rejected rows, file by file: each file has its own header names.
+            out = []
+            for lo, hi, payload in spans:
+                local = np.flatnonzero(bad[lo:hi])
+                if len(local):
+                    p = payload.iloc[local]
+                    p = json_lines(p) if isinstance(p, pd.DataFrame) else p
+                    out.append(pd.Series(p.to_numpy(dtype=object), index=local + lo, dtype=object))
+            return pd.concat(out) if out else pd.Series([], dtype=object)
+
+        checked = validate_frame(
+            frame,
+            feed.columns,
+            feed.primary_key,
+            payload_of,
+            refs,
+            lossy_encoding=encodings,
+            batch_column="_source_file",
         )
-    frame = read.frame
-    frame["_source_file"] = label
-    checked = validate_frame(
-        frame,
-        feed.columns,
-        feed.primary_key,
-        read.payload,
-        refs,
-        lossy_encoding=read.encoding if read.lossy_encoding else None,
+        accepted, checked_rejects = checked.accepted, checked.rejects
+    parts = [*pre, checked_rejects] if checked_rejects is not None else pre
+    rej = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["_source_file", "kind"])
+    shas = {f.label: f.sha for f in files}
+    rej = rej.assign(feed=feed.name, _origin=rej["_source_file"].map(shas))
+    rejected = rej["_source_file"].value_counts()
+    checked_rejected = (
+        checked_rejects["_source_file"].value_counts()
+        if checked_rejects is not None
+        else pd.Series(dtype=int)
     )
-    pre = read.pre_rejects.assign(_source_file=label)
-    rej = pd.concat([pre, checked.rejects], ignore_index=True) if len(pre) else checked.rejects
-    rej = rej.assign(feed=feed.name, _origin=sha)
-    counts = {
-        "rows_seen": len(frame) + len(pre),
-        "rows_accepted": len(checked.accepted),
-        "rows_rejected": len(rej),
-    }
-    return checked.accepted, rej, {**log, **counts, "status": "loaded"}
+    for f in files:
+        if f.read is None:
+            f.log.update(rows_seen=0, rows_accepted=0, rows_rejected=1, status="unreadable")
+            continue
+        n = len(f.read.frame)
+        f.log.update(
+            rows_seen=n + len(f.read.pre_rejects),
+            rows_accepted=n - int(checked_rejected.get(f.label, 0)),
+            rows_rejected=int(rejected.get(f.label, 0)),
+            status="loaded",
+        )
+    return accepted, rej
 
 
 def land_file_source(
@@ -343,9 +393,9 @@ def land_file_source(
         for spec in feed.columns.values()
         if spec.references and len(spec.references.split(".")) == 2
     }
-    resources, all_rejects, file_rows = [], [], []
+    loads, all_rejects, file_rows = [], [], []
 
-    with snapshot(warehouse) as snap:  # closed before dlt writes
+    with snapshot(warehouse) as snap:  # closed before the load writes (one writer per file)
         for feed_name in order:
             feed = contract.feeds[feed_name]
             table = contract.table_name(feed_name)
@@ -359,8 +409,7 @@ def land_file_source(
             paths = sorted(p for p in folder.glob(feed.files) if p.is_file())
             fr.files_seen = len(paths)
             done = loaded_hashes(snap, contract.source, feed_name)
-            refs = resolve_references(contract.source, feed.columns, snap, batch_keys)
-            accepted_parts = []
+            new_files = []
             for path in paths:
                 label = str(path.relative_to(folder.parent)) if folder.parent in path.parents else str(path)
                 sha = file_sha256(path)
@@ -368,42 +417,52 @@ def land_file_source(
                     fr.files_skipped += 1
                     continue
                 done.add(sha)
-                accepted, rej, log = check_file(path, label, sha, feed, refs)
-                log.update(source=contract.source, _batch_id=batch_id, _loaded_at=loaded_at)
-                file_rows.append(log)
-                all_rejects.append(rej)
-                fr.files_loaded += 1
-                fr.rows_seen += log["rows_seen"]
-                fr.rows_accepted += log["rows_accepted"]
-                fr.rows_rejected += log["rows_rejected"]
-                for kind, n in rej["kind"].value_counts().items():
-                    fr.rejects_by_kind[kind] = fr.rejects_by_kind.get(kind, 0) + int(n)
-                if accepted is not None:
-                    accepted_parts.append(accepted)
-            if accepted_parts:
-                accepted = pd.concat(accepted_parts, ignore_index=True)
+                log = {
+                    "source": contract.source,
+                    "feed": feed_name,
+                    "file": label,
+                    "sha256": sha,
+                    "bytes": path.stat().st_size,
+                    "_batch_id": batch_id,
+                    "_loaded_at": loaded_at,
+                }
+                nf = _NewFile(label, sha, log)
+                try:
+                    nf.read = read_feed_file(path, feed, label)
+                except FileReadError as exc:
+                    nf.error = str(exc)
+                new_files.append(nf)
+            if not new_files:
+                continue
+            refs = resolve_references(contract.source, feed.columns, snap, batch_keys)
+            accepted, rej = check_files(new_files, feed, refs)
+            file_rows += [nf.log for nf in new_files]
+            all_rejects.append(rej)
+            fr.files_loaded = len(new_files)
+            for nf in new_files:
+                fr.rows_seen += nf.log["rows_seen"]
+                fr.rows_accepted += nf.log["rows_accepted"]
+                fr.rows_rejected += nf.log["rows_rejected"]
+            fr.rejects_by_kind = {k: int(n) for k, n in rej["kind"].value_counts().items()}
+            if accepted is not None and len(accepted):
                 # Across files of one batch the later file wins, as a merge of the files one by one would.
                 accepted = accepted.drop_duplicates(subset=feed.primary_key, keep="last")
                 for col in feed.columns:
                     if (feed_name, col) in referenced:
                         batch_keys[(feed_name, col)] = pd.Index(reference_key(accepted[col]).dropna())
-                resources.append(
-                    make_resource(
-                        to_arrow(accepted, feed.columns, batch_id, loaded_at),
+                loads.append(
+                    feed_load(
                         table,
+                        to_arrow(accepted, feed.columns, batch_id, loaded_at),
+                        feed.columns,
                         feed.primary_key,
-                        dlt_columns(feed.columns, feed.primary_key),
                     )
                 )
-    if all_rejects:
-        rejects = pd.concat(all_rejects, ignore_index=True)
-        if len(rejects):
-            resources.append(
-                rejects_resource(rejects_arrow(rejects, batch_id, loaded_at), contract.rejects_table)
-            )
-    if resources:
-        run_dlt(f"lodestar_files_{contract.source}", warehouse, resources)
-    record_files(warehouse, file_rows)
+    rejects = pd.concat(all_rejects, ignore_index=True) if all_rejects else None
+    if rejects is not None and len(rejects):
+        loads.append(rejects_load(contract.rejects_table, rejects_arrow(rejects, batch_id, loaded_at)))
+    if loads or file_rows:
+        land_batch(f"lodestar_files_{contract.source}", warehouse, loads, file_rows)
     with snapshot(warehouse) as snap:
         for fr in result.feeds.values():
             table = fr.table.split(".", 1)[1]

@@ -3,9 +3,10 @@
 We page with our own small ``page_number`` loop (requests) rather than dlt's ``rest_api`` source:
 records must pass the same vectorised column checks as file rows, with rejects routed to
 ``raw.<source>_rejects``, which needs the whole fetched batch as one frame before anything is written;
-the landing itself still goes through dlt (merge on the primary key). The ``updated_since`` cursor is
-kept in ``raw._http_cursor`` and advanced only after the batch is committed, so a failed run refetches
-and re-merges instead of losing records. The bearer token is read from the env var and never logged.
+the landing goes through :func:`connectors.landing.land_batch` (merge on the primary key). The
+``updated_since`` cursor is kept in ``raw._http_cursor`` and written in the same transaction as the
+records (direct loader) or after them (dlt), so a failed run refetches and re-merges instead of
+losing records. The bearer token is read from the env var and never logged.
 """
 
 from __future__ import annotations
@@ -19,20 +20,19 @@ import requests
 
 from connectors.contracts import HttpContract
 from connectors.landing import (
+    Cursor,
     FeedLandingResult,
-    dlt_columns,
-    make_resource,
+    feed_load,
+    land_batch,
     new_batch_id,
     now_utc,
     read_cursor,
     rejects_arrow,
-    rejects_resource,
+    rejects_load,
     resolve_references,
-    run_dlt,
     snapshot,
     table_columns,
     to_arrow,
-    write_cursor,
 )
 from connectors.validation import records_text_frame, validate_frame
 from lodestar.warehouse import Warehouse
@@ -176,21 +176,19 @@ def land_http_feed(
         fr.rows_accepted = len(checked.accepted)
         fr.rows_rejected = len(rejects)
         fr.rejects_by_kind = {k: int(n) for k, n in rejects["kind"].value_counts().items()}
-        resources = []
+        loads = []
         if len(checked.accepted):
-            resources.append(
-                make_resource(
-                    to_arrow(checked.accepted, contract.columns, batch_id, loaded_at),
+            loads.append(
+                feed_load(
                     contract.table_name,
+                    to_arrow(checked.accepted, contract.columns, batch_id, loaded_at),
+                    contract.columns,
                     contract.primary_key,
-                    dlt_columns(contract.columns, contract.primary_key),
                 )
             )
         if len(rejects):
-            resources.append(
-                rejects_resource(rejects_arrow(rejects, batch_id, loaded_at), contract.rejects_table)
-            )
-        run_dlt(f"lodestar_http_{contract.name}", warehouse, resources)
+            loads.append(rejects_load(contract.rejects_table, rejects_arrow(rejects, batch_id, loaded_at)))
+        cursor = None
         if inc is not None:
             # Compare as timestamps, keep the API's own text: it is sent back verbatim next time.
             raw_cursor = pd.Series(
@@ -200,8 +198,11 @@ def land_http_feed(
             if parsed.notna().any():
                 newest = str(raw_cursor[parsed.idxmax()])
                 if since is None or pd.to_datetime(since, utc=True, format="ISO8601") < parsed.max():
-                    write_cursor(warehouse, contract.name, newest, batch_id)
-                    fr.cursor = newest
+                    cursor = Cursor(contract.name, newest, batch_id)
+        # The cursor is stored with the records it covers (one transaction with the direct loader).
+        land_batch(f"lodestar_http_{contract.name}", warehouse, loads, cursor=cursor)
+        if cursor is not None:
+            fr.cursor = cursor.value
     with snapshot(warehouse) as snap:
         fr.rows_in_table = snap.row_count("raw", contract.table_name)
         fr.columns = table_columns(snap, contract.table_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from lodestar.settings import disable_telemetry
+from orchestration.defs import dbt as dbt_defs
 from orchestration.defs.raw import build_raw_assets
 from orchestration.resources import build_resources
 
@@ -18,4 +19,7 @@ main_job = dg.define_asset_job(
     description="Materialise the whole asset graph: land every source, build the marts, train and forecast.",
 )
 
-defs = dg.Definitions(assets=raw_assets, jobs=[main_job], resources=build_resources())
+defs = dg.Definitions.merge(
+    dg.Definitions(assets=raw_assets, jobs=[main_job], resources=build_resources()),
+    dbt_defs.defs,
+)

@@ -105,17 +105,14 @@ def _preview(warehouse, table: str, limit: int = 5) -> str | None:
     schema, name = table.split(".", 1)
     if not warehouse.table_exists(schema, name):
         return None
-    df = warehouse.query(f'select * exclude (_dlt_load_id, _dlt_id) from {schema}."{name}" limit {limit}') \
-        if "_dlt_id" in warehouse.query(f"select * from {schema}.\"{name}\" limit 0").columns \
-        else warehouse.query(f'select * from {schema}."{name}" limit {limit}')
-    return df.to_markdown(index=False) if hasattr(df, "to_markdown") else df.to_string(index=False)
+    return warehouse.query(f'select * from {schema}."{name}" limit {limit}').to_markdown(index=False)
 
 
 def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
     """One multi-asset per file source: a table per feed plus the source's rejects table."""
     source = contract.source
     group = "real_data" if contract.root == "shared" else source
-    kinds = {"duckdb", "dlt"} | {_FORMAT_KIND[f.format] for f in contract.feeds.values()}
+    kinds = {"duckdb"} | {_FORMAT_KIND[f.format] for f in contract.feeds.values()}
     feed_keys = {name: raw_key(contract.table_name(name)) for name in contract.feeds}
     rejects_key = raw_key(contract.rejects_table)
     specs = [

@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated LODESTAR_HOME per test and a fixture source contract."""
+"""Shared fixtures: an isolated LODESTAR_HOME per test, both loaders, and a fixture source contract."""
 
 from __future__ import annotations
 
@@ -91,8 +91,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
+@pytest.fixture(params=["duckdb", "dlt"])
+def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every landing test runs on both loaders: the direct DuckDB one (default) and dlt."""
+    monkeypatch.setenv("LODESTAR_LOADER", request.param)
+    return request.param
+
+
 @pytest.fixture()
-def warehouse(home: Path) -> Warehouse:
+def warehouse(home: Path, loader: str) -> Warehouse:
     return Warehouse(home / "warehouse.duckdb")
 
 

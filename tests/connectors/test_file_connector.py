@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from connectors import files as files_mod
+from connectors import landing
+from connectors.contracts import load_source_contract
 from connectors.files import land_file_source
 from lodestar.warehouse import Warehouse
 
@@ -236,25 +237,124 @@ def test_unreadable_excel_rejected_while_others_load(shop, warehouse, drops):
     assert warehouse.row_count("raw", "shop_rejects") == len(rej)
 
 
-def test_failure_after_commit_then_rerun_does_not_duplicate(shop, warehouse, drops, monkeypatch):
+def test_crash_at_the_file_log_then_rerun_neither_duplicates_nor_skips(
+    shop, warehouse, drops, monkeypatch, loader
+):
     write(drops, "skus_1.csv", SKUS)
     write(drops, "orders_1.csv", ORDERS)
 
     def boom(*args, **kwargs):
-        raise RuntimeError("killed between data commit and file log")
+        raise RuntimeError("killed while writing the file log")
 
-    real_record_files = files_mod.record_files
-    monkeypatch.setattr(files_mod, "record_files", boom)
-    with pytest.raises(RuntimeError):
+    real = landing._write_file_log
+    monkeypatch.setattr(landing, "_write_file_log", boom)
+    with pytest.raises(RuntimeError, match="killed"):
         land_file_source(shop, warehouse, feeds=["skus", "orders"])
-    monkeypatch.setattr(files_mod, "record_files", real_record_files)
-    n_skus, n_rej = warehouse.row_count("raw", "shop_skus"), warehouse.row_count("raw", "shop_rejects")
-    assert (n_skus, n_rej) == (3, 12)
+    monkeypatch.setattr(landing, "_write_file_log", real)
+    if loader == "duckdb":  # one transaction: nothing of the batch is there
+        assert not any(warehouse.table_exists("raw", t) for t in ("shop_skus", "shop_orders", "shop_rejects"))
+    else:  # dlt committed the data before the file log
+        assert (warehouse.row_count("raw", "shop_skus"), warehouse.row_count("raw", "shop_rejects")) == (
+            3,
+            12,
+        )
     res = land_file_source(shop, warehouse, feeds=["skus", "orders"])
     assert res.feeds["skus"].files_loaded == 1  # not logged, so read again ...
     assert warehouse.row_count("raw", "shop_skus") == 3  # ... and merged, not appended
+    assert warehouse.row_count("raw", "shop_orders") == 2
     assert warehouse.row_count("raw", "shop_rejects") == 12
     assert warehouse.row_count("raw", "_file_log") == 2
+
+
+def test_files_of_one_feed_validate_together_with_the_per_file_rules(shop, warehouse, drops):
+    # File 2 spells the header differently, repeats a key inside itself and repeats file 1's key.
+    write(drops, "skus_1.csv", "sku_id,SKU Name,list_price,active\nS1,Old,1,true\nS2,Two,-2,true\n")
+    write(
+        drops,
+        "skus_2.csv",
+        "sku_id,sku name ,list_price,active\nS1,New,2,true\nS1,Again,3,true\nS3,Three,x,true\n",
+    )
+    res = land_file_source(shop, warehouse, feeds=["skus"])
+    sk = res.feeds["skus"]
+    assert (sk.files_loaded, sk.rows_seen, sk.rows_accepted, sk.rows_rejected) == (2, 5, 2, 3)
+    assert sk.rejects_by_kind == {"out_of_range": 1, "duplicate_key": 1, "bad_type": 1}
+    got = warehouse.query("select sku_id, name, _source_file, _source_row from raw.shop_skus order by sku_id")
+    assert got.to_dict("records") == [
+        {"sku_id": "S1", "name": "New", "_source_file": "shop/skus_2.csv", "_source_row": 1}
+    ]
+    rej = rejects(warehouse)
+    assert list(zip(rej["_source_file"], rej["_source_row"], rej["kind"], strict=True)) == [
+        ("shop/skus_1.csv", 2, "out_of_range"),
+        ("shop/skus_2.csv", 2, "duplicate_key"),
+        ("shop/skus_2.csv", 3, "bad_type"),
+    ]
+    # Each payload is its own file's row under its own header names.
+    assert json.loads(rej["payload"][0]) == {
+        "sku_id": "S2",
+        "SKU Name": "Two",
+        "list_price": "-2",
+        "active": "true",
+    }
+    assert json.loads(rej["payload"][1])["sku name "] == "Again"
+    log = warehouse.query(
+        "select file, rows_seen, rows_accepted, rows_rejected from raw._file_log order by file"
+    )
+    assert log.values.tolist() == [["shop/skus_1.csv", 2, 1, 1], ["shop/skus_2.csv", 3, 1, 2]]
+
+
+def test_a_grown_contract_adds_columns_and_the_default_loader_leaves_no_dlt_traces(
+    tmp_path, shop_yaml, warehouse, drops, loader
+):
+    write(drops, "skus_1.csv", "sku_id,SKU Name,list_price,active\nS1,A,1,true\n")
+    path = tmp_path / "grown" / "shop.yaml"
+    path.parent.mkdir()
+    path.write_text(shop_yaml, encoding="utf-8")
+    land_file_source(load_source_contract(path), warehouse, feeds=["skus"])
+    path.write_text(
+        shop_yaml.replace(
+            "      active: {type: boolean}\n",
+            "      active: {type: boolean}\n      weight_kg: {type: decimal}\n",
+        ),
+        encoding="utf-8",
+    )
+    write(drops, "skus_2.csv", "sku_id,SKU Name,list_price,active,weight_kg\nS2,B,2,false,0.5\n")
+    res = land_file_source(load_source_contract(path), warehouse, feeds=["skus"])
+    assert res.feeds["skus"].columns["weight_kg"] == "DOUBLE"
+    got = warehouse.query("select sku_id, weight_kg from raw.shop_skus order by sku_id")
+    assert got["sku_id"].tolist() == ["S1", "S2"] and got["weight_kg"].isna().tolist() == [True, False]
+    tables = warehouse.query("select table_schema s, table_name t from information_schema.tables")
+    dlt_cols = warehouse.query(
+        "select column_name from information_schema.columns where column_name like '\\_dlt%' escape '\\'"
+    )
+    if loader == "duckdb":
+        assert set(tables["s"]) == {"raw"} and not tables["t"].str.startswith("_dlt").any()
+        assert dlt_cols.empty
+    else:
+        assert "_dlt_loads" in set(tables["t"]) and not dlt_cols.empty
+
+
+def test_default_loader_takes_over_a_table_dlt_created(shop, home, drops, monkeypatch):
+    warehouse = Warehouse(home / "warehouse.duckdb")
+    monkeypatch.setenv("LODESTAR_LOADER", "dlt")
+    # dlt adds its NOT NULL row columns to arrow data only when asked; a table made so must still merge.
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    write(drops, "skus_1.csv", "sku_id,SKU Name,list_price,active\nS1,A,1,true\nS2,B,2,true\n")
+    land_file_source(shop, warehouse, feeds=["skus"])
+    assert "_dlt_id" in warehouse.query("select * from raw.shop_skus limit 0").columns
+    monkeypatch.setenv("LODESTAR_LOADER", "duckdb")
+    write(drops, "skus_2.csv", "sku_id,SKU Name,list_price,active\nS2,B2,3,true\nS3,C,1,true\n")
+    land_file_source(shop, warehouse, feeds=["skus"])
+    got = warehouse.query("select * from raw.shop_skus order by sku_id")
+    assert not any(c.startswith("_dlt") for c in got.columns)
+    assert got[["sku_id", "name"]].values.tolist() == [["S1", "A"], ["S2", "B2"], ["S3", "C"]]
+
+
+def test_unknown_loader_is_a_clear_error(shop, home, drops, monkeypatch):
+    monkeypatch.setenv("LODESTAR_LOADER", "spark")
+    write(drops, "skus_1.csv", "sku_id,SKU Name,list_price,active\nS1,A,1,true\n")
+    with pytest.raises(ValueError, match="LODESTAR_LOADER='spark': must be one of duckdb, dlt"):
+        land_file_source(shop, Warehouse(home / "warehouse.duckdb"), feeds=["skus"])
 
 
 def test_failure_inside_the_load_leaves_no_partial_rows(shop, warehouse, drops):

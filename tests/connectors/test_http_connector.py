@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from connectors import landing
 from connectors.contracts import load_http_contract
 from connectors.http_api import HttpAuthError, land_http_feed
 
@@ -176,3 +177,29 @@ def test_references_checked_against_landed_table(api, tmp_path, http_yaml, wareh
     assert (res.rows_accepted, res.rejects_by_kind) == (1, {"unknown_reference": 1})
     reason = warehouse.query("select reason from raw.shopapi_rejects")["reason"].tolist()
     assert reason == ["sku_id: unknown_reference shop.skus.sku_id (S404)"]
+
+
+def test_crash_at_the_cursor_then_rerun_refetches(api, contract, warehouse, monkeypatch, loader):
+    api.put("O1", 10.0, "open", "2024-03-01T10:00:00")
+    api.put("O2", -1, "open", "2024-03-01T11:00:00")  # out_of_range
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("killed while storing the cursor")
+
+    real = landing._write_cursor
+    monkeypatch.setattr(landing, "_write_cursor", boom)
+    with pytest.raises(RuntimeError, match="killed"):
+        land_http_feed(contract, warehouse)
+    monkeypatch.setattr(landing, "_write_cursor", real)
+    if loader == "duckdb":  # records, rejects and cursor share one transaction
+        assert not warehouse.table_exists("raw", "shopapi_orders")
+        assert not warehouse.table_exists("raw", "shopapi_rejects")
+    else:  # dlt committed the records before the cursor
+        assert warehouse.row_count("raw", "shopapi_orders") == 1
+    assert landing.read_cursor(warehouse, "shopapi_orders") is None
+
+    api.requests.clear()
+    res = land_http_feed(contract, warehouse)
+    assert api.requests[0]["updated_since"] == "2000-01-01T00:00:00"  # refetched from the start
+    assert (res.rows_in_table, res.cursor) == (1, "2024-03-01T11:00:00")
+    assert warehouse.row_count("raw", "shopapi_rejects") == 1

@@ -9,8 +9,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.defs.raw import CONTRACTS_DIR, HTTP_DIR, build_raw_defs
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.defs.raw import CONTRACTS_DIR, HTTP_DIR, build_raw_assets
+from orchestration.resources import WAREHOUSE_POOL, build_resources
 
 NEW_FEED = textwrap.dedent(
     """
@@ -38,6 +38,11 @@ def contract_dirs(tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(CONTRACTS_DIR, files)
     shutil.copytree(HTTP_DIR, http)
     return files, http
+
+
+def build_raw_defs(contracts_dir: Path, http_dir: Path) -> tuple[dg.Definitions, list]:
+    assets, errors = build_raw_assets(contracts_dir, http_dir)
+    return dg.Definitions(assets=assets, resources=build_resources()), errors
 
 
 def _keys(defs: dg.Definitions) -> set[str]:
@@ -87,7 +92,7 @@ def test_a_new_yaml_file_becomes_an_asset(contract_dirs):
     assert "raw/partner_invoices" in _keys(defs)
     node = defs.resolve_asset_graph().get(dg.AssetKey(["raw", "partner_invoices"]))
     assert node.group_name == "partner"
-    assert [c.name for c in node.metadata["dagster/column_schema"].schema.columns] == ["invoice_id", "amount", "changed_at"]
+    assert [c.name for c in node.metadata["dagster/column_schema"].columns] == ["invoice_id", "amount", "changed_at"]
 
 
 def test_a_malformed_yaml_names_file_and_field_and_spares_the_rest(contract_dirs):
@@ -99,5 +104,5 @@ def test_a_malformed_yaml_names_file_and_field_and_spares_the_rest(contract_dirs
     messages = [str(e) for e in errors]
     assert any("broken_feed.yaml" in m and "paginator.type" in m for m in messages), messages
     assert any("not_yaml.yaml" in m for m in messages), messages
-    good, _ = build_raw_defs(*contract_dirs[:1], http_dir=HTTP_DIR)
+    good, _ = build_raw_defs(files, HTTP_DIR)
     assert _keys(good) <= _keys(defs)
