@@ -1,0 +1,59 @@
+{#- Small portable helpers on top of dbt's cross-database macros (DuckDB and PostgreSQL). -#}
+
+{#- round() on PostgreSQL only takes numeric: cast first on every target, then back to float so marts have
+    the same column type (and unit-test comparisons the same text) on DuckDB and PostgreSQL. -#}
+{% macro rnd(expr, digits=2) -%}
+    cast(round(cast({{ expr }} as decimal(28, 8)), {{ digits }}) as double precision)
+{%- endmacro %}
+
+{#- Float division that yields null instead of an error on zero. -#}
+{% macro safe_div(num, den) -%}
+    (cast({{ num }} as double precision) / nullif(cast({{ den }} as double precision), 0))
+{%- endmacro %}
+
+{#- Min-max scaling to [0, 1] over the whole result set; 0 when every value is equal, null stays null. -#}
+{% macro minmax(expr) -%}
+    case
+        when {{ expr }} is null then null
+        when max({{ expr }}) over () = min({{ expr }}) over () then 0.0
+        else cast({{ expr }} - min({{ expr }}) over () as double precision)
+             / cast(max({{ expr }}) over () - min({{ expr }}) over () as double precision)
+    end
+{%- endmacro %}
+
+{#- Clamp to [lo, hi]. -#}
+{% macro clamp(expr, lo=0, hi=1) -%}
+    case when {{ expr }} is null then null
+         when {{ expr }} < {{ lo }} then {{ lo }}
+         when {{ expr }} > {{ hi }} then {{ hi }}
+         else {{ expr }} end
+{%- endmacro %}
+
+{% macro as_date(expr) -%}
+    cast({{ expr }} as date)
+{%- endmacro %}
+
+{#- Monday of the week of a date, as a date. -#}
+{% macro week_of(expr) -%}
+    cast({{ dbt.date_trunc('week', expr) }} as date)
+{%- endmacro %}
+
+{% macro add_days(n, expr) -%}
+    cast({{ dbt.dateadd('day', n, expr) }} as date)
+{%- endmacro %}
+
+{#- Hours between two timestamps (fractional). -#}
+{% macro hours_between(start, stop) -%}
+    (cast({{ dbt.datediff(start, stop, 'minute') }} as double precision) / 60.0)
+{%- endmacro %}
+
+{#- Customer names as the systems spell them differ in full-width brackets, company suffixes and spaces. -#}
+{% macro normalise_name(expr) -%}
+    replace(replace(replace(replace(replace(replace(replace(replace(trim({{ expr }}),
+        ' ', ''), '(', '（'), ')', '）'), '股份有限公司', ''), '有限责任公司', ''), '有限公司', ''), '集团', ''), '股份', '')
+{%- endmacro %}
+
+{#- A scalar business parameter from the business_parameters seed. -#}
+{% macro param(name) -%}
+    (select max(value) from {{ ref('business_parameters') }} where parameter = '{{ name }}')
+{%- endmacro %}

@@ -1,0 +1,23 @@
+{#- Generic test: every non-null value lies in [min_value, max_value] (either bound optional). -#}
+{% test in_range(model, column_name, min_value=none, max_value=none) %}
+select {{ column_name }} as failing_value
+from {{ model }}
+where {{ column_name }} is not null
+  and (
+    {%- if min_value is not none %} {{ column_name }} < {{ min_value }}{% else %} 1 = 0{% endif %}
+    {%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
+  )
+{% endtest %}
+
+{#- Generic test: the model has at least `min_rows` rows (a mart that silently empties is a failure). -#}
+{% test has_rows(model, min_rows=1) %}
+select count(*) as n from {{ model }} having count(*) < {{ min_rows }}
+{% endtest %}
+
+{#- Generic test: the combination of `columns` is unique (dbt_utils is out of reach offline). -#}
+{% test unique_key(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as n
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}

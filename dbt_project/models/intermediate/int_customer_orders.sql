@@ -1,0 +1,23 @@
+-- Per ERP customer: ordering over the 365 days before the as-of date (non-cancelled lines).
+with o as (
+    select o.*, k.product_line_id, k.factory_id
+    from {{ ref('stg_erp__orders') }} o
+    join {{ ref('stg_erp__skus') }} k on k.sku_id = o.sku_id
+    cross join {{ ref('int_as_of') }} a
+    where o.order_status <> 'cancelled'
+      and o.order_date < a.as_of_date
+      and o.order_date >= {{ add_days(-365, 'a.as_of_date') }}
+)
+select
+    customer_id,
+    sum(order_amount) as purchase_amount_365d,
+    sum(quantity) as units_365d,
+    count(*) as order_lines_365d,
+    count(distinct order_id) as orders_365d,
+    count(distinct sku_id) as skus_365d,
+    count(distinct product_line_id) as product_lines_365d,
+    count(distinct factory_id) as factories_365d,
+    count(distinct promotion_id) + count(distinct channel) as contract_terms_365d,
+    max(order_date) as last_order_date
+from o
+group by customer_id

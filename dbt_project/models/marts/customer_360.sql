@@ -1,0 +1,72 @@
+-- One row per ERP customer: master data, CRM account and how it was matched, orders, POS sell-through,
+-- distributor stock, payments, NPS, tickets, intent signals, CSG membership, complexity and health.
+with pos as (
+    select st.customer_id, sum(w.pos_units) as pos_units_90d, count(distinct st.store_id) as stores
+    from {{ ref('int_pos_weekly') }} w
+    join {{ ref('stg_pos__stores') }} st on st.store_id = w.store_id
+    cross join {{ ref('int_as_of') }} a
+    where w.week_start >= {{ add_days(-91, 'a.as_of_date') }}
+    group by st.customer_id
+),
+dist as (
+    select d.distributor_id as customer_id, sum(d.on_hand) as distributor_on_hand, sum(d.in_transit) as distributor_in_transit,
+           max(d.snapshot_date) as distributor_snapshot_date
+    from {{ ref('stg_distributor__inventory') }} d
+    where d.snapshot_date = (select max(snapshot_date) from {{ ref('stg_distributor__inventory') }} x
+                             where x.distributor_id = d.distributor_id)
+    group by d.distributor_id
+),
+pay as (
+    select p.customer_id,
+           sum(case when p.payment_status in ('open', 'overdue') then p.invoice_amount - p.paid_amount else 0 end) as open_receivables,
+           sum(case when p.payment_status = 'overdue' then p.invoice_amount - p.paid_amount else 0 end) as overdue_receivables
+    from {{ ref('stg_erp__payments') }} p group by p.customer_id
+)
+select
+    c.customer_id,
+    c.legal_name,
+    c.credit_code,
+    c.industry,
+    c.channel,
+    c.province,
+    c.city,
+    c.region,
+    c.tier,
+    c.payment_terms_days,
+    e.account_id,
+    a.account_name as crm_account_name,
+    coalesce(e.match_rule, 'unmatched') as crm_match_rule,
+    a.account_manager_id,
+    a.cluster_id,
+    coalesce(o.purchase_amount_365d, 0) as purchase_amount_365d,
+    coalesce(o.orders_365d, 0) as orders_365d,
+    coalesce(o.skus_365d, 0) as skus_365d,
+    o.last_order_date,
+    coalesce(pos.stores, 0) as pos_stores,
+    pos.pos_units_90d,
+    dist.distributor_on_hand,
+    dist.distributor_in_transit,
+    coalesce(pay.open_receivables, 0) as open_receivables,
+    coalesce(pay.overdue_receivables, 0) as overdue_receivables,
+    e.nps_score_365d,
+    coalesce(e.tickets_365d, 0) as tickets_365d,
+    coalesce(e.open_tickets, 0) as open_tickets,
+    -- No e-mail send log exists: the "open rate" is opens per contact per 30 days.
+    {{ rnd(safe_div('e.email_opens_90d', 'e.contacts') ~ ' / 3.0', 3) }} as email_open_rate,
+    {{ rnd('e.proposal_downloads_90d / 3.0', 3) }} as proposal_downloads_per_month,
+    e.meeting_sentiment_180d as meeting_sentiment_score,
+    e.csg_id,
+    e.csg_id is not null as is_csg_member,
+    cx.complexity_score,
+    h.health_score,
+    h.health_colour,
+    h.trend_direction as health_trend_direction
+from {{ ref('stg_erp__customers') }} c
+left join {{ ref('int_customer_engagement') }} e on e.customer_id = c.customer_id
+left join {{ ref('stg_crm__accounts') }} a on a.account_id = e.account_id
+left join {{ ref('int_customer_orders') }} o on o.customer_id = c.customer_id
+left join pos on pos.customer_id = c.customer_id
+left join dist on dist.customer_id = c.customer_id
+left join pay on pay.customer_id = c.customer_id
+left join {{ ref('customer_complexity') }} cx on cx.customer_id = c.customer_id
+left join {{ ref('customer_health') }} h on h.customer_id = c.customer_id

@@ -1,0 +1,46 @@
+-- Complexity coefficient (0-100) per customer: 11 dimensions, each min-max normalised across customers
+-- (purchase amount on a log scale), weighted by the complexity_weights seed; contributions kept per dimension.
+{% set dims = ['annual_purchase_amount', 'product_line_breadth', 'customisation_depth', 'multi_factory_coordination',
+               'decision_makers', 'delivery_sites', 'integration_points', 'contract_terms', 'ticket_load',
+               'geographic_spread', 'payment_terms'] %}
+with inputs as (
+    select * from {{ ref('int_customer_complexity_inputs') }}
+),
+weights as (
+    select
+    {%- for d in dims %}
+        coalesce(max(case when dimension = '{{ d }}' then weight end), 0) as w_{{ d }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    from {{ ref('complexity_weights') }}
+),
+scaled as (
+    select
+        customer_id,
+        {%- for d in dims %}
+        {%- set v = 'ln(1 + ' ~ d ~ ')' if d == 'annual_purchase_amount' else d %}
+        cast({{ d }} as double precision) as {{ d }}_value,
+        coalesce({{ minmax(v) }}, 0) as {{ d }}_norm{{ ',' if not loop.last }}
+        {%- endfor %}
+    from inputs
+),
+scored as (
+    select
+        s.customer_id,
+        {%- for d in dims %}
+        s.{{ d }}_value,
+        s.{{ d }}_norm,
+        s.{{ d }}_norm * w.w_{{ d }} * 100 as {{ d }}_contribution,
+        {%- endfor %}
+        ({%- for d in dims %} s.{{ d }}_norm * w.w_{{ d }}{{ ' + ' if not loop.last }}{%- endfor %}) * 100 as complexity_score
+    from scaled s cross join weights w
+)
+select
+    customer_id,
+    {{ rnd('complexity_score', 2) }} as complexity_score,
+    rank() over (order by complexity_score desc) as complexity_rank,
+    {%- for d in dims %}
+    {{ d }}_value,
+    {{ rnd(d ~ '_norm', 4) }} as {{ d }}_norm,
+    {{ rnd(d ~ '_contribution', 2) }} as {{ d }}_contribution{{ ',' if not loop.last }}
+    {%- endfor %}
+from scored

@@ -1,0 +1,11 @@
+-- Weekly forecasts from ml/ (raw.forecast_predictions); an empty typed relation until the first forecast run.
+select
+    cast(run_id as {{ dbt.type_string() }}) as run_id,
+    cast(account_manager_id as {{ dbt.type_string() }}) as account_manager_id,
+    cast(sku_id as {{ dbt.type_string() }}) as sku_id,
+    cast(channel as {{ dbt.type_string() }}) as channel,
+    cast(region as {{ dbt.type_string() }}) as region,
+    cast(week_start as date) as week_start,
+    cast(y_hat as double precision) as y_hat,
+    cast(created_at as {{ dbt.type_timestamp() }}) as created_at
+from {{ source_or_empty('forecast_predictions') }} s

@@ -1,0 +1,6 @@
+-- Meeting-note sentiment from nlp/ (raw.intel_note_sentiment); an empty typed relation until that asset has run.
+select
+    cast(note_id as {{ dbt.type_string() }}) as note_id,
+    cast(sentiment as {{ dbt.type_string() }}) as sentiment,
+    cast(score as double precision) as score
+from {{ source_or_empty('intel_note_sentiment') }} s

@@ -1,0 +1,67 @@
+"""Helpers of the dbt tests: landing the demo company, running dbt, the list of marts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DBT = ROOT / ".venv" / "bin" / "dbt"
+SCALE = float(os.environ.get("LODESTAR_TEST_DBT_SCALE", "0.2"))
+# Cross-source references (crm.sell_through_reports -> pos.stores, ...) need this order.
+FILE_SOURCES = ["erp", "pos", "distributor", "crm", "complaints"]
+MARTS = ["customer_360", "customer_complexity", "customer_health", "customer_matrix", "team_sizing", "csg_health",
+         "efficiency_benchmark", "warning_lights", "value_realization", "crm_pos_reconciliation",
+         "launch_reconciliation"]
+
+
+@dataclass
+class Built:
+    home: Path
+    warehouse: Path
+    truth_dir: Path
+    env: dict[str, str]
+    build: subprocess.CompletedProcess
+    seconds: dict[str, float]
+
+
+def dbt_env(warehouse: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, LODESTAR_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+               DO_NOT_TRACK="1", OMP_NUM_THREADS="1")
+    env.update(extra)
+    return env
+
+
+def run_dbt(args: list[str], env: dict[str, str], target_path: str = "target") -> subprocess.CompletedProcess:
+    cmd = [str(DBT), *args, "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
+           "--target-path", target_path]
+    return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+def land_demo(home: Path) -> Path:
+    """Generate the demo company into home/demo and land every file and HTTP feed into home/warehouse.duckdb."""
+    from connectors.contracts import discover_http_contracts, load_source_contract
+    from connectors.files import land_file_source
+    from connectors.http_api import land_http_feed
+    from lodestar.demo.api import serve_demo_api
+    from lodestar.demo.generator import generate
+    from lodestar.warehouse import Warehouse
+
+    demo = home / "demo"
+    generate(demo, scale=SCALE)
+    wh = Warehouse(home / "warehouse.duckdb")
+    for src in FILE_SOURCES:
+        land_file_source(load_source_contract(ROOT / "connectors" / "contracts" / f"{src}.yaml"), wh)
+    contracts, errors = discover_http_contracts(ROOT / "connectors" / "http")
+    assert not errors, errors
+    token = "dbt-test-token"
+    with serve_demo_api(demo, token) as url:
+        os.environ["LODESTAR_DEMO_API_URL"] = url
+        os.environ["LODESTAR_DEMO_API_TOKEN"] = token
+        for c in contracts:
+            land_http_feed(c, wh)
+    return wh.path
+
+

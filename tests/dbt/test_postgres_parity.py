@@ -1,0 +1,59 @@
+"""`dbt build --target postgres` on a throwaway PostgreSQL cluster gives the same mart row counts as DuckDB."""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pytest
+from lodestar_dbt_helpers import MARTS, ROOT, Built, dbt_env, run_dbt
+
+PG_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or ([shutil.which("initdb")] if shutil.which("initdb") else [])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not PG_BINS, reason="PostgreSQL server binaries (initdb) are not installed")
+def test_postgres_build_matches_duckdb_row_counts(built: Built) -> None:
+    import psycopg2
+
+    from lodestar.pgcopy import copy_raw_to_postgres
+
+    assert built.build.returncode == 0, "the DuckDB build failed; parity is meaningless"
+    # Under /tmp directly: as root the cluster runs as `postgres`, which cannot enter pytest's 0700 tmp dirs.
+    data_dir = Path(tempfile.mkdtemp(prefix="lodestar-pg-"))
+    data_dir.chmod(0o755)
+    out = subprocess.run([str(ROOT / "scripts" / "pg_start.sh"), str(data_dir)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    pg_env = dict(kv.split("=", 1) for kv in out.stdout.strip().removeprefix("export ").split())
+    try:
+        dsn = (f"host={pg_env['LODESTAR_PG_HOST']} port={pg_env['LODESTAR_PG_PORT']} "
+               f"user={pg_env['LODESTAR_PG_USER']} dbname={pg_env['LODESTAR_PG_DATABASE']}")
+        copied = copy_raw_to_postgres(built.warehouse, dsn)
+        assert copied["erp_orders"] > 0
+        res = run_dbt(["build", "--target", "postgres"], dbt_env(built.warehouse, **pg_env),
+                      target_path=str(data_dir / "dbt_target"))
+        assert res.returncode == 0, res.stdout[-4000:]
+        duck = duckdb.connect(str(built.warehouse), read_only=True)
+        pg = psycopg2.connect(dsn)
+        try:
+            with pg.cursor() as cur:
+                for mart in MARTS:
+                    cur.execute(f"select count(*) from marts.{mart}")
+                    n_pg = cur.fetchone()[0]
+                    n_duck = duck.execute(f"select count(*) from marts.{mart}").fetchone()[0]
+                    assert n_pg == n_duck, f"{mart}: postgres {n_pg} rows, duckdb {n_duck}"
+                cur.execute("select overstatement_pct from marts.launch_reconciliation where pos_units > 0")
+                pg_launch = sorted(float(r[0]) for r in cur.fetchall())
+            duck_launch = sorted(float(r[0]) for r in duck.execute(
+                "select overstatement_pct from marts.launch_reconciliation where pos_units > 0").fetchall())
+            assert pg_launch == duck_launch
+        finally:
+            duck.close()
+            pg.close()
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "pg_stop.sh"), str(data_dir), "--rm"], capture_output=True, timeout=60)
