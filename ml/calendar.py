@@ -1,0 +1,66 @@
+"""Week-level calendar features: seasonality plus Chinese holidays (Spring Festival, Golden Week) and
+the e-commerce peaks 618 and Double 11, computed for a whole index of weeks at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import chinese_calendar
+import numpy as np
+import pandas as pd
+
+CALENDAR_COLS = (
+    "cal_week_of_year",
+    "cal_month",
+    "cal_quarter",
+    "cal_cn_holiday_days",
+    "cal_cny",
+    "cal_golden_week",
+    "cal_618",
+    "cal_double11",
+)
+
+
+def _holiday_table() -> pd.DataFrame:
+    # chinese_calendar ships statutory holidays for the years it covers; outside them the flags are 0.
+    items = [(d, str(name)) for d, name in chinese_calendar.holidays.items()]
+    return pd.DataFrame(items, columns=["date", "name"])
+
+
+_HOLIDAYS = _holiday_table()
+_CNY_DATES = set(_HOLIDAYS.loc[_HOLIDAYS["name"].str.contains("Spring"), "date"])
+_GOLDEN_DATES = set(_HOLIDAYS.loc[_HOLIDAYS["name"].str.contains("National"), "date"])
+_ALL_DATES = set(_HOLIDAYS["date"])
+
+
+def week_calendar(weeks: pd.DatetimeIndex, *, chinese: bool = True) -> pd.DataFrame:
+    """One row per week (Monday start) with the CALENDAR_COLS features, indexed like ``weeks``."""
+    weeks = pd.DatetimeIndex(weeks)
+    iso = weeks.isocalendar()
+    out = pd.DataFrame(
+        {
+            "cal_week_of_year": iso["week"].to_numpy(dtype=float),
+            "cal_month": weeks.month.to_numpy(dtype=float),
+            "cal_quarter": weeks.quarter.to_numpy(dtype=float),
+        },
+        index=weeks,
+    )
+    # 7 x n_weeks matrix of the days in each week; membership tests are vectorised with np.isin.
+    days = np.add.outer(np.arange(7), weeks.values.astype("datetime64[D]"))
+    flat = days.ravel()
+    if chinese:
+        py_days = pd.DatetimeIndex(flat).date
+        def in_set(dates: set[dt.date]) -> np.ndarray:
+            return np.isin(py_days, list(dates)).reshape(days.shape)
+        out["cal_cn_holiday_days"] = in_set(_ALL_DATES).sum(axis=0).astype(float)
+        out["cal_cny"] = in_set(_CNY_DATES).any(axis=0).astype(float)
+        out["cal_golden_week"] = in_set(_GOLDEN_DATES).any(axis=0).astype(float)
+    else:
+        out["cal_cn_holiday_days"] = 0.0
+        out["cal_cny"] = 0.0
+        out["cal_golden_week"] = 0.0
+    md = pd.DatetimeIndex(flat).strftime("%m-%d").to_numpy().reshape(days.shape)
+    out["cal_618"] = (md == "06-18").any(axis=0).astype(float)
+    out["cal_double11"] = (md == "11-11").any(axis=0).astype(float)
+    return out[list(CALENDAR_COLS)]

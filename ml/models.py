@@ -1,0 +1,198 @@
+"""Base forecasting models, all with one interface: fit on a panel up to origin ``o``, then return
+base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
+
+- seasonal_naive: the value 52 weeks before the target week (last value when there is no year).
+- traditional: the sales-team method, last year's same week x year-over-year growth of the last 13 weeks.
+- ets: statsforecast AutoETS, one local model per node (every aggregated series too).
+- lgbm: one global LightGBM over all nodes and horizons (direct strategy, scale-free target).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from ml.config import ForecastConfig
+from ml.features import META_COLS, SCALE_WINDOW, Panel, _window, origin_block, origin_features, origin_scale
+
+
+class BaseModel(Protocol):
+    family: str
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> BaseModel: ...
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray: ...
+
+
+class SeasonalNaive:
+    family = "seasonal_naive"
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> SeasonalNaive:
+        return self
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        Y, m = panel.Y, config.season_length
+        out = np.empty((Y.shape[0], horizon))
+        for h in range(1, horizon + 1):
+            src = o + h - m
+            # Walk back whole seasons until the source week is observed (h > m) or fall back to last value.
+            while src > o:
+                src -= m
+            out[:, h - 1] = Y[:, src] if src >= 0 else Y[:, o]
+        return out
+
+
+class Traditional:
+    """Year-over-year x seasonal coefficient: y(t-52) * sum(last 13 w) / sum(same 13 w a year earlier)."""
+
+    family = "traditional"
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> Traditional:
+        return self
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        Y, m = panel.Y, config.season_length
+        recent = np.nansum(_window(Y, o, SCALE_WINDOW), axis=1)
+        naive = SeasonalNaive().predict(panel, o, horizon, config)
+        if o - m < SCALE_WINDOW - 1:
+            level = np.nanmean(_window(Y, o, SCALE_WINDOW), axis=1)
+            return np.repeat(level[:, None], horizon, axis=1)
+        year_ago = np.nansum(_window(Y, o - m, SCALE_WINDOW), axis=1)
+        growth = np.where(year_ago > 0, recent / np.where(year_ago > 0, year_ago, 1.0), 1.0)
+        growth = np.clip(growth, 0.5, 2.0)
+        return naive * growth[:, None]
+
+
+class ETS:
+    """statsforecast AutoETS fitted per node, including every aggregated series."""
+
+    family = "ets"
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> ETS:
+        return self  # local models are re-estimated at predict time from the series up to the origin
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        from statsforecast import StatsForecast
+        from statsforecast.models import AutoETS
+
+        Y = panel.Y[:, : o + 1]
+        n, T = Y.shape
+        df = pd.DataFrame(
+            {
+                "unique_id": np.repeat(np.arange(n), T),
+                "ds": np.tile(np.arange(T), n),
+                "y": Y.ravel(),
+            }
+        )
+        sf = StatsForecast(models=[AutoETS(season_length=config.ets_season_length)], freq=1, n_jobs=1)
+        fc = sf.forecast(df=df, h=horizon)
+        vals = fc.sort_values(["unique_id", "ds"])["AutoETS"].to_numpy()
+        return vals.reshape(n, horizon)
+
+
+class LGBMGlobal:
+    """Global gradient-boosted model over all nodes, origins and horizons (direct multi-horizon).
+
+    The target is y / scale(origin), weighted by scale / n_bottom so each hierarchy level weighs about the
+    same and an L1 objective matches WAPE on the original scale.
+    """
+
+    family = "lgbm"
+
+    def __init__(self) -> None:
+        self.booster: lgb.Booster | None = None
+        self.feature_names: list[str] = []
+
+    def training_frame(self, panel: Panel, o: int, config: ForecastConfig) -> pd.DataFrame:
+        H = config.horizon
+        first = config.min_history - 1
+        last_origin = o - 1
+        origins = list(range(last_origin, first - 1, -config.origin_stride))[::-1]
+        if config.max_train_origins:
+            origins = origins[-config.max_train_origins :]
+        if not origins:
+            raise ValueError(f"not enough history before origin {o} to train (min_history={config.min_history})")
+        blocks, names = [], []
+        for oo in origins:
+            names, mat = origin_block(panel, oo, min(H, o - oo), config)
+            blocks.append(mat)
+        return pd.DataFrame(np.vstack(blocks), columns=names)
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> LGBMGlobal:
+        train = self.training_frame(panel, o, config)
+        train = train[np.isfinite(train["y_target"])]
+        self.feature_names = [c for c in train.columns if c not in META_COLS]
+        X = train[self.feature_names].to_numpy(dtype=np.float32)
+        # Clipping the scale-free target keeps a handful of returns/one-off orders from steering the trees.
+        y = np.clip((train["y_target"] / train["scale"]).to_numpy(), -5.0, 20.0)
+        if config.target_mode == "residual":
+            y = y - train["baseline"].to_numpy()
+        n_bottom = panel.hierarchy.nodes["n_bottom"].to_numpy(float)[train["row"].to_numpy().astype(int)]
+        w = train["scale"].to_numpy() / n_bottom
+        w = w / w.mean()
+        p = config.lgbm
+        params = {
+            "objective": p.objective,
+            "learning_rate": p.learning_rate,
+            "num_leaves": p.num_leaves,
+            "min_child_samples": p.min_child_samples,
+            "feature_fraction": p.feature_fraction,
+            "bagging_fraction": p.bagging_fraction,
+            "bagging_freq": p.bagging_freq,
+            "lambda_l2": p.lambda_l2,
+            "max_bin": p.max_bin,
+            "num_threads": int(os.environ.get("LODESTAR_ML_THREADS", p.num_threads)),
+            "seed": p.seed,
+            "verbose": -1,
+        }
+        ds = lgb.Dataset(X, y, weight=w, feature_name=self.feature_names, free_raw_data=True)
+        self.booster = lgb.train(params, ds, num_boost_round=p.n_estimators)
+        return self
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        if self.booster is None:
+            raise RuntimeError("LGBMGlobal.predict called before fit")
+        f = origin_features(panel, o, horizon, config)
+        for c in self.feature_names:
+            if c not in f.columns:
+                f[c] = np.nan  # an exogenous column absent at predict time is treated as missing
+        pred = self.booster.predict(f[self.feature_names].to_numpy(dtype=np.float32), num_threads=1)
+        if config.target_mode == "residual":
+            pred = pred + f["baseline"].to_numpy()
+        pred = pred * f["scale"].to_numpy()
+        n = panel.Y.shape[0]
+        out = np.empty((n, horizon))
+        out[f["row"].to_numpy(), f["target_idx"].to_numpy() - o - 1] = pred
+        return out
+
+    def feature_importance(self) -> pd.DataFrame:
+        if self.booster is None:
+            return pd.DataFrame(columns=["feature", "gain", "split"])
+        return (
+            pd.DataFrame(
+                {
+                    "feature": self.feature_names,
+                    "gain": self.booster.feature_importance("gain"),
+                    "split": self.booster.feature_importance("split"),
+                }
+            )
+            .sort_values("gain", ascending=False)
+            .reset_index(drop=True)
+        )
+
+
+MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "ets": ETS, "lgbm": LGBMGlobal}
+
+
+def make_model(family: str) -> BaseModel:
+    try:
+        return MODEL_REGISTRY[family]()
+    except KeyError:
+        raise ValueError(f"unknown model family {family!r}; choose from {sorted(MODEL_REGISTRY)}") from None
+
+
+__all__ = ["ETS", "LGBMGlobal", "SeasonalNaive", "Traditional", "make_model", "origin_scale"]

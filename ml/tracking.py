@@ -1,0 +1,303 @@
+"""MLflow tracking and registry for forecasters: log a trained run with its backtest, register one
+model per family, and manage champion/challenger through registry aliases (never stages).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import version as pkg_version
+from pathlib import Path
+
+import mlflow
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+
+from ml.backtest import BacktestResult, backtest, default_cutoffs
+from ml.config import ForecastConfig
+from ml.forecaster import Forecaster
+from ml.schema import SERIES_ID, TARGET_COL, TIME_COL, validate_history
+
+CHAMPION = "champion"
+EXPERIMENT = "lodestar-forecast"
+PROMOTION_METRIC = "wape_bottom"
+
+
+def model_name(family: str) -> str:
+    """Registered model name of a model family, e.g. ``lodestar-forecast-lgbm``."""
+    return f"lodestar-forecast-{family.replace('_', '-')}"
+
+
+def tracking_uri_or_default(tracking_uri: str | None = None) -> str:
+    """Explicit URI, else the platform default (a SQLite store; MLflow 3.17 rejects the file store)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if tracking_uri:
+        return tracking_uri
+    from lodestar.settings import get_settings
+
+    uri = get_settings().mlflow_tracking_uri
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return uri
+
+
+def get_client(tracking_uri: str | None = None) -> MlflowClient:
+    uri = tracking_uri_or_default(tracking_uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def dataset_digest(df: pd.DataFrame) -> str:
+    """sha256 over the rows and column names of the training frame (order-sensitive)."""
+    h = hashlib.sha256(",".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def code_version() -> str:
+    """git HEAD of the project if there is one (the tree may have no commits yet), else 'unknown'."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class ForecasterPyfunc(mlflow.pyfunc.PythonModel):
+    """Pyfunc over a fitted Forecaster.
+
+    Input: contract rows. Rows with ``y`` are history (optional: the stored history tail is used when
+    none are given); rows without ``y`` are the future weeks with their planned exogenous values, which a
+    scenario engine can scale (levers) before calling predict, without retraining.
+    Output: the forecast frame of :meth:`Forecaster.predict`.
+    """
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        with open(context.artifacts["forecaster"], "rb") as fh:
+            self.forecaster: Forecaster = pickle.load(fh)
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:  # noqa: ANN001
+        horizon = int((params or {}).get("horizon", self.forecaster.config.horizon))
+        has_y = model_input[TARGET_COL].notna() if TARGET_COL in model_input.columns else pd.Series(False, index=model_input.index)
+        fut = model_input[~has_y].drop(columns=[TARGET_COL], errors="ignore")
+        hist = None
+        if has_y.any():
+            # Given actuals update the stored history tail (newer weeks appended, same weeks replaced).
+            keys = ["account_manager_id", "sku_id", "channel", TIME_COL]
+            new = model_input[has_y].copy()
+            new[TIME_COL] = pd.to_datetime(new[TIME_COL])
+            hist = pd.concat([self.forecaster.history, new[self.forecaster.history.columns.intersection(new.columns)]])
+            hist = hist.drop_duplicates(keys, keep="last")
+        return self.forecaster.predict(hist, fut if len(fut) else None, horizon=horizon)
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    model_name: str
+    model_version: str | None
+    metrics: dict[str, float]
+    forecaster: Forecaster
+    backtest: BacktestResult
+
+
+def _backtest_plot(bt: BacktestResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    f = bt.forecasts[bt.forecasts["level"] == "total"].sort_values("week_start")
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(f["week_start"], f["actual"], "k.-", label="actual (total)")
+    for cutoff, g in f.groupby("cutoff"):
+        ax.plot(g["week_start"], g["mean"], "-", label=f"forecast from {pd.Timestamp(cutoff).date()}")
+        if "lo80" in g and g["lo80"].notna().any():
+            ax.fill_between(g["week_start"], g["lo80"], g["hi80"], alpha=0.2)
+    ax.set_title("Backtest, total level (80% interval shaded)")
+    ax.legend(fontsize=7)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _flat_params(config: ForecastConfig) -> dict[str, str]:
+    out = {}
+    for k, v in config.model_dump().items():
+        if isinstance(v, dict):
+            out.update({f"{k}.{kk}": str(vv) for kk, vv in v.items()})
+        else:
+            out[k] = str(v)
+    return out
+
+
+def _input_example(forecaster: Forecaster, n_series: int = 2) -> pd.DataFrame:
+    hist = forecaster.history
+    ids = hist[["account_manager_id", "sku_id", "channel"]].drop_duplicates().head(n_series)
+    sub = hist.merge(ids, on=["account_manager_id", "sku_id", "channel"])
+    last = sub[TIME_COL].max()
+    fut = sub[sub[TIME_COL] == last].copy()
+    fut[TIME_COL] = last + pd.Timedelta(weeks=1)
+    fut[TARGET_COL] = np.nan
+    return pd.concat([sub[sub[TIME_COL] == last], fut], ignore_index=True)
+
+
+def train_and_log(
+    history_df: pd.DataFrame,
+    config: ForecastConfig | None = None,
+    tracking_uri: str | None = None,
+    family: str = "lgbm",
+    cutoffs: list | None = None,
+    experiment: str = EXPERIMENT,
+    register: bool = True,
+) -> TrainResult:
+    """Backtest ``family`` on rolling cutoffs, fit it on the full history and log everything to MLflow.
+
+    Logs params, metrics per level and cutoff (step = cutoff index; ``<metric>_<level>`` are the means over
+    cutoffs; ``wape_bottom`` is the grain WAPE used for promotion), the backtest plot, feature importance,
+    the dataset digest, the code version, and a pyfunc model registered as ``model_name(family)``.
+    """
+    config = config or ForecastConfig()
+    uri = tracking_uri_or_default(tracking_uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    hist = validate_history(history_df).drop(columns=[SERIES_ID])
+    cutoffs = cutoffs or default_cutoffs(hist, n=2, horizon=config.horizon)
+    bt = backtest(hist, [family], cutoffs, config.horizon, config)
+    forecaster = Forecaster(family, config).fit(hist)
+    mlflow.set_experiment(experiment)
+    name = model_name(family)
+    digest = dataset_digest(hist)
+    with mlflow.start_run(run_name=f"{family}-{hist[TIME_COL].max().date()}") as run, tempfile.TemporaryDirectory() as tmp:
+        tmpd = Path(tmp)
+        mlflow.log_params({**_flat_params(config), "family": family, "cutoffs": ",".join(str(pd.Timestamp(c).date()) for c in cutoffs)})
+        mlflow.set_tags(
+            {
+                "code_version": code_version(),
+                "dataset_digest": digest,
+                "reconciliation": forecaster.reconciler,
+                "model_family": family,
+            }
+        )
+        ds = mlflow.data.from_pandas(hist, name="forecast_history", targets=TARGET_COL, digest=digest[:36])
+        mlflow.log_input(ds, context="training")
+        m = bt.metrics
+        cutoff_index = {c: i for i, c in enumerate(sorted(m["cutoff"].unique()))}
+        metric_cols = [c for c in ("wape", "bias", "mase", "rmsse", "coverage_80", "coverage_95", "cost_wan_per_month") if c in m.columns]
+        for _, row in m.iterrows():
+            step = cutoff_index[row["cutoff"]]
+            for c in metric_cols:
+                if np.isfinite(row[c]):
+                    mlflow.log_metric(f"{c}_{row['level']}", float(row[c]), step=step)
+        means = m.groupby("level")[metric_cols].mean()
+        summary = {f"{c}_{lv}_mean": float(means.loc[lv, c]) for lv in means.index for c in metric_cols if np.isfinite(means.loc[lv, c])}
+        summary[PROMOTION_METRIC] = float(means.loc["grain", "wape"])
+        mlflow.log_metrics(summary)
+        _backtest_plot(bt, tmpd / "backtest_total.png")
+        mlflow.log_artifact(str(tmpd / "backtest_total.png"), artifact_path="plots")
+        m.to_csv(tmpd / "backtest_metrics.csv", index=False)
+        mlflow.log_artifact(str(tmpd / "backtest_metrics.csv"), artifact_path="backtest")
+        if forecaster.calibration_metrics is not None:
+            forecaster.calibration_metrics.to_csv(tmpd / "reconciliation_calibration.csv", index=False)
+            mlflow.log_artifact(str(tmpd / "reconciliation_calibration.csv"), artifact_path="backtest")
+        fi = forecaster.feature_importance()
+        if fi is not None:
+            fi.to_csv(tmpd / "feature_importance.csv", index=False)
+            mlflow.log_artifact(str(tmpd / "feature_importance.csv"), artifact_path="features")
+        pkl = tmpd / "forecaster.pkl"
+        pkl.write_bytes(pickle.dumps(forecaster))
+        example = _input_example(forecaster)
+        out_example = forecaster.predict(None, example[example[TARGET_COL].isna()], horizon=1)
+        signature = infer_signature(example, out_example.head(5))
+        reqs = [f"{p}=={pkg_version(p)}" for p in ("mlflow", "pandas", "numpy", "lightgbm", "statsforecast", "hierarchicalforecast", "pydantic", "chinese-calendar")]
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=ForecasterPyfunc(),
+            artifacts={"forecaster": str(pkl)},
+            signature=signature,
+            input_example=example,
+            pip_requirements=reqs,
+            registered_model_name=name if register else None,
+        )
+        version = str(info.registered_model_version) if register and info.registered_model_version else None
+        if version:
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            client.set_model_version_tag(name, version, PROMOTION_METRIC, str(summary[PROMOTION_METRIC]))
+            client.set_model_version_tag(name, version, "reconciliation", forecaster.reconciler)
+            forecaster.model_version = f"{name}/{version}"
+        return TrainResult(run.info.run_id, name, version, summary, forecaster, bt)
+
+
+@dataclass
+class PromotionDecision:
+    promoted: bool
+    name: str
+    version: str
+    previous_champion: str | None
+    challenger_value: float
+    champion_value: float | None
+    reason: str
+
+
+def _version_metric(client: MlflowClient, name: str, version: str, metric: str) -> float:
+    mv = client.get_model_version(name, version)
+    if metric in (mv.tags or {}):
+        return float(mv.tags[metric])
+    run = client.get_run(mv.run_id)
+    if metric not in run.data.metrics:
+        raise KeyError(f"model {name} v{version}: run {mv.run_id} has no metric {metric!r}")
+    return float(run.data.metrics[metric])
+
+
+def promote_if_better(client: MlflowClient, name: str, version: str | int, metric: str = PROMOTION_METRIC) -> PromotionDecision:
+    """Make ``version`` the ``champion`` only if its backtest ``metric`` (lower is better) beats the current one."""
+    version = str(version)
+    new = _version_metric(client, name, version, metric)
+    try:
+        current = client.get_model_version_by_alias(name, CHAMPION)
+    except mlflow.exceptions.MlflowException:
+        current = None
+    if current is None:
+        client.set_registered_model_alias(name, CHAMPION, version)
+        return PromotionDecision(True, name, version, None, new, None, "no champion yet")
+    if str(current.version) == version:
+        return PromotionDecision(False, name, version, version, new, new, "already champion")
+    old = _version_metric(client, name, str(current.version), metric)
+    if new < old:
+        client.set_registered_model_alias(name, CHAMPION, version)
+        client.set_model_version_tag(name, version, "promoted_over", str(current.version))
+        return PromotionDecision(True, name, version, str(current.version), new, old, f"{metric} {new:.4f} < {old:.4f}")
+    return PromotionDecision(False, name, version, str(current.version), new, old, f"{metric} {new:.4f} >= champion {old:.4f}")
+
+
+def load_champion(name: str, tracking_uri: str | None = None) -> mlflow.pyfunc.PyFuncModel:
+    """The pyfunc registered under ``models:/<name>@champion``."""
+    uri = tracking_uri_or_default(tracking_uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mv = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(name, CHAMPION)
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
+    # The pickle is written before registration, so the version is stamped here, where it is known.
+    model.unwrap_python_model().forecaster.model_version = f"{name}/{mv.version}"
+    return model
+
+
+def champion_forecaster(name: str, tracking_uri: str | None = None) -> Forecaster:
+    """The fitted Forecaster behind the champion, for callers that want the Python object (scenarios)."""
+    return load_champion(name, tracking_uri).unwrap_python_model().forecaster
+
+
+def rollback(name: str, version: str | int, client: MlflowClient | None = None, tracking_uri: str | None = None) -> None:
+    """Roll back by pointing the ``champion`` alias at an earlier version."""
+    client = client or get_client(tracking_uri)
+    client.get_model_version(name, str(version))  # fails clearly if the version does not exist
+    client.set_registered_model_alias(name, CHAMPION, str(version))
