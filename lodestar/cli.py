@@ -139,6 +139,24 @@ def graph(
         print(picture)
 
 
+@app.command("dbt-docs")
+def dbt_docs(port: Annotated[int, typer.Option()] = 8080, serve: Annotated[bool, typer.Option()] = True) -> None:
+    """Generate dbt's documentation site for the marts and serve it on 127.0.0.1."""
+    _prepare_env()
+    from orchestration.dbt_manifest import DBT_PROJECT_DIR, dbt_executable
+
+    base = [dbt_executable()]
+    flags = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    code = subprocess.call([*base, "docs", "generate", *flags], cwd=DBT_PROJECT_DIR)
+    if code or not serve:
+        raise typer.Exit(code)
+    console.print(f"dbt docs on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    raise typer.Exit(subprocess.call(
+        [*base, "docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser", *flags],
+        cwd=DBT_PROJECT_DIR,
+    ))
+
+
 @app.command("mlflow-ui")
 def mlflow_ui(port: Annotated[int, typer.Option()] = 5000) -> None:
     """Open the MLflow UI on 127.0.0.1 over the project's tracking store (one worker, ~500 MiB)."""
@@ -152,6 +170,37 @@ def mlflow_ui(port: Annotated[int, typer.Option()] = 5000) -> None:
         "--default-artifact-root", str(settings.home / "mlartifacts"),
     ]
     raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command()
+def scenario(
+    set_: Annotated[list[str], typer.Option("--set", help="lever=value, repeatable (see levers.yaml)")] = [],  # noqa: B006
+    name: Annotated[str | None, typer.Option(help="also write the scenario to raw.forecast_scenarios")] = None,
+    levers_file: Annotated[Path | None, typer.Option(help="base lever values (default: levers.yaml)")] = None,
+) -> None:
+    """Re-forecast the latest base forecast under changed levers; print the change by region and product line."""
+    from lodestar.warehouse import Warehouse
+    from ml.levers import LEVERS_FILE, LeverError, Levers, load_levers, parse_assignments
+    from ml.scenario import ScenarioError, run_scenario, summarize
+
+    try:
+        base = load_levers(levers_file or LEVERS_FILE)
+        levers = Levers.with_overrides(parse_assignments(set_), base=base)
+        t0 = time.perf_counter()
+        result = run_scenario(Warehouse(get_settings().warehouse_path), levers, name=name)
+    except (LeverError, ScenarioError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    table = Table(title=f"Scenario {levers.changed() or '(all defaults)'}")
+    for col in ("region", "product_line", "base", "scenario", "change", "change %"):
+        table.add_column(col, justify="right" if col not in ("region", "product_line") else "left")
+    for r in summarize(result).itertuples():
+        table.add_row(str(r.region), str(r.product_line), f"{r.y_base:,.0f}", f"{r.y_scenario:,.0f}",
+                      f"{r.delta:+,.0f}", f"{r.delta_pct:+.1f}%")
+    tot = summarize(result, by=()).iloc[0]
+    table.add_row("total", "", f"{tot.y_base:,.0f}", f"{tot.y_scenario:,.0f}", f"{tot.delta:+,.0f}", f"{tot.delta_pct:+.1f}%")
+    console.print(table)
+    console.print(f"{len(result)} grain-week rows re-forecast in {1000 * (time.perf_counter() - t0):.0f} ms (incl. load)")
 
 
 def main() -> None:  # pragma: no cover - console entry point

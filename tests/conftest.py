@@ -39,3 +39,11 @@ os.environ.pop("LODESTAR_DEMO_DIR", None)
 def _cleanup_session_root():
     yield
     shutil.rmtree(_SESSION_ROOT, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist (`make test` runs two workers), keep each test folder on one worker so its
+    session fixtures (a generated company, a dbt build, a trained model) are built once."""
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        item.add_marker(pytest.mark.xdist_group(name=folder))
