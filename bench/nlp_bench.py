@@ -1,8 +1,8 @@
 """Benchmark of the intelligence extractor: OCR CER and speed on rendered pages, NER F1 per label on the held-out
 CLUENER split, sentiment accuracy on the shipped labelled set, documents/minute end to end.
 
-Run: OMP_THREAD_LIMIT=1 .venv/bin/python bench/nlp_bench.py [--ner-dir DIR] [--pages N]; writes
-bench/results/nlp.json.
+Run: OMP_THREAD_LIMIT=1 .venv/bin/python bench/nlp_bench.py [--ner-dir DIR (default: nlp/models/lodestar_ner)]
+[--pages N]; writes bench/results/nlp.json.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from nlp.synth import NOTO_CJK, WQY_ZENHEI, image_pdf, render_page, text_pdf  # 
 from nlp.training import cluener_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
+SHIPPED_NER = ROOT.parent / "nlp" / "models" / "lodestar_ner"
 LINES_PER_PAGE = 12
 
 
@@ -84,7 +85,8 @@ def ner_bench(ner_dir: Path | None) -> dict:
     train_info = {}
     if saved.exists():
         data = json.loads(saved.read_text(encoding="utf-8"))
-        train_info = {k: data.get(k) for k in ("train_seconds", "steps", "epochs", "n_train", "best_dev_macro_f1")}
+        train_info = {k: data.get(k) for k in ("train_seconds", "pretrain_seconds", "steps", "epochs", "n_train",
+                                               "best_dev_macro_f1")}
     return {"n_test": len(test), "macro_f1": round(m["macro_f1"], 4), "micro_f1": round(m["micro_f1"], 4),
             "per_label": {k: {kk: round(vv, 4) for kk, vv in v.items()} for k, v in m["per_label"].items()},
             "sentences_per_second": round(len(test) / secs, 1), "training": train_info}
@@ -121,7 +123,8 @@ def end_to_end(ner_dir: Path | None, pages: list[list[str]]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--ner-dir", type=Path, default=None, help="a pipeline saved by train_ner")
+    ap.add_argument("--ner-dir", type=Path, default=SHIPPED_NER if SHIPPED_NER.exists() else None,
+                    help="a pipeline saved by train_ner (default: the shipped nlp/models/lodestar_ner)")
     ap.add_argument("--pages", type=int, default=6, help="pages per OCR set")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "nlp.json")
     args = ap.parse_args()

@@ -2,8 +2,8 @@
 fresh warehouse and print seconds and rows/s per source; not collected by pytest.
 
     .venv/bin/python -m lodestar.demo.generator --out /tmp/loaderbench/demo --scale 1
-    .venv/bin/python tests/connectors/bench_landing.py --demo /tmp/loaderbench/demo --home /tmp/loaderbench/h1
-    LODESTAR_LOADER=duckdb .venv/bin/python tests/connectors/bench_landing.py ...   # or =dlt
+    .venv/bin/python bench/landing.py --demo /tmp/loaderbench/demo --home /tmp/loaderbench/h1
+    LODESTAR_LOADER=duckdb .venv/bin/python bench/landing.py ...   # or =dlt
 
 ``--shared`` also lands the real-data sources (Walmart, online retail, superstore) from $LODESTAR_SHARED_DATA.
 """
