@@ -23,19 +23,26 @@ class MainJobOutcome:
     checks: dict[str, bool] = field(default_factory=dict)
 
 
-def run_main_job(tags: dict[str, str] | None = None) -> MainJobOutcome:
-    """Execute ``main`` in this process, recorded in $DAGSTER_HOME so the UI shows the run."""
+def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None = None) -> MainJobOutcome:
+    """Execute ``main`` in this process, recorded in $DAGSTER_HOME so the UI shows the run.
+
+    The forecast assets are partitioned by week: ``partition_key`` picks the forecast origin week,
+    default the latest partition.
+    """
     import dagster as dg
 
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("main")
+    if partition_key is None and job.partitions_def is not None:
+        partition_key = job.partitions_def.get_last_partition_key()
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
             tags=tags or {},
+            partition_key=partition_key,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     materialized = sorted(

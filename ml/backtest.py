@@ -25,6 +25,7 @@ class BacktestResult:
     metrics: pd.DataFrame
     forecasts: pd.DataFrame
     fit_seconds: dict[str, float] = field(default_factory=dict)
+    predict_seconds: dict[str, float] = field(default_factory=dict)  # reconciled forecast of every node, all cutoffs
     reconcilers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def summary(self, level: str = "grain") -> pd.DataFrame:
@@ -54,6 +55,7 @@ def backtest(
     last_week = hist[TIME_COL].max()
     metric_rows, fc_rows = [], []
     fit_seconds: dict[str, float] = {}
+    predict_seconds: dict[str, float] = {}
     reconcilers: dict[str, dict[str, str]] = {}
     for cutoff in cutoffs:
         cutoff = pd.Timestamp(cutoff)
@@ -70,7 +72,9 @@ def backtest(
             known = hist[hist[SERIES_ID].isin(fc.hierarchy.bottom[SERIES_ID])]
             panel = build_panel(known, config, horizon=horizon, hierarchy=fc.hierarchy)
             o = panel.week_index(cutoff)
+            t0 = time.perf_counter()
             res = fc.predict_panel(panel, o, horizon)
+            predict_seconds[family] = predict_seconds.get(family, 0.0) + time.perf_counter() - t0
             actual = panel.Y[:, o + 1 : o + 1 + horizon]
             levels = fc.hierarchy.nodes["level"].to_numpy()
             intervals = {lv: (res[f"lo{lv}"], res[f"hi{lv}"]) for lv in config.interval_levels}
@@ -98,5 +102,6 @@ def backtest(
         metrics=pd.concat(metric_rows, ignore_index=True),
         forecasts=pd.concat(fc_rows, ignore_index=True),
         fit_seconds=fit_seconds,
+        predict_seconds=predict_seconds,
         reconcilers=reconcilers,
     )

@@ -15,8 +15,8 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from spacy.language import Language
 
-from nlp.facts import FACT_COLUMNS, extract_facts
-from nlp.linking import link_organisations
+from nlp.facts import FACT_COLUMNS, classify_sentence, extract_facts, split_sentences
+from nlp.linking import customer_gazetteer, find_customer_mentions, link_organisations
 from nlp.ocr import MIN_SIDE_PX, cjk_share, ocr_image
 
 log = logging.getLogger(__name__)
@@ -248,6 +248,10 @@ def process_documents(
             mask = facts["entity_label"].isin(LINKABLE_LABELS) & facts["value"].isin(by_org.index)
             facts.loc[mask, "linked_customer_id"] = facts.loc[mask, "value"].map(by_org["customer_id"])
             facts.loc[mask, "link_score"] = facts.loc[mask, "value"].map(by_org["score"])
+    if customers_df is not None and len(pages_rows):
+        extra = gazetteer_facts(pd.DataFrame(pages_rows), facts, customer_gazetteer(customers_df))
+        if len(extra):
+            facts = pd.concat([facts, extra], ignore_index=True) if len(facts) else extra
     # raw.* tables carry their load time (DESIGN.md naming); doc_id ties pages and facts to _source_file
     return IntelBatch(
         documents=pd.DataFrame(docs, columns=DOCUMENT_COLUMNS).assign(_loaded_at=now),
@@ -256,3 +260,26 @@ def process_documents(
         rejects=pd.DataFrame(rejects, columns=REJECT_COLUMNS).assign(_loaded_at=now),
         skipped=skipped,
     )
+
+
+def gazetteer_facts(pages: pd.DataFrame, facts: pd.DataFrame, gazetteer: dict[str, str]) -> pd.DataFrame:
+    """Customer mentions the NER did not tag as an organisation ("九州医院等医疗机构…"), found by the customer-name
+    gazetteer, as extra company facts already linked (link_score 100). Spans overlapping an org entity are left
+    to the NER link above."""
+    rows = []
+    for pg in pages.itertuples(index=False):
+        on_page = facts[(facts["doc_id"] == pg.doc_id) & (facts["page"] == pg.page)
+                        & facts["entity_label"].isin(LINKABLE_LABELS)] if len(facts) else facts
+        spans = list(zip(on_page["start"], on_page["end"], strict=True)) if len(on_page) else []
+        sentences = split_sentences(pg.text)
+        for start, end, surface, customer_id in find_customer_mentions(pg.text, gazetteer):
+            if any(s < end and start < e for s, e in spans):
+                continue
+            sent = next((x for x in sentences if x.start <= start < x.end), None)
+            text = sent.text if sent else surface
+            ftype, sub, conf = classify_sentence(text)
+            rows.append({"doc_id": pg.doc_id, "page": pg.page, "start": start, "end": end, "sentence": text,
+                         "fact_type": ftype or "mention", "fact_subtype": sub, "entity_label": "company",
+                         "value": surface, "unit": None, "confidence": conf if ftype else 0.5,
+                         "linked_customer_id": customer_id, "link_score": 100.0})
+    return pd.DataFrame(rows, columns=FACT_COLUMNS)

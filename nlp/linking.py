@@ -73,3 +73,61 @@ def link_organisations(orgs: list[str], customers_df: pd.DataFrame, threshold: f
             rows.append({"org": org, "customer_id": cid, "customer_name": cname, "matched_name": raw,
                          "score": round(best[0], 1)})
     return pd.DataFrame(rows, columns=LINK_COLUMNS)
+
+
+# Trailing words that name the line of business, not the company: "九州医院管理" is called "九州医院" in documents.
+_GENERIC_TAILS = ("供应链管理", "商业连锁", "物业服务", "医院管理", "酒店管理", "管理", "服务", "连锁", "科技")
+_KEEP_TAIL = {"医院管理": "医院", "酒店管理": "酒店"}
+MIN_GAZETTEER_CHARS = 4  # 2-3 character names ("光明", "九州") are ordinary words in running text
+
+
+def name_variants(name: str, city: str | None = None) -> set[str]:
+    """The spellings a document may use for a registered name: without brackets, branch and legal suffixes,
+    without the leading city, and without a trailing line-of-business word."""
+    base = normalise_org(name)
+    out = {base}
+    if city:
+        c = str(city).strip().lower()
+        for cand in (c, c.rstrip("市")):
+            if cand and base.startswith(cand) and len(base) - len(cand) >= 2:
+                out.add(base[len(cand):])
+    for v in list(out):
+        for tail in _GENERIC_TAILS:
+            if v.endswith(tail) and len(v) > len(tail) + 1:
+                out.add(v[: -len(tail)] + _KEEP_TAIL.get(tail, ""))
+    return {v for v in out if len(v) >= MIN_GAZETTEER_CHARS}
+
+
+def customer_gazetteer(customers_df: pd.DataFrame) -> dict[str, str]:
+    """Name variant -> customer id for every customer name and alias in customers_df (columns id, name, optional
+    aliases and city). A variant shared by two customers is dropped: it cannot say which one is meant."""
+    missing = {"id", "name"} - set(customers_df.columns)
+    if missing:
+        raise ValueError(f"customers_df is missing column(s) {sorted(missing)}")
+    owners: dict[str, set[str]] = {}
+    has_aliases, has_city = "aliases" in customers_df.columns, "city" in customers_df.columns
+    for row in customers_df.itertuples(index=False):
+        city = row.city if has_city and isinstance(row.city, str) else None
+        for n in [str(row.name), *(_aliases(row.aliases) if has_aliases else [])]:
+            for v in name_variants(n, city):
+                owners.setdefault(v, set()).add(str(row.id))
+    return {v: next(iter(ids)) for v, ids in owners.items() if len(ids) == 1}
+
+
+def find_customer_mentions(text: str, gazetteer: dict[str, str]) -> list[tuple[int, int, str, str]]:
+    """(start, end, surface text, customer id) for every gazetteer name in text, longest match first, no overlaps.
+    Line breaks inside a name (wrapped PDF lines, OCR) are ignored; offsets refer to the original text."""
+    keep = [i for i, ch in enumerate(text) if ch not in "\r\n"]
+    flat = "".join(text[i] for i in keep).lower()
+    taken = [False] * len(flat)
+    found = []
+    for variant in sorted(gazetteer, key=len, reverse=True):
+        start = flat.find(variant)
+        while start >= 0:
+            end = start + len(variant)
+            if not any(taken[start:end]):
+                taken[start:end] = [True] * (end - start)
+                s, e = keep[start], keep[end - 1] + 1
+                found.append((s, e, text[s:e], gazetteer[variant]))
+            start = flat.find(variant, start + 1)
+    return sorted(found)

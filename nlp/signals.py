@@ -147,3 +147,20 @@ def influence_graph(visits: pd.DataFrame, notes: pd.DataFrame | None = None, *,
                            "co_mentions": d["co_mentions"]} for a, b, d in g.edges(data=True)],
                          columns=["source", "target", "weight", "co_visits", "co_mentions"])
     return InfluenceGraph(graph=g, nodes=nodes, edges=edges)
+
+
+@lru_cache(maxsize=1)
+def competitors() -> tuple[str, ...]:
+    """Competitor brands from resources/competitors.txt, longest first so that "庄臣泰华" wins over a prefix."""
+    words = (RESOURCES / "competitors.txt").read_text(encoding="utf-8").split("\n")
+    names = {w.strip() for w in words if w.strip() and not w.startswith("#")}
+    for n in names:
+        jieba.add_word(n)  # a brand must stay one token for the hot-word counts
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def find_competitor(text: str, names: tuple[str, ...] | None = None) -> str | None:
+    """The first competitor brand named in text (by position), or None."""
+    text = str(text or "")
+    hits = [(text.find(n), n) for n in (names or competitors()) if n in text]
+    return min(hits)[1] if hits else None

@@ -6,6 +6,8 @@ import dagster as dg
 
 from lodestar.settings import disable_telemetry
 from orchestration.defs import dbt as dbt_defs
+from orchestration.defs import forecast as forecast_defs
+from orchestration.defs import intel as intel_defs
 from orchestration.defs.raw import build_raw_assets
 from orchestration.resources import build_resources
 
@@ -22,4 +24,6 @@ main_job = dg.define_asset_job(
 defs = dg.Definitions.merge(
     dg.Definitions(assets=raw_assets, jobs=[main_job], resources=build_resources()),
     dbt_defs.defs,
+    forecast_defs.defs,
+    intel_defs.defs,
 )

@@ -16,6 +16,12 @@ from orchestration.resources import WAREHOUSE_POOL
 
 OWNERS = ["team:analytics-engineering"]
 
+# Python assets sit between dbt models (marts -> forecast -> forecast marts), so one run executes
+# `dbt build` in several steps. dbt's default "eager" test selection would then run a relationship
+# test as soon as one parent is built, before the model it tests exists. "buildable" waits until
+# every parent is selected or already upstream.
+os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
+
 
 class LodestarDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:

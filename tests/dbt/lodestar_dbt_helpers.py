@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DBT = ROOT / ".venv" / "bin" / "dbt"
+from orchestration.dbt_manifest import dbt_executable  # noqa: E402
+
+DBT = Path(dbt_executable())
 SCALE = float(os.environ.get("LODESTAR_TEST_DBT_SCALE", "0.2"))
 # Cross-source references (crm.sell_through_reports -> pos.stores, ...) need this order.
 FILE_SOURCES = ["erp", "pos", "distributor", "crm", "complaints"]

@@ -9,9 +9,10 @@ fc_am as (
     from fc where rn = 1 group by account_manager_id, week_start
 ),
 actual_am as (
-    select account_manager_id, {{ week_of('order_date') }} as week_start, sum(quantity) as actual_units
-    from {{ ref('stg_erp__orders') }} where order_status <> 'cancelled'
-    group by account_manager_id, {{ week_of('order_date') }}
+    -- Same demand definition the forecast is trained on (ERP + e-commerce platform orders).
+    select account_manager_id, week_start, sum(y) as actual_units
+    from {{ ref('int_demand_weekly') }}
+    group by account_manager_id, week_start
 ),
 am_week as (
     select f.account_manager_id, am.region, f.week_start, f.forecast_units, coalesce(a.actual_units, 0) as actual_units

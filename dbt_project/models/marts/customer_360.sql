@@ -21,6 +21,41 @@ pay as (
            sum(case when p.payment_status in ('open', 'overdue') then p.invoice_amount - p.paid_amount else 0 end) as open_receivables,
            sum(case when p.payment_status = 'overdue' then p.invoice_amount - p.paid_amount else 0 end) as overdue_receivables
     from {{ ref('stg_erp__payments') }} p group by p.customer_id
+),
+intel_docs as (
+    -- documents processed in the last 90 days that name the customer, and their facts by direction
+    select distinct f.linked_customer_id as customer_id, f.doc_id
+    from {{ ref('stg_intel__facts') }} f
+    join {{ ref('stg_intel__documents') }} d on d.doc_id = f.doc_id
+    cross join {{ ref('int_as_of') }} a
+    where f.linked_customer_id is not null and cast(d.processed_at as date) >= {{ add_days(-90, 'a.as_of_date') }}
+),
+intel as (
+    select x.customer_id,
+           count(distinct x.doc_id) as intel_documents_90d,
+           sum(ii.facts) as intel_facts_90d,
+           sum(case when ii.direction = 'tailwind' then ii.facts else 0 end) as policy_tailwinds_90d,
+           sum(case when ii.direction = 'headwind' then ii.facts else 0 end) as policy_headwinds_90d
+    from intel_docs x
+    left join {{ ref('industry_intel') }} ii on ii.doc_id = x.doc_id
+    group by x.customer_id
+),
+intel_notes as (
+    select acc.customer_id,
+           sum(case when s.sentiment = 'negative' then 1 else 0 end) as negative_notes_180d,
+           count(*) as scored_notes_180d
+    from {{ ref('stg_intel__note_sentiment') }} s
+    join {{ ref('stg_crm__meeting_notes') }} m on m.note_id = s.note_id
+    join {{ ref('int_customer_accounts') }} acc on acc.account_id = m.account_id
+    cross join {{ ref('int_as_of') }} a
+    where m.note_date < a.as_of_date and m.note_date >= {{ add_days(-180, 'a.as_of_date') }}
+    group by acc.customer_id
+),
+complaint_heat as (
+    select h.customer_id, sum(h.complaint_heat) as complaint_heat_90d
+    from {{ ref('stg_intel__complaint_heat') }} h cross join {{ ref('int_as_of') }} a
+    where h.week_start < a.as_of_date and h.week_start >= {{ add_days(-91, 'a.as_of_date') }}
+    group by h.customer_id
 )
 select
     c.customer_id,
@@ -60,7 +95,14 @@ select
     cx.complexity_score,
     h.health_score,
     h.health_colour,
-    h.trend_direction as health_trend_direction
+    h.trend_direction as health_trend_direction,
+    coalesce(intel.intel_documents_90d, 0) as intel_documents_90d,
+    coalesce(intel.intel_facts_90d, 0) as intel_facts_90d,
+    coalesce(intel.policy_tailwinds_90d, 0) as policy_tailwinds_90d,
+    coalesce(intel.policy_headwinds_90d, 0) as policy_headwinds_90d,
+    intel_notes.negative_notes_180d,
+    intel_notes.scored_notes_180d,
+    coalesce(complaint_heat.complaint_heat_90d, 0) as complaint_heat_90d
 from {{ ref('stg_erp__customers') }} c
 left join {{ ref('int_customer_engagement') }} e on e.customer_id = c.customer_id
 left join {{ ref('stg_crm__accounts') }} a on a.account_id = e.account_id
@@ -70,3 +112,6 @@ left join dist on dist.customer_id = c.customer_id
 left join pay on pay.customer_id = c.customer_id
 left join {{ ref('customer_complexity') }} cx on cx.customer_id = c.customer_id
 left join {{ ref('customer_health') }} h on h.customer_id = c.customer_id
+left join intel on intel.customer_id = c.customer_id
+left join intel_notes on intel_notes.customer_id = c.customer_id
+left join complaint_heat on complaint_heat.customer_id = c.customer_id

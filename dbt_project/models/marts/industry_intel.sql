@@ -1,0 +1,55 @@
+-- Industry intelligence by document and fact type: what each inbox document says (policy measures, risks,
+-- capacity, ESG, demand), the values found, the customers it names and whether it is a tailwind or headwind.
+with docs as (
+    select * from {{ ref('stg_intel__documents') }}
+),
+facts as (
+    select * from {{ ref('stg_intel__facts') }}
+),
+doc_customers as (
+    -- a document that names a customer concerns that customer in every one of its facts
+    select f.doc_id, f.linked_customer_id as customer_id
+    from facts f where f.linked_customer_id is not null
+    group by f.doc_id, f.linked_customer_id
+),
+linked as (
+    select dc.doc_id,
+           count(*) as linked_customers,
+           string_agg(dc.customer_id, '; ' order by dc.customer_id) as linked_customer_ids,
+           string_agg(c.legal_name, '; ' order by dc.customer_id) as linked_customer_names
+    from doc_customers dc
+    left join {{ ref('stg_erp__customers') }} c on c.customer_id = dc.customer_id
+    group by dc.doc_id
+),
+typed as (
+    select doc_id, fact_type, fact_subtype,
+           count(*) as facts,
+           avg(confidence) as mean_confidence,
+           count(distinct page) as pages_with_fact,
+           string_agg(distinct case when entity_label in ('MONEY', 'PERCENT', 'QUANTITY', 'STANDARD', 'POLICY', 'DEADLINE')
+                                    then fact_value || coalesce(fact_unit, '') end, '; ') as key_values
+    from facts
+    where fact_type <> 'mention'
+    group by doc_id, fact_type, fact_subtype
+)
+select
+    t.doc_id,
+    d.file_name,
+    d.document_format,
+    d.page_paths,
+    d.processed_at,
+    t.fact_type,
+    t.fact_subtype,
+    coalesce(dir.direction, 'neutral') as direction,
+    t.facts,
+    t.pages_with_fact,
+    {{ rnd('t.mean_confidence', 3) }} as mean_confidence,
+    t.key_values,
+    coalesce(l.linked_customers, 0) as linked_customers,
+    l.linked_customer_ids,
+    l.linked_customer_names
+from typed t
+join docs d on d.doc_id = t.doc_id
+left join linked l on l.doc_id = t.doc_id
+left join {{ ref('intel_fact_directions') }} dir
+  on dir.fact_type = t.fact_type and coalesce(dir.fact_subtype, '') = coalesce(t.fact_subtype, '')

@@ -1,0 +1,10 @@
+-- Complaint hot words per competitor per week from nlp/ (raw.intel_complaint_hotwords).
+select
+    cast(competitor as {{ dbt.type_string() }}) as competitor,
+    cast(week_start as date) as week_start,
+    cast(term as {{ dbt.type_string() }}) as term,
+    cast(term_count as {{ dbt.type_bigint() }}) as term_count,
+    cast(prev_count as {{ dbt.type_bigint() }}) as prev_count,
+    cast(wow_change as {{ dbt.type_bigint() }}) as wow_change,
+    cast(heat as double precision) as heat
+from {{ source_or_empty('intel_complaint_hotwords') }} h

@@ -1,0 +1,11 @@
+-- Inbox documents accepted by nlp/ (raw.intel_documents); empty until the first extraction.
+select
+    cast(doc_id as {{ dbt.type_string() }}) as doc_id,
+    cast(file_name as {{ dbt.type_string() }}) as file_name,
+    cast(format as {{ dbt.type_string() }}) as document_format,
+    cast(pages as {{ dbt.type_bigint() }}) as pages,
+    cast(page_paths as {{ dbt.type_string() }}) as page_paths,
+    cast(mean_confidence as double precision) as mean_confidence,
+    cast(status as {{ dbt.type_string() }}) as document_status,
+    cast(processed_at as {{ dbt.type_timestamp() }}) as processed_at
+from {{ source_or_empty('intel_documents') }} d

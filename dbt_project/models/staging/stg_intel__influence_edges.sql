@@ -1,0 +1,9 @@
+-- Stakeholder ties per CRM account from nlp/ (raw.intel_influence_edges).
+select
+    cast(account_id as {{ dbt.type_string() }}) as account_id,
+    cast(source_contact_id as {{ dbt.type_string() }}) as source_contact_id,
+    cast(target_contact_id as {{ dbt.type_string() }}) as target_contact_id,
+    cast(weight as double precision) as tie_weight,
+    cast(co_visits as {{ dbt.type_bigint() }}) as co_visits,
+    cast(co_mentions as {{ dbt.type_bigint() }}) as co_mentions
+from {{ source_or_empty('intel_influence_edges') }} e

@@ -1,0 +1,197 @@
+"""The forecast steps the asset graph runs, each one call: read the training history from the warehouse,
+train and log a challenger, promote it, and forecast one origin week from ``@champion`` into raw.forecast_*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+
+from lodestar.warehouse import Warehouse
+from ml.backtest import default_cutoffs
+from ml.config import ForecastConfig
+from ml.schema import HIERARCHY_COLS, KEY_COLS, SERIES_SEP, TIME_COL, ContractError
+from ml.tracking import (
+    EXPERIMENT,
+    PROMOTION_METRIC,
+    PromotionDecision,
+    TrainResult,
+    load_champion,
+    model_name,
+    promote_if_better,
+    tracking_uri_or_default,
+    train_and_log,
+)
+
+TRAINING_TABLE = ("marts", "forecast_training_features")
+PREDICTIONS_TABLE = ("raw", "forecast_predictions")  # grain x week, what marts read
+LEVELS_TABLE = ("raw", "forecast_levels")  # every level x week/month/quarter
+RUNS_TABLE = ("raw", "forecast_runs")
+
+
+def ensure_experiment(client: MlflowClient, artifact_location: str | Path, name: str = EXPERIMENT) -> str:
+    """Create the experiment with its artifacts under ``artifact_location`` (once) and return its id.
+
+    Without this MLflow puts artifacts under ``./mlruns`` of whatever directory the process started in,
+    where the MLflow UI of another process cannot find them.
+    """
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    loc = Path(artifact_location)
+    loc.mkdir(parents=True, exist_ok=True)
+    return client.create_experiment(name, artifact_location=loc.resolve().as_uri())
+
+
+def load_history(warehouse: Warehouse, until: dt.date | str | None = None, table: tuple[str, str] = TRAINING_TABLE) -> pd.DataFrame:
+    """The training history (ml input contract) up to and including week ``until``.
+
+    Raises ContractError naming the table when it is missing or has no rows up to ``until``.
+    """
+    schema, name = table
+    if not warehouse.table_exists(schema, name):
+        raise ContractError(f"{schema}.{name} does not exist in {warehouse.path}: build the dbt model first")
+    sql = f'select * from {schema}."{name}"'
+    params: list = []
+    if until is not None:
+        sql += " where week_start <= ?"
+        params.append(pd.Timestamp(until).date())
+    df = warehouse.query(sql + " order by account_manager_id, sku_id, channel, week_start", params)
+    if df.empty:
+        raise ContractError(f"{schema}.{name} has no rows" + (f" up to week {pd.Timestamp(until).date()}" if until else ""))
+    # Columns that are null everywhere (e.g. meeting_sentiment before nlp/ lands) carry no signal.
+    return df.drop(columns=[c for c in df.columns if df[c].isna().all()])
+
+
+def train_challenger(
+    warehouse: Warehouse,
+    config: ForecastConfig | None = None,
+    tracking_uri: str | None = None,
+    family: str = "lgbm",
+    n_cutoffs: int = 2,
+    until: dt.date | str | None = None,
+) -> TrainResult:
+    """Backtest on ``n_cutoffs`` rolling origins, fit on all history, log and register the model in MLflow,
+    and append one row to raw.forecast_runs (run_id, model_name, model_version, trained_at, wape, ...)."""
+    config = config or ForecastConfig()
+    hist = load_history(warehouse, until)
+    cutoffs = default_cutoffs(hist, n=n_cutoffs, horizon=config.horizon)
+    result = train_and_log(hist, config, tracking_uri=tracking_uri, family=family, cutoffs=cutoffs)
+    row = pd.DataFrame(
+        [
+            {
+                "run_id": result.run_id,
+                "model_name": result.model_name,
+                "model_version": result.model_version,
+                "model_family": family,
+                "trained_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
+                "history_last_week": pd.Timestamp(hist[TIME_COL].max()).date(),
+                "n_series": int(hist[list(KEY_COLS)].drop_duplicates().shape[0]),
+                "wape": result.metrics[PROMOTION_METRIC],
+                "reconciliation": result.forecaster.reconciler,
+            }
+        ]
+    )
+    warehouse.replace_rows(*RUNS_TABLE, row, "run_id = ?", [result.run_id])
+    return result
+
+
+def promote(tracking_uri: str | None, name: str, version: str | int) -> PromotionDecision:
+    """Champion/challenger: ``version`` becomes ``@champion`` only if its backtest grain WAPE is lower."""
+    uri = tracking_uri_or_default(tracking_uri)
+    return promote_if_better(MlflowClient(tracking_uri=uri, registry_uri=uri), name, version)
+
+
+@dataclass
+class ForecastWrite:
+    origin_week: dt.date
+    model_version: str
+    run_id: str
+    grain_rows: int
+    level_rows: int
+    n_series: int
+    horizon: int
+    coherence_max_gap: float  # max |total - sum of grain| over horizon weeks (0 = coherent)
+    grain: pd.DataFrame
+
+
+def forecast_from_champion(
+    warehouse: Warehouse,
+    origin_week: dt.date | str,
+    tracking_uri: str | None = None,
+    family: str = "lgbm",
+    horizon: int = 13,
+) -> ForecastWrite:
+    """Forecast the ``horizon`` weeks after ``origin_week`` with ``models:/<name>@champion`` and the actuals up to
+    ``origin_week``, then overwrite that origin's rows of raw.forecast_predictions (grain x week, 80/95% intervals)
+    and raw.forecast_levels (every level x week/month/quarter), stamped with the model version and run id.
+    """
+    origin = pd.Timestamp(origin_week)
+    if origin.dayofweek != 0:
+        raise ContractError(f"origin_week {origin.date()} is not a Monday")
+    name = model_name(family)
+    uri = tracking_uri_or_default(tracking_uri)
+    model = load_champion(name, uri)
+    forecaster = model.unwrap_python_model().forecaster
+    run_id = model.metadata.run_id
+    hist = load_history(warehouse, origin)
+    # Series the champion never saw (new AM x SKU x channel) cannot be placed in its hierarchy: left out, and
+    # counted in the result so the asset can report them.
+    known = set(forecaster.hierarchy.bottom["unique_id"])
+    sid = hist[list(KEY_COLS)].astype(str).agg(SERIES_SEP.join, axis=1)
+    hist = hist[sid.isin(known)]
+    if hist.empty:
+        raise ContractError(f"no history up to {origin.date()} for any series of champion {forecaster.model_version}")
+    last = hist[TIME_COL].max()
+    if pd.Timestamp(last) != origin:
+        # Weeks with no order at all are zero demand, but the panel ends at the last week present: pad one zero row.
+        pad = hist.iloc[[-1]].copy()
+        pad[TIME_COL] = origin
+        pad["y"] = 0.0
+        hist = pd.concat([hist, pad], ignore_index=True)
+    fc = forecaster.predict(hist, None, horizon=horizon)
+    created = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    fc = fc.assign(origin_week=origin.date(), run_id=run_id, created_at=created)
+    grain = fc[(fc["level"] == "grain") & (fc["period"] == "week")].copy()
+    keys = grain["node_id"].str.split(SERIES_SEP, expand=True)
+    for i, col in enumerate(KEY_COLS):
+        grain[col] = keys[i].to_numpy()
+    hier = forecaster.hierarchy.bottom.drop(columns=["unique_id"]).drop_duplicates(list(KEY_COLS))
+    grain = grain.merge(hier[[*KEY_COLS, *HIERARCHY_COLS]], on=list(KEY_COLS), how="left", validate="many_to_one")
+    grain = grain.rename(columns={"period_start": "week_start", "mean": "y_hat"})
+    grain["week_start"] = pd.to_datetime(grain["week_start"]).dt.date
+    grain["model_name"] = name
+    cols = ["run_id", "model_name", "model_version", "origin_week", *KEY_COLS, *HIERARCHY_COLS, "week_start", "h",
+            "y_hat", "lo80", "hi80", "lo95", "hi95", "reconciliation", "created_at"]
+    grain = grain[cols].reset_index(drop=True)
+    levels = fc.rename(columns={"mean": "y_hat"}).assign(period_start=lambda f: pd.to_datetime(f["period_start"]).dt.date)
+    total = fc[(fc["level"] == "total") & (fc["period"] == "week")].sort_values("period_start")["mean"].to_numpy()
+    summed = grain.groupby("week_start")["y_hat"].sum().sort_index().to_numpy()
+    gap = float(np.max(np.abs(total - summed))) if len(total) == len(summed) else float("inf")
+    warehouse.replace_rows(*PREDICTIONS_TABLE, grain, "origin_week = ?", [origin.date()])
+    warehouse.replace_rows(*LEVELS_TABLE, levels, "origin_week = ?", [origin.date()])
+    return ForecastWrite(
+        origin_week=origin.date(),
+        model_version=forecaster.model_version,
+        run_id=run_id,
+        grain_rows=len(grain),
+        level_rows=len(levels),
+        n_series=len(known),
+        horizon=horizon,
+        coherence_max_gap=gap,
+        grain=grain,
+    )
+
+
+def red_warning_scopes(warehouse: Warehouse, table: tuple[str, str] = ("marts", "warning_lights")) -> list[str]:
+    """``scope_type:scope_id`` of every red warning light that is on (empty when the mart is not built yet)."""
+    schema, name = table
+    if not warehouse.table_exists(schema, name):
+        return []
+    df = warehouse.query(f'select scope_type, scope_id from {schema}."{name}" where red_light order by 1, 2')
+    return [f"{r.scope_type}:{r.scope_id}" for r in df.itertuples()]

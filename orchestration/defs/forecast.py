@@ -1,0 +1,266 @@
+"""The demand forecast in the asset graph: train a challenger (MLflow) -> promote to @champion -> forecast a
+week from @champion into raw.forecast_* (weekly partitions) -> dbt forecast marts and the red warning light;
+plus the weekly retraining schedule and the sensor that retrains when a red light turns on.
+"""
+
+import json
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+from mlflow import MlflowClient
+from pydantic import Field
+
+from lodestar.settings import get_settings
+from ml.config import ForecastConfig, LGBMParams
+from ml.pipeline import (
+    LEVELS_TABLE,
+    PREDICTIONS_TABLE,
+    RUNS_TABLE,
+    ensure_experiment,
+    forecast_from_champion,
+    promote,
+    red_warning_scopes,
+    train_challenger,
+)
+from ml.tracking import EXPERIMENT, model_name
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+
+OWNERS = ["team:ml-engineering"]
+GROUP = "forecast"
+MLFLOW_UI = os.environ.get("LODESTAR_MLFLOW_UI_URL", "http://127.0.0.1:5000")
+
+TRAINING_KEY = dg.AssetKey(["marts", "forecast_training_features"])
+CHALLENGER_KEY = dg.AssetKey(["forecast", "challenger_model"])
+CHAMPION_KEY = dg.AssetKey(["forecast", "champion_model"])
+RUNS_KEY = dg.AssetKey(list(RUNS_TABLE))
+PREDICTIONS_KEY = dg.AssetKey(list(PREDICTIONS_TABLE))
+LEVELS_KEY = dg.AssetKey(list(LEVELS_TABLE))
+WARNING_LIGHTS_KEY = dg.AssetKey(["marts", "warning_lights"])
+
+
+def _last_demo_week() -> date:
+    """Monday of the last complete week of data (env LODESTAR_FORECAST_LAST_WEEK, default the demo's)."""
+    env = os.environ.get("LODESTAR_FORECAST_LAST_WEEK")
+    if env:
+        return date.fromisoformat(env)
+    from lodestar.demo.common import TODAY
+
+    return TODAY - timedelta(days=TODAY.weekday() + 7)
+
+
+# Partition key = the forecast origin: the last week of actuals used; the forecast covers the 13 weeks after it.
+# Weeks start on Monday (day_offset=1); the first origin leaves a year of demo history to learn from.
+FORECAST_PARTITIONS = dg.WeeklyPartitionsDefinition(
+    start_date=os.environ.get("LODESTAR_FORECAST_FIRST_WEEK", "2024-01-01"),
+    end_date=(_last_demo_week() + timedelta(days=7)).isoformat(),
+    day_offset=1,
+)
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking + registry client; artifacts of the forecast experiment live under ``artifact_location``."""
+
+    tracking_uri: str
+    artifact_location: str
+
+    def client(self) -> MlflowClient:
+        if self.tracking_uri.startswith("sqlite:///"):
+            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def ensure_experiment(self) -> str:
+        return ensure_experiment(self.client(), self.artifact_location, EXPERIMENT)
+
+    def run_url(self, experiment_id: str, run_id: str) -> str:
+        return f"{MLFLOW_UI}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def mlflow_resource() -> MlflowResource:
+    settings = get_settings()
+    return MlflowResource(tracking_uri=settings.mlflow_tracking_uri, artifact_location=str(settings.home / "mlartifacts"))
+
+
+class TrainConfig(dg.Config):
+    """Training run config; the defaults keep the demo fast (small LightGBM, one backtest cutoff)."""
+
+    family: str = Field("lgbm", description="seasonal_naive | traditional | ets | lgbm")
+    n_cutoffs: int = Field(1, description="rolling backtest origins logged to MLflow")
+    horizon: int = 13
+    n_estimators: int = 80
+    num_leaves: int = 15
+    learning_rate: float = 0.1
+    max_train_origins: int = Field(26, description="recent origins stacked into the training set")
+    origin_stride: int = 2
+    calibration_origins: int = Field(1, description="held-back origins for conformal intervals")
+    reconciler: str | None = Field(None, description="fixed reconciliation; None = chosen on calibration")
+
+    def forecast_config(self) -> ForecastConfig:
+        return ForecastConfig(
+            horizon=self.horizon,
+            max_train_origins=self.max_train_origins,
+            origin_stride=self.origin_stride,
+            calibration_origins=self.calibration_origins,
+            reconciler=self.reconciler,
+            lgbm=LGBMParams(n_estimators=self.n_estimators, num_leaves=self.num_leaves,
+                            learning_rate=self.learning_rate, min_child_samples=20, num_threads=1),
+        )
+
+
+class ForecastRunConfig(dg.Config):
+    family: str = Field("lgbm", description="model family whose @champion forecasts")
+    horizon: int = 13
+
+
+@dg.multi_asset(
+    name="train_forecast_challenger",
+    specs=[
+        dg.AssetSpec(CHALLENGER_KEY, deps=[TRAINING_KEY], group_name=GROUP, kinds={"mlflow", "lightgbm"}, owners=OWNERS,
+                     description="A newly trained model version (challenger), backtested on rolling origins and "
+                                 "registered in MLflow with its metrics, plots, feature importance and data digest."),
+        dg.AssetSpec(RUNS_KEY, deps=[TRAINING_KEY], group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
+                     description="raw.forecast_runs: one row per training run (run id, model version, backtest WAPE).",
+                     metadata={"dagster/table_name": "raw.forecast_runs"}),
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def train_forecast_challenger(context: dg.AssetExecutionContext, config: TrainConfig,
+                              warehouse: WarehouseResource, mlflow: MlflowResource):
+    """Train + backtest a challenger on marts.forecast_training_features and log it to MLflow."""
+    experiment_id = mlflow.ensure_experiment()
+    result = train_challenger(warehouse.get(), config.forecast_config(), tracking_uri=mlflow.tracking_uri,
+                              family=config.family, n_cutoffs=config.n_cutoffs)
+    bt = result.backtest.summary("grain")
+    yield dg.MaterializeResult(
+        asset_key=CHALLENGER_KEY,
+        metadata={
+            "mlflow_run_id": result.run_id,
+            "mlflow_run": dg.MetadataValue.url(mlflow.run_url(experiment_id, result.run_id)),
+            "model": f"{result.model_name}/{result.model_version}",
+            "wape_bottom": round(result.metrics["wape_bottom"], 4),
+            "reconciliation": result.forecaster.reconciler,
+            "backtest_grain": dg.MetadataValue.md(bt.round(4).to_markdown()),
+        },
+    )
+    yield dg.MaterializeResult(asset_key=RUNS_KEY,
+                               metadata={"dagster/row_count": warehouse.get().row_count(*RUNS_TABLE),
+                                         "mlflow_run_id": result.run_id})
+
+
+@dg.asset(key=CHAMPION_KEY, deps=[CHALLENGER_KEY], group_name=GROUP, kinds={"mlflow"}, owners=OWNERS)
+def champion_model(context: dg.AssetExecutionContext, config: ForecastRunConfig, mlflow: MlflowResource) -> dg.MaterializeResult:
+    """Champion/challenger: the newest version becomes @champion only if its backtest grain WAPE is lower."""
+    name = model_name(config.family)
+    latest = max(mlflow.client().search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version))
+    decision = promote(mlflow.tracking_uri, name, latest.version)
+    champion = mlflow.client().get_model_version_by_alias(name, "champion")
+    context.log.info(f"{name} v{latest.version}: {'promoted' if decision.promoted else 'kept champion'} ({decision.reason})")
+    return dg.MaterializeResult(
+        metadata={
+            "champion": f"{name}@champion = v{champion.version}",
+            "champion_run_id": champion.run_id,
+            "challenger_version": str(latest.version),
+            "promoted": decision.promoted,
+            "reason": decision.reason,
+            "previous_champion": decision.previous_champion or "",
+        }
+    )
+
+
+@dg.multi_asset(
+    name="forecast_demand",
+    specs=[
+        dg.AssetSpec(PREDICTIONS_KEY, deps=[CHAMPION_KEY, TRAINING_KEY], group_name=GROUP, kinds={"duckdb", "mlflow"},
+                     owners=OWNERS, metadata={"dagster/table_name": "raw.forecast_predictions"},
+                     description="Next 13 weeks per account manager x SKU x channel from @champion, mean and 80/95% "
+                                 "intervals, with model version and run id; one partition per forecast origin week."),
+        dg.AssetSpec(LEVELS_KEY, deps=[CHAMPION_KEY, TRAINING_KEY], group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
+                     metadata={"dagster/table_name": "raw.forecast_levels"},
+                     description="The same forecast at every level (total, region, cluster, account manager, product "
+                                 "line, SKU, grain) x week/month/quarter, coherent by reconciliation."),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("coherent_and_complete", asset=PREDICTIONS_KEY,
+                          description="one row per series x horizon week, and grain rows sum to the total forecast"),
+    ],
+    partitions_def=FORECAST_PARTITIONS,
+    pool=WAREHOUSE_POOL,
+)
+def forecast_demand(context: dg.AssetExecutionContext, config: ForecastRunConfig,
+                    warehouse: WarehouseResource, mlflow: MlflowResource):
+    """Forecast from the partition's origin week with the model behind the @champion alias."""
+    written = forecast_from_champion(warehouse.get(), context.partition_key, tracking_uri=mlflow.tracking_uri,
+                                     family=config.family, horizon=config.horizon)
+    preview = written.grain.head(8).drop(columns=["run_id", "created_at"]).round(2).to_markdown(index=False)
+    yield dg.MaterializeResult(
+        asset_key=PREDICTIONS_KEY,
+        metadata={
+            "dagster/row_count": written.grain_rows,
+            "origin_week": str(written.origin_week),
+            "model_version": written.model_version,
+            "mlflow_run_id": written.run_id,
+            "series": written.n_series,
+            "preview": dg.MetadataValue.md(preview),
+        },
+    )
+    yield dg.MaterializeResult(asset_key=LEVELS_KEY, metadata={"dagster/row_count": written.level_rows,
+                                                               "model_version": written.model_version})
+    expected = written.n_series * written.horizon
+    yield dg.AssetCheckResult(
+        asset_key=PREDICTIONS_KEY,
+        check_name="coherent_and_complete",
+        passed=bool(written.grain_rows == expected
+                    and written.coherence_max_gap < 1e-6 * max(1.0, float(written.grain["y_hat"].abs().sum()))),
+        metadata={"rows": written.grain_rows, "expected_rows": expected,
+                  "max_total_minus_sum_of_grain": written.coherence_max_gap},
+    )
+
+
+FORECAST_SELECTION = dg.AssetSelection.assets(CHALLENGER_KEY, RUNS_KEY, CHAMPION_KEY, PREDICTIONS_KEY, LEVELS_KEY)
+
+retrain_forecast_job = dg.define_asset_job(
+    "retrain_forecast",
+    selection=FORECAST_SELECTION,
+    partitions_def=FORECAST_PARTITIONS,
+    description="Retrain a challenger, promote it if better, and forecast the latest week from @champion.",
+)
+
+
+def latest_partition_key() -> str:
+    key = FORECAST_PARTITIONS.get_last_partition_key()
+    if key is None:
+        raise ValueError("the forecast has no partitions yet (LODESTAR_FORECAST_FIRST_WEEK after the last week?)")
+    return key
+
+
+@dg.schedule(job=retrain_forecast_job, cron_schedule="0 2 * * 1", execution_timezone="Asia/Shanghai",
+             default_status=dg.DefaultScheduleStatus.STOPPED,
+             description="Weekly retraining, Monday 02:00 Asia/Shanghai, forecasting the latest week.")
+def weekly_forecast_retraining(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    key = latest_partition_key()
+    return dg.RunRequest(run_key=f"weekly-{context.scheduled_execution_time:%Y-%m-%d}-{key}", partition_key=key,
+                         tags={"trigger": "schedule"})
+
+
+@dg.sensor(job=retrain_forecast_job, minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Retrain when a red warning light (forecast deviation > 15% two weeks running) turns on.")
+def retrain_on_red_light(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    red = red_warning_scopes(warehouse.get())
+    previous = set(json.loads(context.cursor)) if context.cursor else set()
+    context.update_cursor(json.dumps(sorted(red)))
+    newly_on = sorted(set(red) - previous)
+    if not newly_on:
+        return dg.SkipReason(f"no red light turned on ({len(red)} on, all seen before)" if red else "no red light on")
+    key = latest_partition_key()
+    return dg.RunRequest(run_key=f"red-{key}-{'+'.join(newly_on)}", partition_key=key,
+                         tags={"trigger": "red_light", "red_scopes": ",".join(newly_on)[:200]})
+
+
+defs = dg.Definitions(
+    assets=[train_forecast_challenger, champion_model, forecast_demand],
+    jobs=[retrain_forecast_job],
+    schedules=[weekly_forecast_retraining],
+    sensors=[retrain_on_red_light],
+    resources={"mlflow": mlflow_resource()},
+)

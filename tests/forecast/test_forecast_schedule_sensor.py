@@ -1,0 +1,100 @@
+"""The weekly retraining schedule and the red-light sensor: targets, timing, and a red light triggering a run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+
+from lodestar.warehouse import Warehouse
+from orchestration.defs import forecast as fdefs
+from orchestration.resources import WarehouseResource
+
+FORECAST_KEYS = {
+    dg.AssetKey(["forecast", "challenger_model"]),
+    dg.AssetKey(["forecast", "champion_model"]),
+    dg.AssetKey(["raw", "forecast_runs"]),
+    dg.AssetKey(["raw", "forecast_predictions"]),
+    dg.AssetKey(["raw", "forecast_levels"]),
+}
+
+
+def _defs() -> dg.Definitions:
+    # The forecast definitions plus the shared warehouse resource the merged code location provides.
+    return dg.Definitions.merge(fdefs.defs, dg.Definitions(resources={"warehouse": WarehouseResource(path="unused.duckdb")}))
+
+
+def test_schedule_targets_retrain_job_monday_2am_shanghai():
+    defs = _defs()
+    schedule = defs.resolve_schedule_def("weekly_forecast_retraining")
+    assert schedule.job_name == "retrain_forecast"
+    assert schedule.cron_schedule == "0 2 * * 1"
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    assert defs.resolve_job_def("retrain_forecast").partitions_def == fdefs.FORECAST_PARTITIONS
+    selected = fdefs.FORECAST_SELECTION.resolve(defs.resolve_asset_graph())
+    assert selected == FORECAST_KEYS
+    ctx = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 23, 2, 0),
+                                    repository_def=defs.get_repository_def())
+    req = schedule.evaluate_tick(ctx).run_requests[0]
+    assert req.partition_key == fdefs.latest_partition_key() == "2026-11-16"
+
+
+def test_partitions_are_weeks_starting_monday():
+    keys = fdefs.FORECAST_PARTITIONS.get_partition_keys()
+    assert keys[0] == "2024-01-01" and keys[-1] == "2026-11-16"
+    assert all(pd.Timestamp(k).dayofweek == 0 for k in keys)
+
+
+def _lights(wh: Warehouse, red: dict[str, bool]) -> None:
+    wh.replace_table("marts", "warning_lights", pd.DataFrame(
+        {"scope_type": "region", "scope_id": list(red), "red_light": list(red.values()),
+         "red_status": ["on" if v else "off" for v in red.values()]}))
+
+
+def test_red_light_triggers_retraining_once(tmp_path):
+    wh = Warehouse(tmp_path / "warehouse.duckdb")
+    defs = _defs()
+    sensor = defs.resolve_sensor_def("retrain_on_red_light")
+    repo = defs.get_repository_def()
+    assert sensor.job_name == "retrain_forecast"
+    resources = {"warehouse": WarehouseResource(path=str(wh.path))}
+
+    # No mart yet, then all lights off: skip.
+    with dg.build_sensor_context(resources=resources, repository_def=repo) as ctx:
+        assert sensor.evaluate_tick(ctx).run_requests == []
+    _lights(wh, {"East": False, "South": False})
+    with dg.build_sensor_context(resources=resources, repository_def=repo) as ctx:
+        out = sensor.evaluate_tick(ctx)
+        assert out.run_requests == [] and "no red light" in out.skip_message
+        cursor = out.cursor
+
+    # East turns red: one run of retrain_forecast for the latest week.
+    _lights(wh, {"East": True, "South": False})
+    with dg.build_sensor_context(resources=resources, repository_def=repo, cursor=cursor) as ctx:
+        out = sensor.evaluate_tick(ctx)
+    assert len(out.run_requests) == 1
+    req = out.run_requests[0]
+    assert req.partition_key == fdefs.latest_partition_key()
+    assert req.tags["trigger"] == "red_light" and req.tags["red_scopes"] == "region:East"
+
+    # Still red on the next tick: no second run for the same light.
+    with dg.build_sensor_context(resources=resources, repository_def=repo, cursor=out.cursor) as ctx:
+        again = sensor.evaluate_tick(ctx)
+    assert again.run_requests == []
+
+
+def test_code_location_wires_forecast_into_main_job_and_marts():
+    """The merged code location: main covers the forecast, partitioned by week; the dbt marts sit downstream."""
+    from orchestration.definitions import defs
+
+    main = defs.resolve_job_def("main")
+    assert main.partitions_def == fdefs.FORECAST_PARTITIONS
+    graph = defs.resolve_asset_graph()
+    assert FORECAST_KEYS <= graph.get_all_asset_keys()
+    stg = dg.AssetKey(["staging", "stg_forecast__predictions"])
+    assert dg.AssetKey(["raw", "forecast_predictions"]) in graph.get(stg).parent_keys
+    assert stg in graph.get(dg.AssetKey(["marts", "forecast_accuracy"])).parent_keys
+    assert dg.AssetKey(["marts", "forecast_training_features"]) in graph.get(dg.AssetKey(["forecast", "challenger_model"])).parent_keys
+    assert defs.resolve_schedule_def("weekly_forecast_retraining").job_name == "retrain_forecast"
+    assert defs.resolve_sensor_def("retrain_on_red_light").job_name == "retrain_forecast"
