@@ -85,7 +85,7 @@ def ner_bench(ner_dir: Path | None) -> dict:
     train_info = {}
     if saved.exists():
         data = json.loads(saved.read_text(encoding="utf-8"))
-        train_info = {k: data.get(k) for k in ("train_seconds", "pretrain_seconds", "steps", "epochs", "n_train",
+        train_info = {k: data.get(k) for k in ("train_seconds", "train_seconds_total", "pretrain_seconds", "steps", "epochs", "n_train",
                                                "best_dev_macro_f1")}
     return {"n_test": len(test), "macro_f1": round(m["macro_f1"], 4), "micro_f1": round(m["micro_f1"], 4),
             "per_label": {k: {kk: round(vv, 4) for kk, vv in v.items()} for k, v in m["per_label"].items()},

@@ -14,8 +14,11 @@ from typing import Any
 from spacy.language import Language
 
 from lodestar.settings import get_settings
+from nlp.embeddings import cached_pretrain, read_thucnews_titles
 from nlp.ner import (
     CLUENER_LABELS,
+    DEFAULT_HP,
+    SPLIT_SEED,
     CharTagger,
     build_pipeline,
     load_cluener,
@@ -49,6 +52,8 @@ def train_ner(
     eval_every: int = 400,
     log_file: Path | None = None,
     init_dir: Path | None = None,
+    titles_path: Path | None = None,
+    embeddings_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Train on CLUENER (own train/dev/test split of its train.json, fixed seed), save the spaCy pipeline to
     out_dir, score the held-out test split. sample_size caps the training sentences (tiny runs for tests; dev
@@ -56,6 +61,9 @@ def train_ner(
     registered as `lodestar-ner`, becoming champion only if it beats the champion's test macro F1.
     init_dir continues training from a saved tagger (a pipeline dir or its lodestar_char_ner folder); pass a
     lower lr in hp for such a fine-tuning pass. train_seconds then counts this pass only.
+    Unless hp["pretrain_epochs"] is 0, char/bigram embeddings are first pretrained by skip-gram on raw text
+    (nlp.embeddings; the train split's sentences + THUCNews titles at titles_path), memoised in embeddings_cache
+    (default: <artifacts_dir>/ner/embeddings); pretrain_seconds reports that pass.
 
     Returns {"micro_f1", "macro_f1", "per_label": {label: {"p","r","f"}}, "train_seconds", "steps", ...,
     "model_version", "champion"}."""
@@ -75,23 +83,43 @@ def train_ner(
             logf.write(msg + "\n")
             logf.flush()
 
+    if embeddings_cache is None:
+        embeddings_cache = get_settings().artifacts_dir / "ner" / "embeddings"
     init = None
     if init_dir is not None:
         init_dir = Path(init_dir)
         init = CharTagger.load(init_dir / "lodestar_char_ner" if (init_dir / "lodestar_char_ner").exists() else init_dir)
     t0 = time.monotonic()
+    full_hp = {**DEFAULT_HP, **(init.hp if init else {}), **(hp or {})}
+    pretrained, pretrain_info = None, {"pretrain_seconds": 0.0}
+    if init is None and full_hp["pretrain_epochs"] > 0:
+        # raw text only: the training split's sentences (not dev/test) and the THUCNews titles
+        titles = read_thucnews_titles(titles_path)
+        texts = [ex.text for ex in train] + (titles[:3 * sample_size] if sample_size else titles)
+        chars, bigrams, key = cached_pretrain(
+            texts, embeddings_cache, char_dim=full_hp["char_dim"], bigram_dim=full_hp["bigram_dim"], seed=seed,
+            epochs=full_hp["pretrain_epochs"])
+        pretrained = (chars, bigrams)
+        pretrain_info = {"pretrain_seconds": round(time.monotonic() - t0, 1), "pretrain_key": key,
+                         "pretrain_sentences": len(texts), "pretrain_chars": sum(map(len, texts))}
+        progress(f"pretrained {len(chars)} char and {len(bigrams)} bigram vectors on {len(texts)} texts "
+                 f"in {pretrain_info['pretrain_seconds']}s (key {key})")
     tagger, info = train_tagger(train, dev, max_steps=max_steps, max_seconds=max_seconds, seed=seed, hp=hp,
-                                eval_every=eval_every, log=progress, init=init)
+                                eval_every=eval_every, log=progress, init=init, pretrained=pretrained)
     t_pred = time.monotonic()
     metrics = score_spans([ex.spans for ex in test], tagger.predict([ex.text for ex in test]))
     metrics.update({
-        "train_seconds": round(info["train_seconds"], 1), "total_seconds": round(time.monotonic() - t0, 1),
+        "train_seconds": round(info["train_seconds"], 1), **pretrain_info,
+        "total_seconds": round(time.monotonic() - t0, 1),
         "test_predict_seconds": round(time.monotonic() - t_pred, 1), "steps": info["steps"],
         "epochs": info["epochs"], "best_dev_macro_f1": info["best_dev_macro_f1"],
-        "n_train": len(train), "n_dev": len(dev), "n_test": len(test), "seed": seed,
+        "best_dev_micro_f1": info["best_dev_micro_f1"], "dev_per_label": info["best_dev_per_label"],
+        "selected_weights": info["selected_weights"], "n_pretrained": info["n_pretrained"], "hp": info["hp"],
+        "split_seed": SPLIT_SEED, "n_train": len(train), "n_dev": len(dev), "n_test": len(test), "seed": seed,
         "init_dir": str(init_dir) if init_dir else None,
     })
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     nlp = build_pipeline(tagger)
     nlp.meta["name"] = "lodestar_ner"
     nlp.meta["performance"] = {"test_macro_f1": metrics["macro_f1"], "test_micro_f1": metrics["micro_f1"]}
