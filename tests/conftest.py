@@ -41,6 +41,7 @@ def _cleanup_session_root():
     shutil.rmtree(_SESSION_ROOT, ignore_errors=True)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under xdist (`make test` runs two workers), keep each test folder on one worker so its
     session fixtures (a generated company, a dbt build, a trained model) are built once."""
