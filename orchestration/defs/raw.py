@@ -142,6 +142,8 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
             kinds={"duckdb"},
             owners=OWNERS,
             metadata={"dagster/table_name": f"raw.{contract.rejects_table}"},
+            # Written by the same load as the feeds: never split into a step that runs before them.
+            deps=sorted(feed_keys.values(), key=str),
             skippable=True,
         )
     )
@@ -164,7 +166,8 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
         # Multi-assets must yield in dependency order: the contract's load order is that order.
         feeds = [name for name in contract.load_order() if feed_keys[name] in selected]
         wh = warehouse.get()
-        result = land_file_source(contract, wh, feeds=feeds or None)
+        # An empty selection of feeds means "only report the rejects table", never "land all".
+        result = land_file_source(contract, wh, feeds=feeds) if feeds else None
         for name in feeds:
             fr = result.feeds[name]
             context.log.info(
@@ -174,13 +177,13 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
             yield dg.MaterializeResult(asset_key=feed_keys[name], metadata=landing_metadata(fr, _preview(wh, fr.table)))
             yield reject_rate_check(fr, feed_keys[name])
         if rejects_key in selected:
-            by_feed = {name: fr.rows_rejected for name, fr in result.feeds.items()}
+            by_feed = {name: fr.rows_rejected for name, fr in result.feeds.items()} if result else {}
             yield dg.MaterializeResult(
                 asset_key=rejects_key,
                 metadata={
                     "dagster/row_count": wh.row_count("raw", contract.rejects_table),
                     "rejected_this_load": dg.MetadataValue.json(by_feed),
-                    "preview": dg.MetadataValue.md(_preview(wh, result.rejects_table) or "(empty)"),
+                    "preview": dg.MetadataValue.md(_preview(wh, f"raw.{contract.rejects_table}") or "(empty)"),
                 },
             )
 
