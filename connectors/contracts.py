@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -273,6 +273,9 @@ def _pydantic_errors(path: Path, exc: ValidationError, drop_prefix: int = 0) -> 
     return out
 
 
+_C = TypeVar("_C", "SourceContract", "HttpContract")
+
+
 def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -289,28 +292,25 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def load_source_contract(path: Path) -> SourceContract:
-    """Load one file contract; raises :class:`ContractLoadError` naming the file and field."""
+def _load(path: Path, model: type[_C]) -> _C:
     path = Path(path)
     data = _read_yaml(path)
     try:
-        contract = SourceContract.model_validate(data)
+        contract = model.model_validate(data)
     except ValidationError as exc:
         raise ContractLoadError(_pydantic_errors(path, exc)) from exc
     contract.path = path
     return contract
+
+
+def load_source_contract(path: Path) -> SourceContract:
+    """Load one file contract; raises :class:`ContractLoadError` naming the file and field."""
+    return _load(path, SourceContract)
 
 
 def load_http_contract(path: Path) -> HttpContract:
     """Load one HTTP contract; raises :class:`ContractLoadError` naming the file and field."""
-    path = Path(path)
-    data = _read_yaml(path)
-    try:
-        contract = HttpContract.model_validate(data)
-    except ValidationError as exc:
-        raise ContractLoadError(_pydantic_errors(path, exc)) from exc
-    contract.path = path
-    return contract
+    return _load(path, HttpContract)
 
 
 def _discover(directory: Path, loader: Any) -> tuple[list, list[ContractError]]:
