@@ -32,7 +32,7 @@ demo: install
 	$(BIN)/lodestar demo --scale $(SCALE)
 
 test: install
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=15 tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 tests
 
 lint: install
 	$(BIN)/ruff check .

@@ -88,16 +88,27 @@ def demo(
     scale: Annotated[float, typer.Option(help="size of the demo company")] = 1.0,
     seed: Annotated[int, typer.Option()] = DEFAULT_SEED,
     regenerate: Annotated[bool, typer.Option(help="regenerate even if present")] = False,
+    history_weeks: Annotated[int, typer.Option(
+        help="also forecast this many origins before the latest, so forecast_accuracy and the red light "
+             "have weeks with actuals (0 = skip)")] = 4,
+    select: Annotated[str | None, typer.Option(
+        help="run only these assets, in Dagster selection syntax, e.g. 'tag:layer=landing' or 'group:erp'")] = None,
 ) -> None:
     """Generate the demo company if needed, run the main job over the whole asset graph, print a summary."""
     _prepare_env()
-    from lodestar.mainjob import print_summary, run_main_job
+    from lodestar.mainjob import print_summary, run_forecast_history, run_main_job
 
     started = time.perf_counter()
     ensure_demo_company(scale, seed, regenerate)
     generated = time.perf_counter()
     console.print(f"[bold]demo company ready[/] in {generated - started:.1f}s -> {get_settings().demo_dir}")
-    outcome = run_main_job()
+    outcome = run_main_job(select=select)
+    if outcome.success and history_weeks > 0 and not select:
+        hist = run_forecast_history(history_weeks)
+        console.print(f"forecast history: {history_weeks} earlier origin(s) forecast and forecast marts rebuilt "
+                      f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
+        outcome.success = hist.success
+        outcome.failed_steps += hist.failed_steps
     print_summary(outcome, console, elapsed=time.perf_counter() - generated)
     if not outcome.success:
         raise typer.Exit(code=1)

@@ -23,11 +23,13 @@ class MainJobOutcome:
     checks: dict[str, bool] = field(default_factory=dict)
 
 
-def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None = None) -> MainJobOutcome:
+def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None = None,
+                 select: str | None = None) -> MainJobOutcome:
     """Execute ``main`` in this process, recorded in $DAGSTER_HOME so the UI shows the run.
 
     The forecast assets are partitioned by week: ``partition_key`` picks the forecast origin week,
-    default the latest partition.
+    default the latest partition. ``select`` runs a subset of the graph, in Dagster's asset selection
+    syntax (``tag:layer=landing``, ``group:erp``, ``key:marts/*``); a selection matching nothing is an error.
     """
     import dagster as dg
 
@@ -36,6 +38,11 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
     job = defs.resolve_job_def("main")
     if partition_key is None and job.partitions_def is not None:
         partition_key = job.partitions_def.get_last_partition_key()
+    asset_selection = None
+    if select:
+        asset_selection = sorted(dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph()), key=str)
+        if not asset_selection:
+            raise ValueError(f"asset selection {select!r} matches no asset of the main job")
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
@@ -43,6 +50,7 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
             raise_on_error=False,
             tags=tags or {},
             partition_key=partition_key,
+            asset_selection=asset_selection,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     materialized = sorted(
@@ -62,6 +70,38 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
         failed_steps=failed,
         checks=checks,
     )
+
+
+def run_forecast_history(weeks: int) -> MainJobOutcome:
+    """Forecast the ``weeks`` origins before the latest from @champion (job ``forecast_history``, one run per
+    week), then rebuild the dbt models that compare forecasts with actuals (job ``forecast_marts``).
+
+    After a first main job every forecast week lies in the future, so forecast_accuracy and the red light have
+    nothing to score; these origins' early weeks already have actuals. The champion was trained on data that
+    includes those weeks, so this seeded history is in-sample (optimistic); the weekly schedule's forecasts
+    are out of sample from then on.
+    """
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.defs.forecast import recent_partition_keys
+
+    started = time.perf_counter()
+    materialized: set[str] = set()
+    failed: list[str] = []
+    run_id = ""
+    with dg.DagsterInstance.get() as instance:
+        results = [defs.resolve_job_def("forecast_history").execute_in_process(
+            instance=instance, raise_on_error=False, partition_key=key, tags={"trigger": "demo_history"})
+            for key in recent_partition_keys(weeks)]
+        results.append(defs.resolve_job_def("forecast_marts").execute_in_process(
+            instance=instance, raise_on_error=False, tags={"trigger": "demo_history"}))
+    for result in results:
+        run_id = result.run_id
+        materialized |= {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
+        failed += [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]
+    return MainJobOutcome(success=all(r.success for r in results), run_id=run_id,
+                          seconds=time.perf_counter() - started, materialized=sorted(materialized), failed_steps=failed)
 
 
 def raw_table_counts(warehouse: Warehouse) -> list[tuple[str, int]]:

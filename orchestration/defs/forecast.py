@@ -227,6 +227,29 @@ retrain_forecast_job = dg.define_asset_job(
 )
 
 
+forecast_history_job = dg.define_asset_job(
+    "forecast_history",
+    selection=dg.AssetSelection.assets(PREDICTIONS_KEY, LEVELS_KEY),
+    partitions_def=FORECAST_PARTITIONS,
+    description="Forecast past origin weeks from @champion (a backfill of forecast_demand): forecast_accuracy and "
+                "the red light need forecasts whose weeks already have actuals.",
+)
+
+# The dbt models that read the forecast (accuracy, deviation, warning lights), rebuilt after a backfill.
+forecast_marts_job = dg.define_asset_job(
+    "forecast_marts",
+    selection=dg.AssetSelection.assets(PREDICTIONS_KEY, LEVELS_KEY).downstream(include_self=False)
+    & dg.AssetSelection.kind("dbt"),
+    description="Rebuild the dbt models downstream of the forecast (forecast_accuracy, warning_lights, ...).",
+)
+
+
+def recent_partition_keys(weeks: int) -> list[str]:
+    """The ``weeks`` forecast origins before the latest one, oldest first."""
+    keys = FORECAST_PARTITIONS.get_partition_keys()
+    return keys[-weeks - 1:-1] if weeks > 0 else []
+
+
 def latest_partition_key() -> str:
     key = FORECAST_PARTITIONS.get_last_partition_key()
     if key is None:
@@ -259,7 +282,7 @@ def retrain_on_red_light(context: dg.SensorEvaluationContext, warehouse: Warehou
 
 defs = dg.Definitions(
     assets=[train_forecast_challenger, champion_model, forecast_demand],
-    jobs=[retrain_forecast_job],
+    jobs=[retrain_forecast_job, forecast_history_job, forecast_marts_job],
     schedules=[weekly_forecast_retraining],
     sensors=[retrain_on_red_light],
     resources={"mlflow": mlflow_resource()},

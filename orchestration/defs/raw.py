@@ -101,6 +101,10 @@ def reject_rate_check(result: FeedLandingResult, asset_key: dg.AssetKey) -> dg.A
     )
 
 
+# Every asset that lands source data carries this tag: `lodestar demo --select 'tag:layer=landing'`.
+LANDING_TAG = {"layer": "landing"}
+
+
 def _preview(warehouse, table: str, limit: int = 5) -> str | None:
     schema, name = table.split(".", 1)
     if not warehouse.table_exists(schema, name):
@@ -122,6 +126,7 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
             group_name=group,
             kinds=kinds,
             owners=OWNERS,
+            tags=LANDING_TAG,
             deps=sorted(_reference_keys(source, feed.columns, contract.table_name(name)), key=str),
             metadata={
                 "dagster/column_schema": column_schema(feed.columns),
@@ -141,6 +146,7 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
             group_name=group,
             kinds={"duckdb"},
             owners=OWNERS,
+            tags=LANDING_TAG,
             metadata={"dagster/table_name": f"raw.{contract.rejects_table}"},
             # Written by the same load as the feeds: never split into a step that runs before them.
             deps=sorted(feed_keys.values(), key=str),
@@ -203,6 +209,7 @@ def http_feed_asset(contract: HttpContract) -> dg.AssetsDefinition:
         group_name=contract.source,
         kinds={"duckdb", "api"},
         owners=OWNERS,
+        tags=LANDING_TAG,
         pool=WAREHOUSE_POOL,
         metadata={
             "dagster/column_schema": column_schema(contract.columns),

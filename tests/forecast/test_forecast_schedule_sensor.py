@@ -46,6 +46,20 @@ def test_partitions_are_weeks_starting_monday():
     assert all(pd.Timestamp(k).dayofweek == 0 for k in keys)
 
 
+def test_history_jobs_backfill_forecast_partitions_then_rebuild_the_dbt_forecast_marts():
+    from orchestration.definitions import defs
+
+    history = defs.resolve_job_def("forecast_history")
+    assert history.partitions_def == fdefs.FORECAST_PARTITIONS
+    graph = defs.resolve_asset_graph()
+    assert fdefs.forecast_history_job.selection.resolve(graph) == {fdefs.PREDICTIONS_KEY, fdefs.LEVELS_KEY}
+    marts = fdefs.forecast_marts_job.selection.resolve(graph)
+    assert {dg.AssetKey(["marts", "forecast_accuracy"]), dg.AssetKey(["marts", "warning_lights"])} <= marts
+    assert all("dbt" in graph.get(k).kinds for k in marts)  # models only: no Python asset re-runs
+    assert fdefs.recent_partition_keys(3) == ["2026-10-26", "2026-11-02", "2026-11-09"]
+    assert fdefs.recent_partition_keys(0) == []
+
+
 def _lights(wh: Warehouse, red: dict[str, bool]) -> None:
     wh.replace_table("marts", "warning_lights", pd.DataFrame(
         {"scope_type": "region", "scope_id": list(red), "red_light": list(red.values()),

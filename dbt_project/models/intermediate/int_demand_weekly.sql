@@ -1,5 +1,7 @@
 -- Demand per account manager x SKU x channel x week (the forecast grain): ERP order lines by their own
--- channel plus e-commerce platform orders (channel 'ecommerce_platform'); cancelled and refunded excluded.
+-- channel plus the company's own platform stores (channel 'ecommerce_platform'); cancelled and refunded
+-- excluded. Distributor-run platform shops are left out: their stock was sold in through ERP already
+-- (channel 'distributor'), so counting their consumer orders too would count the same units twice.
 with erp as (
     select account_manager_id, sku_id, channel, {{ week_of('order_date') }} as week_start,
            quantity, unit_price
@@ -11,6 +13,7 @@ shop as (
            quantity, unit_price
     from {{ ref('stg_ecommerce__orders') }}
     where order_status not in ('cancelled', 'refunded')
+      and shop_name like '%{{ var("own_ecommerce_shop_marker") }}%'
 ),
 lines as (
     select * from erp

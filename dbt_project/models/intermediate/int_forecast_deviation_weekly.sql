@@ -1,7 +1,7 @@
 -- Weekly forecast deviation |forecast - actual| / actual per region and per CSG (its lead account manager),
--- latest forecast run per week; empty until ml/ lands raw.forecast_predictions.
+-- the forecast of the latest origin per week; empty until ml/ lands raw.forecast_predictions.
 with fc as (
-    select p.*, row_number() over (partition by account_manager_id, sku_id, channel, week_start order by created_at desc) as rn
+    select p.*, row_number() over (partition by account_manager_id, sku_id, channel, week_start order by origin_week desc, created_at desc) as rn
     from {{ ref('stg_forecast__predictions') }} p
 ),
 fc_am as (
@@ -9,7 +9,7 @@ fc_am as (
     from fc where rn = 1 group by account_manager_id, week_start
 ),
 actual_am as (
-    -- Same demand definition the forecast is trained on (ERP + e-commerce platform orders).
+    -- Same demand definition the forecast is trained on (int_demand_weekly: ERP + own platform stores).
     select account_manager_id, week_start, sum(y) as actual_units
     from {{ ref('int_demand_weekly') }}
     group by account_manager_id, week_start

@@ -3,7 +3,7 @@
 -- business_parameters, 万元 per month per percentage point) x WAPE in points.
 with a as (select as_of_date from {{ ref('int_as_of') }}),
 fc as (
-    select p.*, row_number() over (partition by account_manager_id, sku_id, channel, week_start order by created_at desc) as rn
+    select p.*, row_number() over (partition by account_manager_id, sku_id, channel, week_start order by origin_week desc, created_at desc) as rn
     from {{ ref('stg_forecast__predictions') }} p
 ),
 fc_weeks as (

@@ -34,13 +34,14 @@ def _settings():
 _SESSION_HOME = os.environ["LODESTAR_HOME"]
 
 
-def _run_demo() -> subprocess.CompletedProcess:
+def _run_demo(*extra: str) -> subprocess.CompletedProcess:
     cli = Path(sys.executable).parent / "lodestar"
     dagster_home = _HOME / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / ".dagster" / "dagster.yaml", dagster_home / "dagster.yaml")
     env = {**os.environ, "COLUMNS": "200", "LODESTAR_HOME": str(_HOME / "home"), "DAGSTER_HOME": str(dagster_home)}
-    return subprocess.run([str(cli), "demo", "--scale", SCALE], capture_output=True, text=True, timeout=1500, env=env)
+    return subprocess.run([str(cli), "demo", "--scale", SCALE, *extra], capture_output=True, text=True, timeout=1500,
+                          env=env)
 
 
 def _counts(wh: Warehouse) -> dict[str, int]:
@@ -79,6 +80,21 @@ def test_main_job_lands_every_feed_and_prints_the_summary(first_run):
 
 
 @pytest.mark.slow
+def test_forecast_history_fills_forecast_accuracy_and_the_red_light(first_run):
+    """`lodestar demo` also forecasts the origins before the latest, so weeks with actuals can be scored."""
+    assert first_run.returncode == 0
+    assert "forecast history: 4 earlier origin(s)" in first_run.stdout
+    wh = Warehouse(_settings().warehouse_path)
+    origins = wh.query("select count(distinct origin_week) as n from raw.forecast_predictions")["n"].iloc[0]
+    assert origins == 5
+    acc = wh.query("select count(*) as n, count(distinct week_start) as weeks from marts.forecast_accuracy "
+                   "where level = 'total'").iloc[0]
+    assert acc.n > 0 and acc.weeks >= 2
+    status = set(wh.query("select distinct red_status from marts.warning_lights where scope_type = 'region'")["red_status"])
+    assert status and "no_forecast_yet" not in status, status
+
+
+@pytest.mark.slow
 def test_every_planted_bad_row_is_rejected_and_nothing_else(first_run):
     """The generator records each bad row it plants; the rejects tables must hold exactly those."""
     assert first_run.returncode == 0
@@ -99,8 +115,8 @@ def test_every_planted_bad_row_is_rejected_and_nothing_else(first_run):
 
 @pytest.mark.slow
 def test_rerunning_the_main_job_adds_nothing(first_run):
-    """Landed source tables, their rejects and the file log are unchanged by an identical re-run
-    (a re-run does log a new training run in raw.forecast_runs: that is an event, not a duplicate)."""
+    """Landed source tables, their rejects and the file log are unchanged by an identical re-run of the
+    landing assets (the rest of the graph replaces its outputs and does not write these tables)."""
     assert first_run.returncode == 0
     from connectors.contracts import discover_http_contracts, load_file_contracts
     from orchestration.defs.raw import CONTRACTS_DIR, HTTP_DIR
@@ -111,7 +127,11 @@ def test_rerunning_the_main_job_adds_nothing(first_run):
     landed |= {f.table_name for f in feeds} | {f.rejects_table for f in feeds} | {"_file_log"}
     wh = Warehouse(_settings().warehouse_path)
     before = {t: n for t, n in _counts(wh).items() if t in landed}
-    second = _run_demo()
+    # Only the landing assets: the rest of the graph does not write these tables.
+    second = _run_demo("--select", "tag:layer=landing")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "forecast history" not in second.stdout
+    landing_assets = {line for line in second.stdout.splitlines() if "assets materialised" in line}
+    assert landing_assets, second.stdout[-2000:]
     after = {t: n for t, n in _counts(wh).items() if t in landed}
     assert before and after == before
