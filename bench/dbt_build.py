@@ -35,14 +35,23 @@ def _children_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+CPU: dict[str, float] = {}  # CPU seconds (user + sys) of each step's process tree: comparable on a shared box
+
+
+def _cpu_children() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _run(cmd: list[str], env: dict[str, str], label: str) -> float:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_children()
     out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     dt = time.perf_counter() - t0
+    CPU[label] = round(_cpu_children() - c0, 1)
     if out.returncode != 0:
         sys.stderr.write(out.stdout[-6000:] + out.stderr[-6000:])
         raise SystemExit(f"{label} failed (exit {out.returncode})")
-    print(f"{label}: {dt:.1f} s", flush=True)
+    print(f"{label}: {dt:.1f} s wall, {CPU[label]:.1f} s CPU", flush=True)
     return dt
 
 
@@ -141,6 +150,8 @@ def main() -> None:
             fig["all_marts_equal"] = all(fig["mart_row_parity"].values())
         finally:
             subprocess.run([str(ROOT / "scripts" / "pg_stop.sh"), str(data_dir), "--rm"], capture_output=True)
+    fig["cpu_seconds"] = CPU  # the PostgreSQL server's own CPU is not in it (a daemon, not our child)
+    fig["load_average_at_end"] = os.getloadavg()
     fig["peak_rss_mb_children"] = _children_peak_mb()
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "dbt_build.json"

@@ -1,6 +1,7 @@
 -- Weekly forecasts from ml/ (raw.forecast_predictions); an empty typed relation until the first forecast run.
 select
     cast(run_id as {{ dbt.type_string() }}) as run_id,
+    cast(origin_week as date) as origin_week,
     cast(account_manager_id as {{ dbt.type_string() }}) as account_manager_id,
     cast(sku_id as {{ dbt.type_string() }}) as sku_id,
     cast(channel as {{ dbt.type_string() }}) as channel,
