@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 GROUP_ORDER = ["erp", "crm", "pos", "distributor", "complaints", "ecommerce", "kpi", "real_data",
-               "seeds", "staging", "intermediate", "marts", "intel", "forecast", "scenarios"]
+               "seeds", "staging", "intermediate", "marts", "intel", "forecast", "levers"]
 _START, _END = "<!-- asset-graph:start -->", "<!-- asset-graph:end -->"
 
 

@@ -225,7 +225,7 @@ def load_alert_inputs(warehouse) -> dict[str, pd.DataFrame]:
     if warehouse.table_exists("raw", "forecast_predictions"):
         out["forecast"] = q("select account_manager_id, sku_id, channel, cast(week_start as date) week_start, "
                             "cast(y_hat as double) y_hat from raw.forecast_predictions where run_id = "
-                            "(select run_id from raw.forecast_predictions order by created_at desc limit 1)")
+                            "(select run_id from raw.forecast_predictions order by origin_week desc, created_at desc limit 1)")
     for k in ("order_date", "discontinue_date", "note_date", "week_start"):
         for f in out.values():
             if k in f.columns:
@@ -243,12 +243,18 @@ def build_alerts(warehouse, write: bool = True) -> pd.DataFrame:
     return alerts
 
 
-def build_replenishment(warehouse, safety_stock_coef: float = 1.0, scenario: pd.DataFrame | None = None) -> pd.DataFrame:
+def build_replenishment(warehouse, safety_stock_coef: float = 1.0, scenario: pd.DataFrame | None = None,
+                        write: bool = False, scenario_name: str | None = None) -> pd.DataFrame:
     """Replenishment suggestions for distributors (latest raw.distributor_inventory snapshot).
 
     Weekly demand per distributor x SKU is its 13-week order rate, scaled by the forecast (or the scenario's
-    y_scenario / y_base) of its grain; returns the ``replenishment`` rows with account_manager_id.
+    y_scenario / y_base) of its grain; returns the ``replenishment`` rows with account_manager_id. With
+    ``write`` they replace raw.replenishment, with the snapshot date and ``scenario_name`` on every row.
     """
+    if not warehouse.table_exists("raw", "distributor_inventory"):
+        raise ValueError("raw.distributor_inventory does not exist yet: land the distributor feed first")
+    snapshot = pd.to_datetime(warehouse.query("select max(snapshot_date) d from raw.distributor_inventory")["d"].iloc[0])
+    snapshot = snapshot.date() if pd.notna(snapshot) else None
     inv = warehouse.query(
         "select distributor_id holder_id, sku_id, sum(on_hand) on_hand, sum(coalesce(in_transit, 0)) in_transit "
         "from raw.distributor_inventory where snapshot_date = (select max(snapshot_date) from raw.distributor_inventory) "
@@ -272,5 +278,9 @@ def build_replenishment(warehouse, safety_stock_coef: float = 1.0, scenario: pd.
         weekly_demand=("weekly_demand", "sum"), weekly_sd=("weekly_sd", "sum"), account_manager_id=("account_manager_id", "first"))
     lt = inp["skus"].set_index("sku_id")["lead_time_days"]
     out = replenishment(inv, dem, lt, safety_stock_coef=safety_stock_coef)
+    out["snapshot_date"] = snapshot
+    out["scenario_name"] = scenario_name if scenario is not None and len(scenario) else None
     out["created_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    if write:
+        warehouse.replace_table("raw", "replenishment", out)
     return out

@@ -145,13 +145,15 @@ def assign_arms(series_df: pd.DataFrame, month: Any) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------ traditional arm
-def traditional_forecast(history_df: pd.DataFrame, month: Any) -> pd.DataFrame:
+def traditional_forecast(history_df: pd.DataFrame, month: Any, origin: Any | None = None) -> pd.DataFrame:
     """Traditional (sales-team) forecast of ``month`` per customer x SKU from weekly history.
 
     Same formula as ``ml.models.Traditional``: each target week = the same week a year earlier x the growth of
     the last 13 weeks over the same 13 weeks a year earlier (clipped to [0.5, 2]); with less than a year of
-    history, the 13-week mean level. ``history_df``: customer_id, sku_id, week_start, quantity (weeks after the
-    month start are ignored). Returns month, customer_id, sku_id, y_hat.
+    history, the 13-week mean level. ``history_df``: customer_id, sku_id, week_start, quantity. ``origin`` is
+    the last week of history the forecast may use (default: the last week start before the month; give the
+    model's forecast origin to compare both arms on the same information); later weeks are ignored.
+    Returns month, customer_id, sku_id, y_hat.
     """
     _require(history_df, (*SERIES_KEYS, "week_start", "quantity"), "history")
     ms = month_start(month)
@@ -160,14 +162,31 @@ def traditional_forecast(history_df: pd.DataFrame, month: Any) -> pd.DataFrame:
     if h["week_start"].isna().any():
         raise SandboxError(f"history: week_start not a date at row {h.index[h['week_start'].isna()][0]}")
     h["quantity"] = _numeric(h, "quantity", "history").fillna(0.0)
-    h = h[h["week_start"] < ms]
+    given_origin = None
+    if origin is not None:
+        given_origin = pd.Timestamp(origin)
+        if given_origin >= ms:
+            raise SandboxError(f"traditional forecast: origin {given_origin.date()} is not before {ms:%Y-%m}")
+        if ms + pd.offsets.MonthEnd(0) - given_origin >= pd.Timedelta(weeks=SEASON_WEEKS):
+            # a year-ago week after the origin is not known at the origin
+            raise SandboxError(f"traditional forecast: origin {given_origin.date()} is a year or more before the "
+                               f"end of {ms:%Y-%m}")
+        h = h[h["week_start"] <= given_origin]
+    else:
+        h = h[h["week_start"] < ms]
     if h.empty:
         return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"), "customer_id": [], "sku_id": [],
                              "y_hat": pd.Series(dtype=float)})
     h[list(SERIES_KEYS)] = h[list(SERIES_KEYS)].astype(str)
     weekday = h["week_start"].iloc[0].dayofweek
     first, last = h["week_start"].min(), h["week_start"].max()
-    origin = ms - pd.Timedelta(days=(ms.dayofweek - weekday) % 7 or 7)  # last week start before the month
+    if given_origin is None:
+        origin = ms - pd.Timedelta(days=(ms.dayofweek - weekday) % 7 or 7)  # last week start before the month
+    elif given_origin.dayofweek != weekday:
+        raise SandboxError(f"traditional forecast: origin {given_origin.date()} is not a week start of the history "
+                           f"(weeks start on day {weekday})")
+    else:
+        origin = given_origin
     weeks = pd.date_range(first, max(origin, last), freq="7D")
     Y = h.pivot_table(index=list(SERIES_KEYS), columns="week_start", values="quantity", aggfunc="sum")
     Y = Y.reindex(columns=weeks, fill_value=0.0).fillna(0.0)
@@ -356,3 +375,178 @@ def run_sandbox_month(
     ev = ev.assign(calibrated_lever=lever, lever_value_before=before, calibrated_value=value,
                    calibration_error_before=err_b, calibration_error_after=err_a, n_obs=n_obs)
     return ev[SANDBOX_COLUMNS].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------ warehouse
+SANDBOX_TABLE = ("raw", "forecast_sandbox")
+STATUS_SCORED = "scored"
+STATUS_PENDING = "actuals_not_yet_in"
+TABLE_COLUMNS = [*SANDBOX_COLUMNS, "origin_week", "status", "created_at"]
+
+
+def month_weeks(month: Any) -> pd.DatetimeIndex:
+    """The Mondays of ``month``: a week belongs to the month its Monday falls in (as everywhere in the sandbox)."""
+    ms = month_start(month)
+    return pd.date_range(ms, ms + pd.offsets.MonthEnd(0), freq="W-MON")
+
+
+def plan_sandbox_months(forecast_weeks: pd.DataFrame, actuals_through: Any | None) -> pd.DataFrame:
+    """Which months the sandbox can run, with which forecast, and whether they can be scored yet.
+
+    ``forecast_weeks``: origin_week, week_start (the weeks each forecast origin covers). A month can run when an
+    origin forecast every week of it from before it (origin + 7 days <= its first Monday, forecast reaching its
+    last Monday); the latest such origin is used. A month is ``scored`` when actuals cover its last week
+    (last Monday <= ``actuals_through``, the last week start with complete actuals); the first month that is not
+    is kept as ``actuals_not_yet_in``; later months wait for later runs. Months without such a forecast cannot
+    be scored and are absent. Returns month, origin_week, status, sorted by month.
+    """
+    cols = {"month": pd.Series(dtype="datetime64[ns]"), "origin_week": pd.Series(dtype="datetime64[ns]"),
+            "status": pd.Series(dtype=object)}
+    _require(forecast_weeks, ("origin_week", "week_start"), "forecast weeks")
+    fw = forecast_weeks[["origin_week", "week_start"]].dropna()
+    if fw.empty:
+        return pd.DataFrame(cols)
+    fw = fw.assign(origin_week=pd.to_datetime(fw["origin_week"]), week_start=pd.to_datetime(fw["week_start"]))
+    covered = fw.groupby("origin_week")["week_start"].agg(set)
+    through = pd.Timestamp(actuals_through) if actuals_through is not None else None
+    rows = []
+    for m in sorted(fw["week_start"].dt.to_period("M").dt.to_timestamp().unique()):
+        weeks = month_weeks(m)
+        ok = [o for o, wk in covered.items() if o + pd.Timedelta(days=7) <= weeks[0] and set(weeks) <= wk]
+        if not ok:
+            continue
+        scored = through is not None and weeks[-1] <= through
+        rows.append({"month": pd.Timestamp(m), "origin_week": max(ok),
+                     "status": STATUS_SCORED if scored else STATUS_PENDING})
+        if not scored:
+            break  # the next month with a forecast only; later months wait
+    return pd.DataFrame(rows) if rows else pd.DataFrame(cols)
+
+
+def price_rel_by_week(prices: pd.DataFrame, sku_weeks: pd.DataFrame, reference_day: Any) -> pd.DataFrame:
+    """List price in force in each SKU week over the price in force on ``reference_day`` (the forecast's first
+    week, as the scenario frame's price_rel). ``prices``: sku_id, effective_date, list_price. Returns the
+    ``sku_weeks`` rows (sku_id, week_start) with price_rel (NaN where either price is unknown)."""
+    _require(prices, ("sku_id", "effective_date", "list_price"), "price list")
+    p = prices[["sku_id", "effective_date", "list_price"]].copy()
+    p["effective_date"] = pd.to_datetime(p["effective_date"], errors="coerce")
+    p["list_price"] = _numeric(p, "list_price", "price list")
+    p = p.dropna().astype({"sku_id": str}).sort_values("effective_date")
+    w = sku_weeks[["sku_id", "week_start"]].drop_duplicates().astype({"sku_id": str})
+    w["week_start"] = pd.to_datetime(w["week_start"])
+    now = pd.merge_asof(w.sort_values("week_start"), p, left_on="week_start", right_on="effective_date",
+                        by="sku_id", direction="backward")
+    ref_day = pd.Timestamp(reference_day)
+    ref = p[p["effective_date"] <= ref_day].groupby("sku_id")["list_price"].last().rename("ref_price")
+    now = now.merge(ref, left_on="sku_id", right_index=True, how="left")
+    now["price_rel"] = now["list_price"] / now["ref_price"].where(now["ref_price"] > 0)
+    return now[["sku_id", "week_start", "price_rel"]].reset_index(drop=True)
+
+
+@dataclass
+class SandboxBuild:
+    """What :func:`build_sandbox` wrote, and why: the months run, the customers and the actuals horizon."""
+
+    rows: pd.DataFrame
+    plan: pd.DataFrame
+    customers: list[str]
+    actuals_through: pd.Timestamp | None
+    origins: list[pd.Timestamp]
+
+    def summary(self) -> str:
+        if self.plan.empty:
+            return (f"no month has a forecast made before it starts (forecast origins: "
+                    f"{', '.join(f'{o:%Y-%m-%d}' for o in self.origins) or 'none'}); nothing can be sandboxed yet")
+        parts = []
+        for r in self.plan.itertuples():
+            what = "scored" if r.status == STATUS_SCORED else "actuals not yet in"
+            parts.append(f"{r.month:%Y-%m} {what} (forecast origin {r.origin_week:%Y-%m-%d})")
+        scored = (self.plan["status"] == STATUS_SCORED).sum()
+        tail = "" if scored else ("; no month can be scored yet: months need a forecast made before they start "
+                                  "and complete actuals (backfill earlier forecast partitions to score past months)")
+        return "; ".join(parts) + tail
+
+
+def _empty_table() -> pd.DataFrame:
+    types = {"month": "datetime64[ns]", "customer_id": object, "arm": object, "series_count": "int64",
+             "calibrated_lever": object, "origin_week": "datetime64[ns]", "status": object,
+             "created_at": "datetime64[ns]", "n_obs": "int64"}
+    return pd.DataFrame({c: pd.Series(dtype=types.get(c, float)) for c in TABLE_COLUMNS})
+
+
+def build_sandbox(warehouse, n: int = 3, lever: str = "price_elasticity", current_value: float | None = None,
+                  write: bool = True) -> SandboxBuild:
+    """Run the sandbox over every month the stored forecasts allow; with ``write`` replace raw.forecast_sandbox.
+
+    Reads raw.forecast_predictions (each origin week's latest run), marts.customer_matrix (the picks: the current
+    top ``n`` by strategic value), raw.erp_orders (non-cancelled; weekly customer x SKU actuals and the
+    traditional arm's history) and raw.erp_price_list (price_rel, the driver of the calibrated lever). The model
+    arm is the grain forecast split to customers by their 13-week order share before the origin
+    (:func:`ml.customer_split.split_grain_forecast`); the traditional arm uses the same origin. Months run in
+    order and the calibrated lever value is carried from one month to the next (starting at ``current_value``,
+    default the lever's default). See :func:`plan_sandbox_months` for which months run and are scored.
+    """
+    from ml.customer_split import split_grain_forecast
+
+    for schema, table, hint in (("raw", "forecast_predictions", "materialise the forecast first"),
+                                ("marts", "customer_matrix", "build the dbt marts first"),
+                                ("raw", "erp_orders", "land the ERP feed first")):
+        if not warehouse.table_exists(schema, table):
+            raise SandboxError(f"{schema}.{table} does not exist yet: {hint}")
+    fc = warehouse.query(
+        "select cast(p.origin_week as date) origin_week, p.account_manager_id, p.sku_id, p.channel, "
+        "cast(p.week_start as date) week_start, cast(p.y_hat as double) y_hat "
+        "from raw.forecast_predictions p join (select origin_week, arg_max(run_id, created_at) run_id "
+        "from raw.forecast_predictions group by origin_week) l using (origin_week, run_id)")
+    fc["origin_week"] = pd.to_datetime(fc["origin_week"])
+    fc["week_start"] = pd.to_datetime(fc["week_start"])
+    orders = warehouse.query(
+        "select customer_id, account_manager_id, sku_id, channel, cast(order_date as date) order_date, "
+        "cast(quantity as double) quantity from raw.erp_orders where coalesce(status, '') <> 'cancelled'")
+    orders["order_date"] = pd.to_datetime(orders["order_date"])
+    matrix = warehouse.query("select customer_id, strategic_value_score from marts.customer_matrix")
+    prices = (warehouse.query("select sku_id, effective_date, list_price from raw.erp_price_list")
+              if warehouse.table_exists("raw", "erp_price_list") else None)
+
+    weekly = orders.assign(week_start=orders["order_date"] - pd.to_timedelta(orders["order_date"].dt.dayofweek, unit="D"))
+    weekly = weekly.groupby(["customer_id", "sku_id", "week_start"], as_index=False)["quantity"].sum()
+    origins = sorted(fc["origin_week"].unique())
+    actuals_through = None
+    if len(orders):
+        # Complete weeks: up to the latest forecast origin (a partition is a complete week by definition) and
+        # every week before the one holding the last order.
+        last_week = weekly["week_start"].max() - pd.Timedelta(days=7)
+        actuals_through = max([last_week, *origins]) if origins else last_week
+    plan = plan_sandbox_months(fc[["origin_week", "week_start"]].drop_duplicates(), actuals_through)
+    picks = pick_sandbox(matrix, plan["month"].iloc[0] if len(plan) else pd.Timestamp.today(), n)
+    customers = [str(c) for c in picks["customer_id"]]
+    weekly = weekly[weekly["customer_id"].astype(str).isin(customers)]
+
+    frames, carry = [], current_value
+    for r in plan.itertuples():
+        weeks = month_weeks(r.month)
+        f = fc[(fc["origin_week"] == r.origin_week) & fc["week_start"].isin(weeks)]
+        split = split_grain_forecast(f, orders, as_of=r.origin_week + pd.Timedelta(days=6))
+        split = split[split["customer_id"].astype(str).isin(customers)]
+        model = split.groupby(["customer_id", "sku_id", "week_start"], as_index=False)["y_hat"].sum()
+        drivers = None
+        if prices is not None and len(model):
+            rel = price_rel_by_week(prices, model, r.origin_week + pd.Timedelta(days=7))
+            drivers = model[["customer_id", "sku_id", "week_start"]].astype({"sku_id": str}).merge(
+                rel, on=["sku_id", "week_start"], how="left")
+            drivers["price_rel"] = drivers["price_rel"].fillna(1.0)
+        trad = traditional_forecast(weekly, r.month, origin=r.origin_week)
+        actuals = None
+        if r.status == STATUS_SCORED:
+            actuals = weekly[weekly["week_start"].isin(weeks)].rename(columns={"quantity": "y"})
+        out = run_sandbox_month(matrix, r.month, model, actuals, traditional_df=trad, drivers_df=drivers, n=n,
+                                lever=lever, current_value=carry)
+        if len(out):
+            carry = float(out["calibrated_value"].iloc[0])
+        frames.append(out.assign(origin_week=r.origin_week, status=r.status))
+    rows = pd.concat(frames, ignore_index=True) if frames else _empty_table()
+    rows["created_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    rows = rows[TABLE_COLUMNS]
+    if write:
+        warehouse.replace_table(*SANDBOX_TABLE, rows)
+    return SandboxBuild(rows, plan, customers, actuals_through, [pd.Timestamp(o) for o in origins])

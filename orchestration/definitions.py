@@ -8,6 +8,7 @@ from lodestar.settings import disable_telemetry
 from orchestration.defs import dbt as dbt_defs
 from orchestration.defs import forecast as forecast_defs
 from orchestration.defs import intel as intel_defs
+from orchestration.defs import levers as levers_defs
 from orchestration.defs.raw import build_raw_assets
 from orchestration.resources import build_resources
 
@@ -18,7 +19,8 @@ raw_assets, contract_errors = build_raw_assets()
 main_job = dg.define_asset_job(
     "main",
     selection=dg.AssetSelection.all(),
-    description="Materialise the whole asset graph: land every source, build the marts, train and forecast.",
+    description="Materialise the whole asset graph: land every source, build the marts, train and forecast, then the "
+    "default scenario, drop alerts, replenishment suggestions and the forecast sandbox.",
 )
 
 defs = dg.Definitions.merge(
@@ -26,4 +28,5 @@ defs = dg.Definitions.merge(
     dbt_defs.defs,
     forecast_defs.defs,
     intel_defs.defs,
+    levers_defs.defs,
 )

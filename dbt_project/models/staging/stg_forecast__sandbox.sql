@@ -1,0 +1,20 @@
+-- Forecast sandbox rows from ml/ (raw.forecast_sandbox): month x sandbox customer x arm; empty until the first run.
+select
+    cast(month as date) as month,
+    cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(arm as {{ dbt.type_string() }}) as arm,
+    cast(status as {{ dbt.type_string() }}) as status,
+    cast(origin_week as date) as origin_week,
+    cast(series_count as {{ dbt.type_bigint() }}) as series_count,
+    cast(forecast_total as double precision) as forecast_total,
+    cast(actual_total as double precision) as actual_total,
+    cast(wape as double precision) as wape,
+    cast(bias as double precision) as bias,
+    cast(calibrated_lever as {{ dbt.type_string() }}) as calibrated_lever,
+    cast(lever_value_before as double precision) as lever_value_before,
+    cast(calibrated_value as double precision) as calibrated_value,
+    cast(calibration_error_before as double precision) as calibration_error_before,
+    cast(calibration_error_after as double precision) as calibration_error_after,
+    cast(n_obs as {{ dbt.type_bigint() }}) as n_obs,
+    cast(created_at as {{ dbt.type_timestamp() }}) as created_at
+from {{ source_or_empty('forecast_sandbox') }} s

@@ -1,0 +1,14 @@
+-- Customer drop alerts from ml/ (raw.alerts); an empty typed relation until the first alert run.
+select
+    cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(as_of as date) as as_of,
+    cast(run_rate_month as double precision) as run_rate_month,
+    cast(forecast_next_month as double precision) as forecast_next_month,
+    cast(drop_pct as double precision) as drop_pct,
+    cast(main_driver as {{ dbt.type_string() }}) as main_driver,
+    cast(reason as {{ dbt.type_string() }}) as reason,
+    cast(contributions as {{ dbt.type_string() }}) as contributions,
+    cast(substitutes as {{ dbt.type_string() }}) as substitutes,
+    cast(solution_pack as {{ dbt.type_string() }}) as solution_pack,
+    cast(created_at as {{ dbt.type_timestamp() }}) as created_at
+from {{ source_or_empty('alerts') }} s

@@ -1,0 +1,241 @@
+"""Business levers in the asset graph: a named scenario from launchpad run config, customer drop alerts,
+distributor replenishment suggestions under the default scenario, and the monthly forecast sandbox; plus the
+sensor that refreshes replenishment when new POS scans or distributor stock land.
+
+Each asset calls one function of ml.scenario / ml.alerts / ml.sandbox; the tables land in raw.* for dbt.
+"""
+
+import json
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from ml.alerts import build_alerts, build_replenishment
+from ml.levers import LEVERS_FILE, LeverError, Levers, load_levers
+from ml.sandbox import STATUS_SCORED, SandboxError, build_sandbox
+from ml.scenario import ScenarioError, load_stored_scenario, run_scenario, summarize
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+
+OWNERS = ["team:sales-ops"]
+GROUP = "levers"
+DEFAULT_SCENARIO = "default"
+
+
+def _raw(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", table])
+
+
+PREDICTIONS_KEY = _raw("forecast_predictions")
+SCENARIOS_KEY = _raw("forecast_scenarios")
+ALERTS_KEY = _raw("alerts")
+REPLENISHMENT_KEY = _raw("replenishment")
+SANDBOX_KEY = _raw("forecast_sandbox")
+POS_SCANS_KEY = _raw("pos_scans")
+DISTRIBUTOR_INVENTORY_KEY = _raw("distributor_inventory")
+STOCK_DATA_KEYS = (POS_SCANS_KEY, DISTRIBUTOR_INVENTORY_KEY)
+
+# What ml.scenario.load_scenario_frame reads besides the forecast (absent tables leave their lever neutral).
+SCENARIO_INPUTS = [*(_raw(t) for t in ("erp_skus", "erp_orders", "erp_customers", "erp_promotions", "erp_price_list",
+                                        "erp_material_prices", "erp_bom", "erp_capacity", "crm_intent_signals",
+                                        "crm_accounts", "crm_opportunities", "intel_complaint_heat")),
+                   dg.AssetKey(["marts", "customer_health"])]
+ALERT_INPUTS = [*(_raw(t) for t in ("erp_orders", "erp_skus", "erp_customers", "crm_meeting_notes", "crm_accounts")),
+                dg.AssetKey(["marts", "customer_360"])]
+
+
+def _md(df: pd.DataFrame, empty: str = "(none)") -> dg.MetadataValue:
+    return dg.MetadataValue.md(df.to_markdown(index=False) if len(df) else empty)
+
+
+class ScenarioConfig(dg.Config):
+    """A named scenario: lever overrides on top of levers.yaml (see its catalogue for names and ranges)."""
+
+    name: str = Field(DEFAULT_SCENARIO, description="scenario name; its rows in raw.forecast_scenarios are replaced")
+    levers: dict[str, float] = Field(default={}, description="lever -> value, e.g. {promo_half_life: 3}; "
+                                                             "unset levers keep their levers.yaml value")
+
+
+@dg.asset(
+    key=SCENARIOS_KEY,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    deps=[PREDICTIONS_KEY, *SCENARIO_INPUTS],
+    metadata={"dagster/table_name": "raw.forecast_scenarios"},
+    description="A named scenario: the latest base forecast re-computed under business levers (levers.yaml plus "
+    "the run config's overrides) without retraining, one row per grain week with y_base, y_scenario and the lever "
+    "values. The main job writes scenario `default` (levers.yaml as is); the launchpad writes any other name.",
+)
+def forecast_scenarios(context: dg.AssetExecutionContext, config: ScenarioConfig,
+                       warehouse: WarehouseResource) -> dg.MaterializeResult:
+    name = config.name.strip()
+    if not name:
+        raise dg.Failure(description="scenario name is empty: set `name` in the run config")
+    try:
+        levers = Levers.with_overrides(config.levers, base=load_levers(LEVERS_FILE))
+    except LeverError as exc:
+        raise dg.Failure(description=f"scenario {name!r}: {exc}") from None
+    wh = warehouse.get()
+    try:
+        result = run_scenario(wh, levers, name=name)
+    except ScenarioError as exc:
+        raise dg.Failure(description=f"scenario {name!r}: {exc}") from None
+    total = summarize(result, by=()).iloc[0]
+    changed = levers.changed()
+    context.log.info(f"scenario {name!r} {changed or '(levers.yaml as is)'}: total {total.y_base:,.0f} -> "
+                     f"{total.y_scenario:,.0f} ({total.delta_pct:+.2f}%)")
+    by = summarize(result).round({"y_base": 1, "y_scenario": 1, "delta": 1, "delta_pct": 2})
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": wh.row_count("raw", "forecast_scenarios"),
+        "scenario": name,
+        "scenario_rows": len(result),
+        "changed_levers": dg.MetadataValue.json(changed),
+        "total_base": round(float(total.y_base), 2),
+        "total_scenario": round(float(total.y_scenario), 2),
+        "total_change_pct": round(float(total.delta_pct), 3),
+        "inputs_read": dg.MetadataValue.json(result.attrs.get("drivers", [])),
+        "change_by_region_and_product_line": _md(by),
+    })
+
+
+@dg.asset(
+    key=ALERTS_KEY,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    deps=[PREDICTIONS_KEY, *ALERT_INPUTS],
+    metadata={"dagster/table_name": "raw.alerts"},
+    description="Customer drop alerts: next-month forecast >= 40% below the 13-week run-rate, with the main driver "
+    "(model trend, a discontinued SKU in ERP, a production-line upgrade in CRM notes), three substitute customers "
+    "and a solution pack (SKUs and quantities to offer them).",
+)
+def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    found = build_alerts(warehouse.get())
+    context.log.info(f"{len(found)} drop alerts")
+    preview = found.sort_values("drop_pct", ascending=False).head(10) if len(found) else found
+    preview = preview[["customer_id", "drop_pct", "main_driver", "reason", "substitutes"]].rename(
+        columns={"drop_pct": "drop %"}) if len(preview) else preview
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(found),
+        "alerts": len(found),
+        "by_main_driver": dg.MetadataValue.json(found["main_driver"].value_counts().to_dict() if len(found) else {}),
+        "preview": _md(preview, "(no customer drops >= 40% next month)"),
+    })
+
+
+@dg.asset(
+    key=REPLENISHMENT_KEY,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    deps=[SCENARIOS_KEY, DISTRIBUTOR_INVENTORY_KEY, _raw("erp_orders"), _raw("erp_skus")],
+    metadata={"dagster/table_name": "raw.replenishment"},
+    description="Replenishment suggestions per distributor x SKU from the latest distributor stock snapshot: weekly "
+    "demand = 13-week order rate x the `default` scenario's change of its grain; flagged when on hand + in transit "
+    "< demand over the lead time + safety stock, suggested quantity = the shortfall, per account manager.",
+)
+def replenishment(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    wh = warehouse.get()
+    scenario = load_stored_scenario(wh, DEFAULT_SCENARIO)
+    if scenario is None:
+        context.log.warning(f"no `{DEFAULT_SCENARIO}` scenario in raw.forecast_scenarios: run-rate demand only")
+    out = build_replenishment(wh, scenario=scenario, write=True, scenario_name=DEFAULT_SCENARIO)
+    flagged = out[out["flag"]]
+    preview = flagged.head(10)[["holder_id", "sku_id", "account_manager_id", "on_hand", "in_transit", "cover_weeks",
+                                "lead_time_weeks", "safety_stock", "suggested_qty"]].round(2)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(out),
+        "flagged": len(flagged),
+        "suggested_units": int(flagged["suggested_qty"].sum()),
+        "snapshot_date": str(out["snapshot_date"].iloc[0]) if len(out) else "",
+        "scenario": DEFAULT_SCENARIO if scenario is not None else "(none: run-rate)",
+        "by_account_manager": dg.MetadataValue.json(
+            flagged.groupby("account_manager_id")["suggested_qty"].sum().astype(int).to_dict()),
+        "preview": _md(preview, "(nothing to replenish)"),
+    })
+
+
+@dg.asset(
+    key=SANDBOX_KEY,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    deps=[PREDICTIONS_KEY, dg.AssetKey(["marts", "customer_matrix"]), _raw("erp_orders"), _raw("erp_price_list")],
+    metadata={"dagster/table_name": "raw.forecast_sandbox"},
+    description="Forecast sandbox (A/B): each month the top 3 customers by strategic value have their SKU series "
+    "split between the traditional forecast and the model (stable sha256 arms); months with a forecast made before "
+    "them and complete actuals are scored (WAPE, bias per arm) and recalibrate the price elasticity, carried month "
+    "to month; the next month shows forecasts only (actuals not yet in).",
+)
+def forecast_sandbox(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    try:
+        built = build_sandbox(warehouse.get())
+    except SandboxError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    rows, plan = built.rows, built.plan
+    summary = built.summary()
+    scored = plan[plan["status"] == STATUS_SCORED]
+    (context.log.info if len(scored) else context.log.warning)(summary)
+    arms = (rows[rows["status"] == STATUS_SCORED].groupby(["month", "arm"], as_index=False)
+            .agg(customers=("customer_id", "nunique"), forecast=("forecast_total", "sum"),
+                 actual=("actual_total", "sum"), mean_wape=("wape", "mean")))
+    calib = rows.drop_duplicates("month")[["month", "status", "calibrated_lever", "lever_value_before",
+                                           "calibrated_value", "calibration_error_before", "calibration_error_after",
+                                           "n_obs"]]
+    for f in (arms, calib):
+        f["month"] = pd.to_datetime(f["month"]).dt.strftime("%Y-%m")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(rows),
+        "status": summary,
+        "months_scored": dg.MetadataValue.json([f"{m:%Y-%m}" for m in scored["month"]]),
+        "month_awaiting_actuals": next((f"{m:%Y-%m}" for m, s in zip(plan["month"], plan["status"], strict=True)
+                                        if s != STATUS_SCORED), "none"),
+        "actuals_through_week": f"{built.actuals_through:%Y-%m-%d}" if built.actuals_through is not None else "none",
+        "sandbox_customers": dg.MetadataValue.json(built.customers),
+        "errors_by_arm": _md(arms.round(4), "(actuals not yet in for any sandboxed month)"),
+        "calibrated_values": _md(calib.round(4)),
+    })
+
+
+# --- replenishment on new stock data ------------------------------------------------------------------------
+replenishment_job = dg.define_asset_job(
+    "replenishment",
+    selection=dg.AssetSelection.assets(REPLENISHMENT_KEY).downstream(),
+    description="Recompute the replenishment suggestions and their dbt mart (started by the stock-data sensor).",
+)
+
+
+@dg.sensor(
+    job=replenishment_job,
+    name="replenishment_on_new_stock_data",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="When raw/pos_scans or raw/distributor_inventory is materialised again, run the `replenishment` "
+    "job (raw/replenishment and its dbt mart marts/replenishment_suggestions) once for all new landings.",
+)
+def replenishment_on_new_stock_data(context: dg.SensorEvaluationContext):
+    # Cursor: the storage id of the last materialisation seen per monitored asset.
+    seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+    latest = {}
+    for key in STOCK_DATA_KEYS:
+        records = context.instance.fetch_materializations(key, limit=1).records
+        if records:
+            latest[key.to_user_string()] = records[0].storage_id
+    new = sorted(k for k, sid in latest.items() if sid > seen.get(k, -1))
+    if not new:
+        return dg.SkipReason("no new materialisation of raw/pos_scans or raw/distributor_inventory")
+    context.update_cursor(json.dumps({**seen, **latest}, sort_keys=True))
+    return dg.RunRequest(run_key="+".join(f"{k}@{latest[k]}" for k in new),
+                         tags={"trigger": "new_stock_data", "lodestar/new_data": ",".join(new)})
+
+
+defs = dg.Definitions(
+    assets=[forecast_scenarios, alerts, replenishment, forecast_sandbox],
+    jobs=[replenishment_job],
+    sensors=[replenishment_on_new_stock_data],
+)

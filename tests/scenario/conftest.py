@@ -1,0 +1,24 @@
+"""Fixtures of the lever tests: the small book of lever_book.py in a real DuckDB file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from lever_book import build_book
+
+from lodestar.warehouse import Warehouse
+
+
+@pytest.fixture(scope="session")
+def _book_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_book(tmp_path_factory.mktemp("book") / "warehouse.duckdb").path
+
+
+@pytest.fixture()
+def book(_book_file: Path, tmp_path: Path) -> Warehouse:
+    """A fresh copy of the book per test (built once per session)."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(_book_file, path)
+    return Warehouse(path)
