@@ -89,8 +89,8 @@ def demo(
     seed: Annotated[int, typer.Option()] = DEFAULT_SEED,
     regenerate: Annotated[bool, typer.Option(help="regenerate even if present")] = False,
     history_weeks: Annotated[int, typer.Option(
-        help="also forecast this many origins before the latest, so forecast_accuracy and the red light "
-             "have weeks with actuals (0 = skip)")] = 4,
+        help="also forecast this many origins before the latest (and the one the sandbox needs for the last "
+             "full month), so forecast_accuracy, the red light and the sandbox have weeks with actuals (0 = skip)")] = 4,
     select: Annotated[str | None, typer.Option(
         help="run only these assets, in Dagster selection syntax, e.g. 'tag:layer=landing' or 'group:erp'")] = None,
 ) -> None:
@@ -105,7 +105,8 @@ def demo(
     outcome = run_main_job(select=select)
     if outcome.success and history_weeks > 0 and not select:
         hist = run_forecast_history(history_weeks)
-        console.print(f"forecast history: {history_weeks} earlier origin(s) forecast and forecast marts rebuilt "
+        console.print(f"forecast history: {len(hist.partition_keys)} earlier origin(s) forecast "
+                      f"({', '.join(hist.partition_keys)}) and forecast marts rebuilt "
                       f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
         outcome.success = hist.success
         outcome.failed_steps += hist.failed_steps

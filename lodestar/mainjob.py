@@ -21,6 +21,7 @@ class MainJobOutcome:
     materialized: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     checks: dict[str, bool] = field(default_factory=dict)
+    partition_keys: list[str] = field(default_factory=list)
 
 
 def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None = None,
@@ -73,27 +74,29 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
 
 
 def run_forecast_history(weeks: int) -> MainJobOutcome:
-    """Forecast the ``weeks`` origins before the latest from @champion (job ``forecast_history``, one run per
-    week), then rebuild the dbt models that compare forecasts with actuals (job ``forecast_marts``).
+    """Forecast the ``weeks`` origins before the latest, and the origin the sandbox needs for the last full
+    month, from @champion (job ``forecast_history``, one run per origin), then rebuild what compares forecasts
+    with actuals (job ``forecast_marts``: forecast_accuracy, warning_lights, the forecast sandbox).
 
-    After a first main job every forecast week lies in the future, so forecast_accuracy and the red light have
-    nothing to score; these origins' early weeks already have actuals. The champion was trained on data that
+    After a first main job every forecast week lies in the future, so forecast_accuracy, the red light and the
+    sandbox have nothing to score; these origins' weeks already have actuals. The champion was trained on data that
     includes those weeks, so this seeded history is in-sample (optimistic); the weekly schedule's forecasts
     are out of sample from then on.
     """
     import dagster as dg
 
     from orchestration.definitions import defs
-    from orchestration.defs.forecast import recent_partition_keys
+    from orchestration.defs.forecast import history_partition_keys
 
     started = time.perf_counter()
     materialized: set[str] = set()
     failed: list[str] = []
     run_id = ""
+    keys = history_partition_keys(weeks)
     with dg.DagsterInstance.get() as instance:
         results = [defs.resolve_job_def("forecast_history").execute_in_process(
             instance=instance, raise_on_error=False, partition_key=key, tags={"trigger": "demo_history"})
-            for key in recent_partition_keys(weeks)]
+            for key in keys]
         results.append(defs.resolve_job_def("forecast_marts").execute_in_process(
             instance=instance, raise_on_error=False, tags={"trigger": "demo_history"}))
     for result in results:
@@ -101,7 +104,8 @@ def run_forecast_history(weeks: int) -> MainJobOutcome:
         materialized |= {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
         failed += [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]
     return MainJobOutcome(success=all(r.success for r in results), run_id=run_id,
-                          seconds=time.perf_counter() - started, materialized=sorted(materialized), failed_steps=failed)
+                          seconds=time.perf_counter() - started, materialized=sorted(materialized), failed_steps=failed,
+                          partition_keys=keys)
 
 
 def raw_table_counts(warehouse: Warehouse) -> list[tuple[str, int]]:

@@ -235,19 +235,36 @@ forecast_history_job = dg.define_asset_job(
                 "the red light need forecasts whose weeks already have actuals.",
 )
 
-# The dbt models that read the forecast (accuracy, deviation, warning lights), rebuilt after a backfill.
+SANDBOX_KEY = dg.AssetKey(["raw", "forecast_sandbox"])  # orchestration/defs/levers.py
+
+# What reads past forecasts, rebuilt after a backfill: the dbt models downstream of the forecast (accuracy,
+# deviation, warning lights) and the A/B sandbox with its mart.
 forecast_marts_job = dg.define_asset_job(
     "forecast_marts",
     selection=dg.AssetSelection.assets(PREDICTIONS_KEY, LEVELS_KEY).downstream(include_self=False)
-    & dg.AssetSelection.kind("dbt"),
-    description="Rebuild the dbt models downstream of the forecast (forecast_accuracy, warning_lights, ...).",
+    & (dg.AssetSelection.kind("dbt") | dg.AssetSelection.assets(SANDBOX_KEY)),
+    description="Rebuild what compares past forecasts with actuals: forecast_accuracy, warning_lights, the "
+                "forecast sandbox and their dbt models.",
 )
 
 
-def recent_partition_keys(weeks: int) -> list[str]:
-    """The ``weeks`` forecast origins before the latest one, oldest first."""
+def history_partition_keys(weeks: int) -> list[str]:
+    """Forecast origins worth backfilling behind the latest one, oldest first: the ``weeks`` origins before it
+    (forecast_accuracy and the red light score their early weeks) plus the last origin made before the last
+    month with complete actuals began (the forecast sandbox scores that month). Empty for ``weeks`` = 0."""
+    import pandas as pd
+
+    from ml.sandbox import month_weeks
+
     keys = FORECAST_PARTITIONS.get_partition_keys()
-    return keys[-weeks - 1:-1] if weeks > 0 else []
+    if weeks <= 0 or len(keys) < 2:
+        return []
+    latest = pd.Timestamp(keys[-1])  # the last week with actuals
+    month = latest.to_period("M").to_timestamp()
+    if month_weeks(month)[-1] > latest:  # that month is not complete yet: the one before
+        month = (month - pd.offsets.MonthBegin(1)).normalize()
+    before = [k for k in keys if pd.Timestamp(k) + pd.Timedelta(days=7) <= month_weeks(month)[0]]
+    return sorted(set(keys[-weeks - 1:-1]) | set(before[-1:]))
 
 
 def latest_partition_key() -> str:

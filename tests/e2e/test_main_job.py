@@ -83,10 +83,12 @@ def test_main_job_lands_every_feed_and_prints_the_summary(first_run):
 def test_forecast_history_fills_forecast_accuracy_and_the_red_light(first_run):
     """`lodestar demo` also forecasts the origins before the latest, so weeks with actuals can be scored."""
     assert first_run.returncode == 0
-    assert "forecast history: 4 earlier origin(s)" in first_run.stdout
+    assert "forecast history: 5 earlier origin(s)" in first_run.stdout
     wh = Warehouse(_settings().warehouse_path)
     origins = wh.query("select count(distinct origin_week) as n from raw.forecast_predictions")["n"].iloc[0]
-    assert origins == 5
+    assert origins == 6  # the latest, the four before it, and 2026-09-28 for the sandbox's October
+    sandbox = wh.query("select status, count(*) as n from marts.forecast_sandbox group by status")
+    assert set(sandbox["status"]) == {"scored", "actuals_not_yet_in"}, sandbox
     acc = wh.query("select count(*) as n, count(distinct week_start) as weeks from marts.forecast_accuracy "
                    "where level = 'total'").iloc[0]
     assert acc.n > 0 and acc.weeks >= 2
