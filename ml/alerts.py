@@ -73,8 +73,14 @@ def drop_alerts(
     live_days = (cust_sku["discontinue_date"] - start).dt.days.clip(0, (end - start).days)
     cust_sku["disc_factor"] = np.where(cust_sku["discontinue_date"].notna(), live_days / (end - start).days, 1.0)
     cust_sku["after_disc"] = cust_sku["model_fc"] * cust_sku["disc_factor"]
+    # The share of the customer's month a discontinuation takes is read from its own order mix (run-rate), not
+    # from the model's split of the grain: at a sparse grain (lumpy orders of one customer) the model spreads the
+    # SKU thin, and the event would vanish in noise. Measured on the demo company: see the alerts asset metadata.
+    cust_sku["lost_mix"] = cust_sku["run_rate"] * (1 - cust_sku["disc_factor"])
     per_c = cust_sku.groupby("customer_id").agg(run_rate=("run_rate", "sum"), model_fc=("model_fc", "sum"),
-                                                after_disc=("after_disc", "sum"))
+                                                lost_mix=("lost_mix", "sum"))
+    per_c["after_disc"] = per_c["model_fc"] * (1 - per_c["lost_mix"] / per_c["run_rate"].where(per_c["run_rate"] > 0))
+    per_c["after_disc"] = per_c["after_disc"].fillna(per_c["model_fc"])
     upgrade = set()
     if notes is not None and len(notes):
         n = notes[pd.to_datetime(notes["note_date"]) > as_of - pd.Timedelta(days=NOTE_LOOKBACK_DAYS)]
@@ -92,7 +98,7 @@ def drop_alerts(
         disc = cs[cs["disc_factor"] < 1]
         if len(disc):
             total_disc = math.log((r.after_disc + eps) / (r.model_fc + eps))
-            lost = (disc["model_fc"] - disc["after_disc"]).groupby(disc["sku_id"]).sum()
+            lost = disc["lost_mix"].groupby(disc["sku_id"]).sum()
             for sku, lv in lost.items():  # split the discontinuation effect by each SKU's lost units
                 contrib[f"discontinued SKU in ERP: {sku}"] = total_disc * lv / max(lost.sum(), eps)
         if r.upgrade_factor < 1:
@@ -224,8 +230,8 @@ def load_alert_inputs(warehouse) -> dict[str, pd.DataFrame]:
                          "where coalesce(a.erp_customer_id, c.customer_id) is not null")
     if warehouse.table_exists("raw", "forecast_predictions"):
         out["forecast"] = q("select account_manager_id, sku_id, channel, cast(week_start as date) week_start, "
-                            "cast(y_hat as double) y_hat from raw.forecast_predictions where run_id = "
-                            "(select run_id from raw.forecast_predictions order by origin_week desc, created_at desc limit 1)")
+                            "cast(y_hat as double) y_hat from raw.forecast_predictions where origin_week = "
+                            "(select max(origin_week) from raw.forecast_predictions)")  # not run_id: shared by origins
     for k in ("order_date", "discontinue_date", "note_date", "week_start"):
         for f in out.values():
             if k in f.columns:

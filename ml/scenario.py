@@ -173,11 +173,12 @@ def summarize(result: pd.DataFrame, by: tuple[str, ...] = ("region", "product_li
 # `origin.first_week` is the first forecast week: every observed input is read from the weeks before it.
 _BASE_CTES = {
     "latest": (("raw", "forecast_predictions"), """
-        select run_id from raw.forecast_predictions order by origin_week desc, created_at desc limit 1""", None),
+        -- the latest forecast origin (one champion forecasts many origins under one run id: never key on run_id)
+        select max(origin_week) as origin_week from raw.forecast_predictions""", None),
     "fc": ((), """
         select p.account_manager_id, p.sku_id, p.channel, p.region, cast(p.week_start as date) as week_start,
                cast(p.y_hat as double) as y_hat, p.run_id
-        from raw.forecast_predictions p join latest using (run_id)""", None),
+        from raw.forecast_predictions p join latest using (origin_week)""", None),
     "origin": ((), """
         select min(week_start) as first_week, max(week_start) + interval 6 day as horizon_end from fc""", None),
     # raw tables keep every load of a row: the latest load of a customer / account counts

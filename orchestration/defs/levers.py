@@ -11,7 +11,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from ml.alerts import build_alerts, build_replenishment
+from lodestar.settings import get_settings
+from ml.alerts import alert_precision, build_alerts, build_replenishment
 from ml.levers import LEVERS_FILE, LeverError, Levers, load_levers
 from ml.sandbox import STATUS_SCORED, SandboxError, build_sandbox
 from ml.scenario import ScenarioError, load_stored_scenario, run_scenario, summarize
@@ -118,12 +119,19 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     preview = found.sort_values("drop_pct", ascending=False).head(10) if len(found) else found
     preview = preview[["customer_id", "drop_pct", "main_driver", "reason", "substitutes"]].rename(
         columns={"drop_pct": "drop %"}) if len(preview) else preview
-    return dg.MaterializeResult(metadata={
+    metadata = {
         "dagster/row_count": len(found),
         "alerts": len(found),
         "by_main_driver": dg.MetadataValue.json(found["main_driver"].value_counts().to_dict() if len(found) else {}),
         "preview": _md(preview, "(no customer drops >= 40% next month)"),
-    })
+    }
+    injected = get_settings().truth_dir / "injected_events.csv"
+    if injected.exists():  # the demo company planted drop events: score the alerts against them
+        score = alert_precision(found, pd.read_csv(injected, dtype={"customer_id": str}))
+        context.log.info(f"alerts vs the demo's injected drop events: {score}")
+        metadata["vs_injected_events"] = dg.MetadataValue.json({k: (None if pd.isna(v) else round(float(v), 4))
+                                                               for k, v in score.items()})
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(

@@ -97,6 +97,21 @@ def test_forecast_history_fills_forecast_accuracy_and_the_red_light(first_run):
 
 
 @pytest.mark.slow
+def test_injected_discontinuations_raise_drop_alerts_with_that_cause(first_run):
+    """The generator discontinues SKUs that some customers depend on; raw.alerts names that cause for them."""
+    assert first_run.returncode == 0
+    truth = pd.read_csv(_settings().truth_dir / "injected_events.csv", dtype={"customer_id": str})
+    discontinued = truth[truth["event_type"] == "sku_discontinued"]
+    assert len(discontinued), "the generator injected no discontinuation"
+    alerts = Warehouse(_settings().warehouse_path).query("select customer_id, main_driver, reason from raw.alerts")
+    got = alerts.set_index("customer_id")
+    for event in discontinued.itertuples():
+        assert event.customer_id in got.index, f"no alert for {event.customer_id}: {alerts.to_dict('records')}"
+        assert got.at[event.customer_id, "main_driver"] == "discontinued SKU in ERP"
+        assert event.sku_id in got.at[event.customer_id, "reason"]
+
+
+@pytest.mark.slow
 def test_every_planted_bad_row_is_rejected_and_nothing_else(first_run):
     """The generator records each bad row it plants; the rejects tables must hold exactly those."""
     assert first_run.returncode == 0
