@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.schema import numeric_column, require_columns
+
 GRAIN = ["account_manager_id", "sku_id", "channel"]
 SHARE_WEEKS = 13  # same window as the alerts' run-rate
 
@@ -21,19 +23,12 @@ class SplitError(ValueError):
     """An input of the customer split breaks its contract; the message names the frame, column and row."""
 
 
-def _require(df: pd.DataFrame, cols: list[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise SplitError(f"{name}: missing column(s) {missing}; has {list(df.columns)}")
+def _require(df: pd.DataFrame, cols, name: str) -> None:
+    require_columns(df, cols, name, SplitError)
 
 
 def _numeric(df: pd.DataFrame, col: str, name: str) -> pd.Series:
-    v = pd.to_numeric(df[col], errors="coerce")
-    bad = v.isna() & df[col].notna()
-    if bad.any():
-        row = bad.idxmax()
-        raise SplitError(f"{name}: column {col} row {row} is not numeric: {df.loc[row, col]!r}")
-    return v
+    return numeric_column(df, col, name, SplitError)
 
 
 def customer_shares(orders: pd.DataFrame, as_of: Any, weeks: int = SHARE_WEEKS) -> pd.DataFrame:

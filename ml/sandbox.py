@@ -20,6 +20,7 @@ from scipy.optimize import minimize_scalar
 
 from ml.features import SCALE_WINDOW
 from ml.levers import SPECS
+from ml.schema import numeric_column, require_columns
 
 ARMS = ("traditional", "model")
 SERIES_KEYS = ("customer_id", "sku_id")
@@ -64,19 +65,12 @@ def month_start(month: Any) -> pd.Timestamp:
         raise SandboxError(f"month {month!r} is not a month (expected e.g. '2026-03' or a date)") from None
 
 
-def _require(df: pd.DataFrame, cols: list[str] | tuple[str, ...], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise SandboxError(f"{name}: missing column(s) {missing}; has {list(df.columns)}")
+def _require(df: pd.DataFrame, cols, name: str) -> None:
+    require_columns(df, cols, name, SandboxError)
 
 
 def _numeric(df: pd.DataFrame, col: str, name: str) -> pd.Series:
-    v = pd.to_numeric(df[col], errors="coerce")
-    bad = v.isna() & df[col].notna()
-    if bad.any():
-        row = bad.idxmax()
-        raise SandboxError(f"{name}: column {col} row {row} is not numeric: {df.loc[row, col]!r}")
-    return v
+    return numeric_column(df, col, name, SandboxError)
 
 
 def _with_month(df: pd.DataFrame, name: str) -> pd.DataFrame:

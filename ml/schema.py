@@ -112,3 +112,20 @@ def validate_history(df: pd.DataFrame, *, name: str = "history_df", require_targ
         sid = n_paths[n_paths > 1].index[0]
         raise ContractError(f"{name}: series '{sid}' maps to more than one {list(HIERARCHY_COLS)} combination")
     return out
+
+
+def require_columns(df: pd.DataFrame, cols, name: str, error: type[ValueError] = ContractError) -> None:
+    """Raise ``error`` naming the frame and the missing columns (and the ones it has)."""
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise error(f"{name}: missing column(s) {missing}; has {list(df.columns)}")
+
+
+def numeric_column(df: pd.DataFrame, col: str, name: str, error: type[ValueError] = ContractError) -> pd.Series:
+    """``df[col]`` as numbers; a value that is present but not numeric raises ``error`` naming frame, column, row."""
+    v = pd.to_numeric(df[col], errors="coerce")
+    bad = v.isna() & df[col].notna()
+    if bad.any():
+        row = bad.idxmax()
+        raise error(f"{name}: column {col} row {row} is not numeric: {df.loc[row, col]!r}")
+    return v
