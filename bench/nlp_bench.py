@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from nlp.documents import process_documents  # noqa: E402
-from nlp.ner import CharTagger, build_pipeline, load_cluener, score_spans, split_examples  # noqa: E402
+from nlp.ner import build_pipeline, load_cluener, load_tagger, score_spans, split_examples  # noqa: E402
 from nlp.ocr import ocr_image  # noqa: E402
 from nlp.sentiment import score_sentiment, sentiment_accuracy  # noqa: E402
 from nlp.synth import NOTO_CJK, WQY_ZENHEI, image_pdf, render_page, text_pdf  # noqa: E402
@@ -111,7 +111,7 @@ def demo_scans_set() -> dict:
 def ner_bench(ner_dir: Path | None) -> dict:
     if ner_dir is None:
         return {"skipped": "no --ner-dir given"}
-    tagger = CharTagger.load(ner_dir / "lodestar_char_ner")
+    tagger = load_tagger(ner_dir / "lodestar_char_ner")
     _tr, _dv, test = split_examples(load_cluener(cluener_path()))
     t0 = time.monotonic()
     pred = tagger.predict([e.text for e in test])
@@ -136,7 +136,7 @@ def sentiment_bench() -> dict:
 
 def end_to_end(ner_dir: Path | None, pages: list[list[str]]) -> dict:
     if ner_dir is not None:
-        nlp = build_pipeline(CharTagger.load(ner_dir / "lodestar_char_ner"))
+        nlp = build_pipeline(load_tagger(ner_dir / "lodestar_char_ner"))
     else:
         nlp = build_pipeline(None)
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,7 +11,7 @@ from typing import Any
 
 _EXPORTS = {
     "process_documents": "nlp.documents", "IntelBatch": "nlp.documents",
-    "train_ner": "nlp.training", "load_champion_ner": "nlp.training",
+    "train_ner": "nlp.training", "ensemble_ner": "nlp.training", "load_champion_ner": "nlp.training",
     "load_pipeline": "nlp.ner", "build_pipeline": "nlp.ner",
     "extract_facts": "nlp.facts", "classify_sentence": "nlp.facts",
     "link_organisations": "nlp.linking",

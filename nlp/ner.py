@@ -155,12 +155,17 @@ def _bigrams(text: str) -> list[str]:
     return [padded[i:i + 2] for i in range(len(padded) - 1)]
 
 
-def encode_text(text: str, vocab: Vocab) -> tuple[list[int], list[int], list[int], np.ndarray]:
+def encode_ids(text: str, vocab: Vocab) -> tuple[list[int], list[int], list[int]]:
+    """Char ids and left/right bigram ids of a text (unknown -> 1)."""
     bg = _bigrams(text)
     chars = [vocab.chars.get(ch, 1) for ch in text]
     left = [vocab.bigrams.get(b, 1) for b in bg[:-1]]
     right = [vocab.bigrams.get(b, 1) for b in bg[1:]]
-    return chars, left, right, lexicon_features(text)
+    return chars, left, right
+
+
+def encode_text(text: str, vocab: Vocab) -> tuple[list[int], list[int], list[int], np.ndarray]:
+    return (*encode_ids(text, vocab), lexicon_features(text))
 
 
 def spans_to_tags(ex: Example, vocab: Vocab) -> list[int]:
@@ -219,26 +224,7 @@ def _build_model(vocab: Vocab, hp: dict[str, Any]):
             return (log_z - score).mean()
 
         def decode(self, emis, mask):
-            bsz, tlen, _ = emis.shape
-            score = self.start + emis[:, 0]
-            back = []
-            for t in range(1, tlen):
-                cand = score.unsqueeze(2) + self.trans.unsqueeze(0)
-                best, idx = cand.max(dim=1)
-                nxt = best + emis[:, t]
-                score = torch.where(mask[:, t].unsqueeze(1), nxt, score)
-                back.append(idx)
-            score = score + self.end
-            lengths = mask.sum(1).tolist()
-            out = []
-            for b in range(bsz):
-                tag = int(score[b].argmax())
-                path = [tag]
-                for t in range(lengths[b] - 1, 0, -1):
-                    tag = int(back[t - 1][b, tag])
-                    path.append(tag)
-                out.append(path[::-1])
-            return out
+            return viterbi(emis, mask, self.trans, self.start, self.end)
 
     class Tagger(nn.Module):
         def __init__(self) -> None:
@@ -262,6 +248,33 @@ def _build_model(vocab: Vocab, hp: dict[str, Any]):
             return self.out(self.drop(h))
 
     return Tagger()
+
+
+def viterbi(emis, mask, trans, start, end) -> list[list[int]]:
+    """Best tag path per sequence for emission scores (bsz, tlen, n_tags), a bool mask (bsz, tlen) and the CRF's
+    transition (n_tags, n_tags), start and end scores. Shared by one tagger and an ensemble (averaged scores)."""
+    import torch
+
+    _bsz, tlen, _ = emis.shape
+    score = start + emis[:, 0]
+    back = []
+    for t in range(1, tlen):
+        cand = score.unsqueeze(2) + trans.unsqueeze(0)
+        best, idx = cand.max(dim=1)
+        nxt = best + emis[:, t]
+        score = torch.where(mask[:, t].unsqueeze(1), nxt, score)
+        back.append(idx)
+    score = score + end
+    lengths = mask.sum(1).tolist()
+    out = []
+    for b in range(emis.shape[0]):
+        tag = int(score[b].argmax())
+        path = [tag]
+        for t in range(lengths[b] - 1, 0, -1):
+            tag = int(back[t - 1][b, tag])
+            path.append(tag)
+        out.append(path[::-1])
+    return out
 
 
 DEFAULT_HP: dict[str, Any] = {
@@ -308,24 +321,7 @@ class CharTagger:
         self.model = model if model is not None else _build_model(vocab, hp)
 
     def predict(self, texts: list[str], max_len: int = 200, batch_size: int = 64) -> list[list[tuple[int, int, str]]]:
-        import torch
-
-        self.model.eval()
-        # long texts are tagged in windows: the model was trained on sentences of <= 50 chars
-        chunks = [(ti, off, text[off:off + max_len]) for ti, text in enumerate(texts)
-                  for off in range(0, len(text), max_len) if text[off:off + max_len].strip()]
-        chunks.sort(key=lambda c: len(c[2]))  # similar lengths per batch: less padding
-        results: list[list[tuple[int, int, str]]] = [[] for _ in texts]
-        with torch.no_grad():
-            for b in range(0, len(chunks), batch_size):
-                part = chunks[b:b + batch_size]
-                items = [(*encode_text(c[2], self.vocab), [0] * len(c[2])) for c in part]
-                chars, left, right, lex, _tags, mask = _batch(items)
-                paths = self.model.crf.decode(self.model.emissions(chars, left, right, lex, mask), mask)
-                for (ti, off, _chunk), path in zip(part, paths, strict=True):
-                    results[ti] += [(s + off, e + off, lab) for s, e, lab in
-                                    tags_to_spans([self.vocab.tags[t] for t in path])]
-        return [sorted(r) for r in results]
+        return predict_spans([self], texts, max_len=max_len, batch_size=batch_size)
 
     def save(self, path: Path) -> None:
         import torch
@@ -348,6 +344,84 @@ class CharTagger:
         tagger.model.load_state_dict({k: v.float() for k, v in state.items()})
         tagger.model.eval()
         return tagger
+
+
+def predict_spans(taggers: list[Any], texts: list[str], max_len: int = 200,
+                  batch_size: int = 64) -> list[list[tuple[int, int, str]]]:
+    """Entity char spans per text from one or more taggers with the same tag set. With several, the CRF decodes
+    the mean of their emission scores with the mean of their transition/start/end scores (one Viterbi pass);
+    with one it is that tagger's own decoding. Each tagger encodes with its own vocabulary; the lexicon flags are
+    computed once."""
+    import torch
+
+    tags = taggers[0].vocab.tags
+    if any(t.vocab.tags != tags for t in taggers[1:]):
+        raise ValueError("taggers in an ensemble must share one tag set")
+    for t in taggers:
+        t.model.eval()
+    # long texts are tagged in windows: the model was trained on sentences of <= 50 chars
+    chunks = [(ti, off, text[off:off + max_len]) for ti, text in enumerate(texts)
+              for off in range(0, len(text), max_len) if text[off:off + max_len].strip()]
+    chunks.sort(key=lambda c: len(c[2]))  # similar lengths per batch: less padding
+    results: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    with torch.no_grad():
+        k = len(taggers)
+        trans = sum(t.model.crf.trans for t in taggers) / k
+        start = sum(t.model.crf.start for t in taggers) / k
+        end = sum(t.model.crf.end for t in taggers) / k
+        for b in range(0, len(chunks), batch_size):
+            part = chunks[b:b + batch_size]
+            lexf = [lexicon_features(c[2]) for c in part]
+            emis = None
+            mask = None
+            for t in taggers:
+                items = [(*encode_ids(c[2], t.vocab), lx, [0] * len(c[2])) for c, lx in zip(part, lexf, strict=True)]
+                chars, left, right, lex, _tags, mask = _batch(items)
+                scores = t.model.emissions(chars, left, right, lex, mask)
+                emis = scores if emis is None else emis + scores
+            paths = viterbi(emis / k, mask, trans, start, end)
+            for (ti, off, _chunk), path in zip(part, paths, strict=True):
+                results[ti] += [(s + off, e + off, lab) for s, e, lab in tags_to_spans([tags[i] for i in path])]
+    return [sorted(r) for r in results]
+
+
+class EnsembleTagger:
+    """K CharTaggers decoded together (`predict_spans`): saved as ensemble.json + member<i>/ folders, each a
+    plain CharTagger save, plus hp.json (the first member's hp and the member count) for the registry."""
+
+    def __init__(self, members: list[CharTagger]) -> None:
+        if not members:
+            raise ValueError("an ensemble needs at least one tagger")
+        if any(m.vocab.tags != members[0].vocab.tags for m in members[1:]):
+            raise ValueError("taggers in an ensemble must share one tag set")
+        self.members = list(members)
+        self.vocab = members[0].vocab
+        self.hp = {**members[0].hp, "ensemble_members": len(members)}
+
+    def predict(self, texts: list[str], max_len: int = 200, batch_size: int = 64) -> list[list[tuple[int, int, str]]]:
+        return predict_spans(self.members, texts, max_len=max_len, batch_size=batch_size)
+
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        names = [f"member{i}" for i in range(len(self.members))]
+        for name, member in zip(names, self.members, strict=True):
+            member.save(path / name)
+        (path / "ensemble.json").write_text(json.dumps({"members": names, "combine": "mean_emissions_and_crf"}),
+                                            encoding="utf-8")
+        (path / "hp.json").write_text(json.dumps(self.hp), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> EnsembleTagger:
+        path = Path(path)
+        spec = json.loads((path / "ensemble.json").read_text(encoding="utf-8"))
+        return cls([CharTagger.load(path / name) for name in spec["members"]])
+
+
+def load_tagger(path: Path) -> CharTagger | EnsembleTagger:
+    """A saved tagger folder (a pipeline's lodestar_char_ner/): an ensemble if it has ensemble.json."""
+    path = Path(path)
+    return EnsembleTagger.load(path) if (path / "ensemble.json").exists() else CharTagger.load(path)
 
 
 # ---------------------------------------------------------------- metrics
@@ -533,9 +607,9 @@ class CharNER:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.tagger: CharTagger | None = None
+        self.tagger: CharTagger | EnsembleTagger | None = None
 
-    def set_tagger(self, tagger: CharTagger) -> None:
+    def set_tagger(self, tagger: CharTagger | EnsembleTagger) -> None:
         self.tagger = tagger
 
     def __call__(self, doc: Doc) -> Doc:
@@ -555,7 +629,7 @@ class CharNER:
         self.tagger.save(Path(path))
 
     def from_disk(self, path: Path, exclude: Any = ()) -> CharNER:
-        self.tagger = CharTagger.load(Path(path))
+        self.tagger = load_tagger(Path(path))
         return self
 
 
@@ -564,7 +638,7 @@ def blank_zh() -> Language:
     return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
 
 
-def build_pipeline(tagger: CharTagger | None) -> Language:
+def build_pipeline(tagger: CharTagger | EnsembleTagger | None) -> Language:
     """A spaCy pipeline: trained NER (if given) then the pattern rules for amounts, dates, policies."""
     from nlp.rules import add_rules
 

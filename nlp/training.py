@@ -20,9 +20,11 @@ from nlp.ner import (
     DEFAULT_HP,
     SPLIT_SEED,
     CharTagger,
+    EnsembleTagger,
     build_pipeline,
     load_cluener,
     load_pipeline,
+    load_tagger,
     score_spans,
     split_examples,
     train_tagger,
@@ -88,7 +90,7 @@ def train_ner(
     init = None
     if init_dir is not None:
         init_dir = Path(init_dir)
-        init = CharTagger.load(init_dir / "lodestar_char_ner" if (init_dir / "lodestar_char_ner").exists() else init_dir)
+        init = CharTagger.load(_tagger_dir(init_dir))
     t0 = time.monotonic()
     full_hp = {**DEFAULT_HP, **(init.hp if init else {}), **(hp or {})}
     pretrained, pretrain_info = None, {"pretrain_seconds": 0.0}
@@ -134,6 +136,67 @@ def train_ner(
         metrics["model_version"], metrics["champion"] = version, is_champion
     if logf:
         logf.close()
+    return metrics
+
+
+def _tagger_dir(path: Path) -> Path:
+    """The tagger folder of a pipeline dir (or the folder itself when given directly)."""
+    path = Path(path)
+    return path / "lodestar_char_ner" if (path / "lodestar_char_ner").exists() else path
+
+
+def ensemble_ner(member_dirs: list[Path], out_dir: Path, *, data_path: Path | None = None,
+                 tracking_uri: str | None = None, note: str | None = None) -> dict[str, Any]:
+    """Combine trained pipelines (dirs saved by train_ner, or ensembles) into one EnsembleTagger pipeline:
+    scores it on the dev split, then once on the held-out test split, saves it to out_dir with metrics.json
+    (members' own metrics under "members") and, with tracking_uri, registers it like train_ner does.
+    Choose the members on dev before calling this: it reads the test split."""
+    import torch
+
+    torch.set_num_threads(1)
+    members: list[CharTagger] = []
+    member_info: list[dict[str, Any]] = []
+    for d in map(Path, member_dirs):
+        t = load_tagger(_tagger_dir(d))
+        members += t.members if isinstance(t, EnsembleTagger) else [t]
+        saved = d / "metrics.json"
+        info = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
+        member_info.append({"dir": str(d), **{k: info.get(k) for k in (
+            "macro_f1", "micro_f1", "best_dev_macro_f1", "train_seconds", "train_seconds_total", "steps",
+            "epochs", "seed", "selected_weights", "init_dir")}})
+    tagger = EnsembleTagger(members)
+    _train, dev, test = split_examples(load_cluener(data_path or cluener_path()))
+    dev_m = score_spans([ex.spans for ex in dev], tagger.predict([ex.text for ex in dev]))
+    t_pred = time.monotonic()
+    metrics = score_spans([ex.spans for ex in test], tagger.predict([ex.text for ex in test]))
+    seconds = [m.get("train_seconds_total") or m.get("train_seconds") or 0.0 for m in member_info]
+    metrics.update({
+        "test_predict_seconds": round(time.monotonic() - t_pred, 1),
+        "train_seconds": round(sum(seconds), 1), "train_seconds_per_member": seconds,
+        "steps": sum(m.get("steps") or 0 for m in member_info),
+        "epochs": sum(m.get("epochs") or 0 for m in member_info),
+        "best_dev_macro_f1": dev_m["macro_f1"], "best_dev_micro_f1": dev_m["micro_f1"],
+        "dev_macro_f1": dev_m["macro_f1"], "dev_micro_f1": dev_m["micro_f1"], "dev_per_label": dev_m["per_label"],
+        "split_seed": SPLIT_SEED, "n_train": len(_train), "n_dev": len(dev), "n_test": len(test),
+        "seed": ",".join(str(m.get("seed")) for m in member_info), "n_members": len(members),
+        "combine": "mean of emission scores and CRF transition/start/end scores, one Viterbi pass",
+        "members": member_info, "training_note": note,
+    })
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nlp = build_pipeline(tagger)
+    nlp.meta["name"] = "lodestar_ner"
+    nlp.meta["performance"] = {"test_macro_f1": metrics["macro_f1"], "test_micro_f1": metrics["micro_f1"],
+                               "dev_macro_f1": dev_m["macro_f1"]}
+    nlp.to_disk(out_dir)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+    log.info("ensemble of %d: dev macro F1 %.4f, test macro F1 %.4f", len(members), dev_m["macro_f1"],
+             metrics["macro_f1"])
+    metrics["model_version"] = None
+    metrics["champion"] = False
+    if tracking_uri:
+        version, is_champion = log_to_mlflow(out_dir, metrics, tagger.hp, tracking_uri)
+        metrics["model_version"], metrics["champion"] = version, is_champion
     return metrics
 
 
