@@ -2,7 +2,7 @@
 
 Writes bench/results/scenario_latency.json: median ms per re-forecast, and the ratio to one full retrain
 (lgbm Forecaster.fit on a matching synthetic history) when --retrain is given.
-Run: OMP_NUM_THREADS=1 .venv/bin/python bench/scenario_latency.py [--retrain]
+Run: OMP_NUM_THREADS=1 .venv/bin/python bench/scenario_latency.py [--retrain] [--series-scale1 N] [--series-scale10 N]
 """
 
 from __future__ import annotations
@@ -26,6 +26,15 @@ FORECAST_DEMO = Path(__file__).resolve().parent / "results" / "forecast_demo.jso
 
 
 def series_count(scale: int) -> tuple[int, str]:
+    if SERIES_OVERRIDE.get(scale):
+        return SERIES_OVERRIDE[scale], "given on the command line (--series-scale1/--series-scale10)"
+    return _series_from_bench(scale)
+
+
+SERIES_OVERRIDE: dict[int, int] = {}
+
+
+def _series_from_bench(scale: int) -> tuple[int, str]:
     """Grain series (AM x SKU x channel) of the demo company at ``scale``: measured by bench/forecast_demo.py on a
     warehouse of that scale when its figures exist, else the fallback estimate; and where the number came from."""
     if FORECAST_DEMO.exists():
@@ -79,6 +88,10 @@ def retrain_seconds(n_series: int) -> float:
 
 
 def main() -> None:
+    for scale in (1, 10):
+        flag = f"--series-scale{scale}"
+        if flag in sys.argv:
+            SERIES_OVERRIDE[scale] = int(sys.argv[sys.argv.index(flag) + 1])
     out = {"machine": "2 shared cores", "horizon_weeks": HORIZON, "results": []}
     for scale in (1, 10):
         n, source = series_count(scale)
