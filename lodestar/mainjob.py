@@ -54,22 +54,30 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
             asset_selection=asset_selection,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
-    materialized = sorted(
-        {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
-    )
-    checks = {}
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = evaluation.passed
-    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]
+    return _outcome([result], started)
+
+
+def _outcome(results: list, started: float, partition_keys: list[str] | None = None) -> MainJobOutcome:
+    """One outcome for one or more in-process runs: assets materialised, check results, failed steps."""
+    materialized: set[str] = set()
+    checks: dict[str, bool] = {}
+    failed: list[str] = []
+    for result in results:
+        materialized |= {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
+        for event in result.all_events:
+            if event.event_type_value == "ASSET_CHECK_EVALUATION":
+                evaluation = event.event_specific_data
+                checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = evaluation.passed
+            elif event.event_type_value == "STEP_FAILURE" and event.step_key:
+                failed.append(event.step_key)
     return MainJobOutcome(
-        success=result.success,
-        run_id=result.run_id,
+        success=all(r.success for r in results),
+        run_id=results[-1].run_id,
         seconds=time.perf_counter() - started,
-        materialized=materialized,
+        materialized=sorted(materialized),
         failed_steps=failed,
         checks=checks,
+        partition_keys=partition_keys or [],
     )
 
 
@@ -89,9 +97,6 @@ def run_forecast_history(weeks: int) -> MainJobOutcome:
     from orchestration.defs.forecast import history_partition_keys
 
     started = time.perf_counter()
-    materialized: set[str] = set()
-    failed: list[str] = []
-    run_id = ""
     keys = history_partition_keys(weeks)
     with dg.DagsterInstance.get() as instance:
         results = [defs.resolve_job_def("forecast_history").execute_in_process(
@@ -99,13 +104,7 @@ def run_forecast_history(weeks: int) -> MainJobOutcome:
             for key in keys]
         results.append(defs.resolve_job_def("forecast_marts").execute_in_process(
             instance=instance, raise_on_error=False, tags={"trigger": "demo_history"}))
-    for result in results:
-        run_id = result.run_id
-        materialized |= {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
-        failed += [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key]
-    return MainJobOutcome(success=all(r.success for r in results), run_id=run_id,
-                          seconds=time.perf_counter() - started, materialized=sorted(materialized), failed_steps=failed,
-                          partition_keys=keys)
+    return _outcome(results, started, keys)
 
 
 def raw_table_counts(warehouse: Warehouse) -> list[tuple[str, int]]:

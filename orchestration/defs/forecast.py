@@ -235,7 +235,7 @@ forecast_history_job = dg.define_asset_job(
                 "the red light need forecasts whose weeks already have actuals.",
 )
 
-SANDBOX_KEY = dg.AssetKey(["raw", "forecast_sandbox"])  # orchestration/defs/levers.py
+SANDBOX_KEY = dg.AssetKey(["raw", "forecast_sandbox"])  # the asset is in orchestration/defs/levers.py
 
 # What reads past forecasts, rebuilt after a backfill: the dbt models downstream of the forecast (accuracy,
 # deviation, warning lights) and the A/B sandbox with its mart.

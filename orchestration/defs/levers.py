@@ -16,6 +16,7 @@ from ml.alerts import alert_precision, build_alerts, build_replenishment
 from ml.levers import LEVERS_FILE, LeverError, Levers, load_levers
 from ml.sandbox import STATUS_SCORED, SandboxError, build_sandbox
 from ml.scenario import ScenarioError, load_stored_scenario, run_scenario, summarize
+from orchestration.defs.forecast import PREDICTIONS_KEY, SANDBOX_KEY
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 OWNERS = ["team:sales-ops"]
@@ -27,11 +28,9 @@ def _raw(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
 
 
-PREDICTIONS_KEY = _raw("forecast_predictions")
 SCENARIOS_KEY = _raw("forecast_scenarios")
 ALERTS_KEY = _raw("alerts")
 REPLENISHMENT_KEY = _raw("replenishment")
-SANDBOX_KEY = _raw("forecast_sandbox")
 POS_SCANS_KEY = _raw("pos_scans")
 DISTRIBUTOR_INVENTORY_KEY = _raw("distributor_inventory")
 STOCK_DATA_KEYS = (POS_SCANS_KEY, DISTRIBUTOR_INVENTORY_KEY)
