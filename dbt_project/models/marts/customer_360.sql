@@ -8,12 +8,17 @@ with pos as (
     where w.week_start >= {{ add_days(-91, 'a.as_of_date') }}
     group by st.customer_id
 ),
+dist_latest as (
+    -- a join on the grouped max, not a correlated subquery: PostgreSQL re-runs a correlated max once per
+    -- stock row (quadratic; at --scale 10 it kept this model running for more than 35 min)
+    select distributor_id, max(snapshot_date) as snapshot_date
+    from {{ ref('stg_distributor__inventory') }} group by distributor_id
+),
 dist as (
     select d.distributor_id as customer_id, sum(d.on_hand) as distributor_on_hand, sum(d.in_transit) as distributor_in_transit,
            max(d.snapshot_date) as distributor_snapshot_date
     from {{ ref('stg_distributor__inventory') }} d
-    where d.snapshot_date = (select max(snapshot_date) from {{ ref('stg_distributor__inventory') }} x
-                             where x.distributor_id = d.distributor_id)
+    join dist_latest l on l.distributor_id = d.distributor_id and l.snapshot_date = d.snapshot_date
     group by d.distributor_id
 ),
 pay as (
