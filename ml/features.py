@@ -14,7 +14,7 @@ import pandas as pd
 
 from ml.calendar import CALENDAR_COLS, week_calendar
 from ml.config import ForecastConfig
-from ml.hierarchy import Hierarchy, build_hierarchy
+from ml.hierarchy import Hierarchy, build_hierarchy, mean_matrix
 from ml.schema import (
     FUTURE_EXOG,
     HIERARCHY_COLS,
@@ -88,10 +88,10 @@ def build_panel(
     np.add.at(Yb, (rows, cols), history[TARGET_COL].to_numpy(dtype=float))
     Yb[:, n_hist:] = np.nan
     S = hierarchy.S
-    Y = S @ np.nan_to_num(Yb)
+    Y = np.asarray(S @ np.nan_to_num(Yb))
     Y[:, n_hist:] = np.nan
     # Exogenous values of aggregate nodes are the mean over their grain series.
-    S_mean = S / S.sum(axis=1, keepdims=True)
+    S_mean = mean_matrix(S)
     fut_cols, obs_cols = exog_columns(history, config)
     fut_frame = history
     if future_exog is not None and len(future_exog):
@@ -114,7 +114,7 @@ def build_panel(
         m[bottom_ids.get_indexer(sub[SERIES_ID]), weeks.get_indexer(sub[TIME_COL])] = sub[col].to_numpy(float)
         # Carry the last known value forward (a plan stays in force until changed), then zero-fill.
         m = pd.DataFrame(m).ffill(axis=1).fillna(0.0).to_numpy()
-        return S_mean @ m
+        return np.asarray(S_mean @ m)
 
     fut = {c: to_matrix(fut_frame, c) for c in fut_cols}
     obs = {}

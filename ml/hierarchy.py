@@ -1,5 +1,10 @@
 """The cross-sectional hierarchy (grain -> SKU -> product line, account manager -> cluster -> region -> total),
-its summing matrix, and reconciliation of base forecasts through hierarchicalforecast.
+its sparse summing matrix, and reconciliation of base forecasts (bottom-up and MinTrace).
+
+MinTrace is solved in its constraint form, which needs one dense solve of size (aggregate nodes)^2 instead of
+(grain series)^2: at the ten-times demo company that is about 1,000 aggregates against 24,000 grain series,
+where a dense summing matrix alone would take 5 GB. The results equal hierarchicalforecast's BottomUp and
+MinTrace(ols / wls_struct) to rounding (tests/ml/test_ml_reconcile.py checks it against that library).
 """
 
 from __future__ import annotations
@@ -8,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from hierarchicalforecast.methods import BottomUp, MinTrace
+import scipy.linalg
+import scipy.sparse as sp
 
 from ml.schema import BOTTOM_LEVEL, HIERARCHY_COLS, KEY_COLS, LEVELS, SERIES_ID
 
@@ -18,7 +24,7 @@ class Hierarchy:
     """All nodes, top levels first and grain last (the order hierarchicalforecast expects)."""
 
     nodes: pd.DataFrame  # columns: level, node_id, n_bottom
-    S: np.ndarray  # (n_nodes, n_bottom) summing matrix
+    S: sp.csr_matrix  # (n_nodes, n_bottom) summing matrix; aggregate rows first, then the identity of the grain
     bottom: pd.DataFrame  # one row per grain series: unique_id + key + hierarchy columns
 
     @property
@@ -43,25 +49,29 @@ def _node_ids(frame: pd.DataFrame, cols: tuple[str, ...]) -> pd.Series:
 
 
 def build_hierarchy(bottom: pd.DataFrame) -> Hierarchy:
-    """Summing matrix for the grouped hierarchy from one row per grain series (vectorised one-hot)."""
+    """Sparse summing matrix for the grouped hierarchy from one row per grain series (one entry per node and
+    grain series below it)."""
     bottom = bottom.sort_values(SERIES_ID).reset_index(drop=True)
     n_b = len(bottom)
-    blocks, node_frames = [], []
+    rows, node_frames, offset = [], [], 0
     for level, cols in LEVELS.items():
-        if level == BOTTOM_LEVEL:
-            ids = bottom[SERIES_ID]
-        else:
-            ids = _node_ids(bottom, cols)
+        ids = bottom[SERIES_ID] if level == BOTTOM_LEVEL else _node_ids(bottom, cols)
         codes, uniques = pd.factorize(ids, sort=True)
-        block = np.zeros((len(uniques), n_b))
-        block[codes, np.arange(n_b)] = 1.0
-        blocks.append(block)
+        rows.append(codes + offset)
+        offset += len(uniques)
         node_frames.append(pd.DataFrame({"level": level, "node_id": np.asarray(uniques, dtype=object)}))
-    S = np.vstack(blocks)
+    r = np.concatenate(rows)
+    c = np.tile(np.arange(n_b), len(rows))
+    S = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(offset, n_b))
     nodes = pd.concat(node_frames, ignore_index=True)
-    nodes["n_bottom"] = S.sum(axis=1).astype(int)
+    nodes["n_bottom"] = np.asarray(S.sum(axis=1)).ravel().astype(int)
     keep = [SERIES_ID, *KEY_COLS, *HIERARCHY_COLS]
     return Hierarchy(nodes=nodes, S=S, bottom=bottom[keep])
+
+
+def mean_matrix(S: sp.spmatrix) -> sp.csr_matrix:
+    """Row-normalised summing matrix: each node's value is the mean over its grain series."""
+    return sp.diags(1.0 / np.asarray(S.sum(axis=1)).ravel()) @ sp.csr_matrix(S)
 
 
 def reconcile(base: np.ndarray, hierarchy: Hierarchy, method: str) -> np.ndarray:
@@ -69,16 +79,25 @@ def reconcile(base: np.ndarray, hierarchy: Hierarchy, method: str) -> np.ndarray
 
     method: bottom_up | mint_ols | mint_wls_struct (MinTrace variants that need no in-sample residuals,
     so they work on the direct multi-horizon model without refitting).
+
+    MinTrace with diagonal weights W is the W-weighted projection of the base forecasts onto the coherent
+    subspace. With the constraint matrix C = [I, -S_agg] (aggregates equal the sums of their grain series),
+    ``y = b - W C' (C W C')^-1 C b``, the same result as ``S (S' W^-1 S)^-1 S' W^-1 b``.
     """
-    S = hierarchy.S
-    if base.shape[0] != S.shape[0]:
-        raise ValueError(f"base forecasts have {base.shape[0]} rows, hierarchy has {S.shape[0]} nodes")
+    S = sp.csr_matrix(hierarchy.S)  # a forecaster pickled before the sparse matrix holds a dense one
+    n_nodes, n_b = S.shape
+    if base.shape[0] != n_nodes:
+        raise ValueError(f"base forecasts have {base.shape[0]} rows, hierarchy has {n_nodes} nodes")
+    n_agg = n_nodes - n_b
     if method == "bottom_up":
-        res = BottomUp().fit_predict(S=S, y_hat=base)
-    elif method == "mint_ols":
-        res = MinTrace(method="ols").fit_predict(S=S, y_hat=base)
-    elif method == "mint_wls_struct":
-        res = MinTrace(method="wls_struct").fit_predict(S=S, y_hat=base)
-    else:
+        return np.asarray(S @ base[n_agg:], dtype=float)
+    if method not in ("mint_ols", "mint_wls_struct"):
         raise ValueError(f"unknown reconciliation method {method!r}")
-    return np.asarray(res["mean"], dtype=float)
+    if n_agg == 0:
+        return np.asarray(base, dtype=float)
+    w = np.ones(n_nodes) if method == "mint_ols" else np.asarray(S.sum(axis=1), dtype=float).ravel()
+    C = sp.hstack([sp.identity(n_agg, format="csr"), -S[:n_agg]], format="csr")
+    WCt = sp.diags(w) @ C.T
+    gram = (C @ WCt).toarray()  # (n_agg, n_agg), symmetric positive definite
+    lam = scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram), C @ base)
+    return np.asarray(base - WCt @ lam, dtype=float)

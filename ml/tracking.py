@@ -218,7 +218,7 @@ def train_and_log(
         example = _input_example(forecaster)
         out_example = forecaster.predict(None, example[example[TARGET_COL].isna()], horizon=1)
         signature = infer_signature(example, out_example.head(5))
-        reqs = [f"{p}=={pkg_version(p)}" for p in ("mlflow", "pandas", "numpy", "lightgbm", "statsforecast", "hierarchicalforecast", "pydantic", "chinese-calendar")]
+        reqs = [f"{p}=={pkg_version(p)}" for p in ("mlflow", "pandas", "numpy", "lightgbm", "statsforecast", "scipy", "pydantic", "chinese-calendar")]
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=ForecasterPyfunc(),

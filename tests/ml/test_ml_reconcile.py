@@ -3,9 +3,13 @@ for months/quarters; the reconciler is chosen and recorded."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
+from hierarchicalforecast.methods import BottomUp, MinTrace
 
 from ml.config import RECONCILERS, ForecastConfig, LGBMParams
 from ml.forecaster import Forecaster
@@ -54,6 +58,28 @@ def test_incoherent_base_becomes_coherent(history: pd.DataFrame) -> None:
     for method in RECONCILERS:
         rec = reconcile(base, H, method)
         np.testing.assert_allclose(H.S @ rec[-H.n_bottom :], rec, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("method", "reference"),
+    [("bottom_up", lambda: BottomUp()), ("mint_ols", lambda: MinTrace(method="ols")),
+     ("mint_wls_struct", lambda: MinTrace(method="wls_struct"))],
+)
+def test_sparse_reconciliation_equals_hierarchicalforecast(history: pd.DataFrame, method: str, reference) -> None:
+    """Our sparse constraint-form solve gives hierarchicalforecast's answer on the dense summing matrix."""
+    H = Forecaster("seasonal_naive", FAST).fit(history).hierarchy
+    assert sp.issparse(H.S) and H.S.shape[0] > H.n_bottom > 10
+    base = np.random.default_rng(11).normal(100, 30, (H.S.shape[0], 5))
+    want = np.asarray(reference().fit_predict(S=H.S.toarray(), y_hat=base)["mean"], dtype=float)
+    np.testing.assert_allclose(reconcile(base, H, method), want, rtol=1e-7, atol=1e-6)
+
+
+def test_reconcile_accepts_a_dense_summing_matrix(history: pd.DataFrame) -> None:
+    """Forecasters pickled before the summing matrix became sparse still reconcile."""
+    H = Forecaster("seasonal_naive", FAST).fit(history).hierarchy
+    base = np.random.default_rng(5).normal(50, 10, (H.S.shape[0], 3))
+    dense = dataclasses.replace(H, S=H.S.toarray())
+    np.testing.assert_allclose(reconcile(base, dense, "mint_wls_struct"), reconcile(base, H, "mint_wls_struct"))
 
 
 def test_reconciler_is_chosen_by_calibration(history: pd.DataFrame) -> None:
