@@ -2,7 +2,7 @@
 its sparse summing matrix, and reconciliation of base forecasts (bottom-up and MinTrace).
 
 MinTrace is solved in its constraint form, which needs one dense solve of size (aggregate nodes)^2 instead of
-(grain series)^2: at the ten-times demo company that is about 1,000 aggregates against 24,000 grain series,
+(grain series)^2: at the ten-times demo company that is 618 aggregates against 24,462 grain series,
 where a dense summing matrix alone would take 5 GB. The results equal hierarchicalforecast's BottomUp and
 MinTrace(ols / wls_struct) to rounding (tests/ml/test_ml_reconcile.py checks it against that library).
 """
