@@ -7,6 +7,7 @@ Run: OMP_NUM_THREADS=1 .venv/bin/python bench/scenario_latency.py [--retrain] [-
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -25,18 +26,12 @@ HORIZON = 13
 FORECAST_DEMO = Path(__file__).resolve().parent / "results" / "forecast_demo.json"
 
 
-def series_count(scale: int) -> tuple[int, str]:
-    if SERIES_OVERRIDE.get(scale):
-        return SERIES_OVERRIDE[scale], "given on the command line (--series-scale1/--series-scale10)"
-    return _series_from_bench(scale)
-
-
-SERIES_OVERRIDE: dict[int, int] = {}
-
-
-def _series_from_bench(scale: int) -> tuple[int, str]:
-    """Grain series (AM x SKU x channel) of the demo company at ``scale``: measured by bench/forecast_demo.py on a
-    warehouse of that scale when its figures exist, else the fallback estimate; and where the number came from."""
+def series_count(scale: int, given: int | None = None) -> tuple[int, str]:
+    """Grain series (AM x SKU x channel) of the demo company at ``scale``: ``given`` on the command line, else
+    measured by bench/forecast_demo.py on a warehouse of that scale when its figures exist, else the fallback
+    estimate; and where the number came from."""
+    if given:
+        return given, f"given on the command line (--series-scale{scale})"
     if FORECAST_DEMO.exists():
         run = json.loads(FORECAST_DEMO.read_text()).get(f"scale{scale}")
         if run and run.get("n_series_grain"):
@@ -88,20 +83,22 @@ def retrain_seconds(n_series: int) -> float:
 
 
 def main() -> None:
-    for scale in (1, 10):
-        flag = f"--series-scale{scale}"
-        if flag in sys.argv:
-            SERIES_OVERRIDE[scale] = int(sys.argv[sys.argv.index(flag) + 1])
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--retrain", action="store_true", help="also time one full retrain at scale 1")
+    ap.add_argument("--series-scale1", type=int, help="grain series at scale 1 (default: forecast_demo.json)")
+    ap.add_argument("--series-scale10", type=int, help="grain series at scale 10 (default: forecast_demo.json)")
+    args = ap.parse_args()
+    given = {1: args.series_scale1, 10: args.series_scale10}
     out = {"machine": "2 shared cores", "horizon_weeks": HORIZON, "results": []}
     for scale in (1, 10):
-        n, source = series_count(scale)
+        n, source = series_count(scale, given[scale])
         f = frame(n)
         t = time.perf_counter()
         eng = ScenarioEngine.prepare(f)
         prep = 1000 * (time.perf_counter() - t)
         res = {"scale": scale, "series": n, "series_source": source, "rows": len(f), "prepare_ms": round(prep, 1),
                "median_reforecast_ms": round(time_changes(eng), 2), "budget_ms": 200 if scale == 1 else 2000}
-        if "--retrain" in sys.argv and scale == 1:
+        if args.retrain and scale == 1:
             rt = retrain_seconds(n)
             res["retrain_s"] = round(rt, 1)
             res["speedup_vs_retrain"] = round(1000 * rt / res["median_reforecast_ms"])
