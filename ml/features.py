@@ -91,7 +91,7 @@ def build_panel(
     Y = np.asarray(S @ np.nan_to_num(Yb))
     Y[:, n_hist:] = np.nan
     # Exogenous values of aggregate nodes are the mean over their grain series.
-    S_mean = mean_matrix(S)
+    S_mean = mean_matrix(hierarchy)
     fut_cols, obs_cols = exog_columns(history, config)
     fut_frame = history
     if future_exog is not None and len(future_exog):

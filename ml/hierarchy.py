@@ -69,9 +69,9 @@ def build_hierarchy(bottom: pd.DataFrame) -> Hierarchy:
     return Hierarchy(nodes=nodes, S=S, bottom=bottom[keep])
 
 
-def mean_matrix(S: sp.spmatrix) -> sp.csr_matrix:
+def mean_matrix(hierarchy: Hierarchy) -> sp.csr_matrix:
     """Row-normalised summing matrix: each node's value is the mean over its grain series."""
-    return sp.diags(1.0 / np.asarray(S.sum(axis=1)).ravel()) @ sp.csr_matrix(S)
+    return sp.diags(1.0 / hierarchy.nodes["n_bottom"].to_numpy(float)) @ sp.csr_matrix(hierarchy.S)
 
 
 def reconcile(base: np.ndarray, hierarchy: Hierarchy, method: str) -> np.ndarray:
@@ -95,7 +95,8 @@ def reconcile(base: np.ndarray, hierarchy: Hierarchy, method: str) -> np.ndarray
         raise ValueError(f"unknown reconciliation method {method!r}")
     if n_agg == 0:
         return np.asarray(base, dtype=float)
-    w = np.ones(n_nodes) if method == "mint_ols" else np.asarray(S.sum(axis=1), dtype=float).ravel()
+    # wls_struct: each node's variance is proportional to the number of grain series it sums
+    w = np.ones(n_nodes) if method == "mint_ols" else hierarchy.nodes["n_bottom"].to_numpy(float)
     C = sp.hstack([sp.identity(n_agg, format="csr"), -S[:n_agg]], format="csr")
     WCt = sp.diags(w) @ C.T
     gram = (C @ WCt).toarray()  # (n_agg, n_agg), symmetric positive definite
