@@ -22,7 +22,7 @@ def _in_sample_scales(Y_hist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), Y.shape[1])
     d = np.diff(Y, axis=1)
     d[np.arange(d.shape[1])[None, :] < first[:, None]] = np.nan
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows (never sold) -> NaN, skipped below
         mae = np.nanmean(np.abs(d), axis=1)
         rmse = np.sqrt(np.nanmean(d**2, axis=1))
@@ -50,9 +50,9 @@ def level_metrics(
         denom = np.abs(a).sum()
         wape = float(np.abs(err).sum() / denom) if denom > 0 else float("nan")
         bias = float(err.sum() / denom) if denom > 0 else float("nan")
-        ok = np.nan_to_num(mae_in[mask]) > 0
+        ok = mae_in[mask] > 0  # NaN (never sold) compares False
         mase = float(np.mean(np.abs(err[ok]).mean(axis=1) / mae_in[mask][ok])) if ok.any() else float("nan")
-        ok2 = np.nan_to_num(rmse_in[mask]) > 0
+        ok2 = rmse_in[mask] > 0
         rmsse = float(np.mean(np.sqrt((err[ok2] ** 2).mean(axis=1)) / rmse_in[mask][ok2])) if ok2.any() else float("nan")
         row = {
             "level": level,
