@@ -15,9 +15,14 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
+# dbt's manifest, prepared by dagster-dbt (`dbt parse`) whenever a dbt project file changes: loading the code
+# location never runs dbt.
+MANIFEST := dbt_project/target/manifest.json
+DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+
 .PHONY: install system demo test lint dagster-ui mlflow-ui dbt-docs bench clean
 
-install: system $(VENV)/.installed
+install: system $(VENV)/.installed $(MANIFEST)
 
 system:
 	@bash scripts/install_system.sh
@@ -28,17 +33,22 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
+$(MANIFEST): $(VENV)/.installed $(DBT_FILES)
+	$(BIN)/dagster-dbt project prepare-and-package --file orchestration/lib/dbt.py
+	touch $@
+
 demo: install
 	$(BIN)/lodestar demo --scale $(SCALE)
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 tests
 
 lint: install
 	$(BIN)/ruff check .
 
 dagster-ui: install
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/lodestar dagster-ui --port 3000
 
 mlflow-ui: install
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/lodestar mlflow-ui

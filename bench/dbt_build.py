@@ -56,7 +56,7 @@ def _run(cmd: list[str], env: dict[str, str], label: str) -> float:
 
 
 def _dbt_cmd(args: list[str], target_path: Path) -> list[str]:
-    from orchestration.dbt_manifest import dbt_executable
+    from orchestration.lib.dbt import dbt_executable
 
     return [dbt_executable(), *args, "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir",
             str(ROOT / "dbt_project"), "--target-path", str(target_path)]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +33,40 @@ def _prepare_env() -> None:
     venv_bin = str(Path(sys.executable).parent)
     if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+    from orchestration.lib.dbt import prepare_manifest
+
+    prepare_manifest()  # dbt parse, only when a dbt project file is newer than the manifest
+
+
+@contextlib.contextmanager
+def demo_api_env() -> Iterator[None]:
+    """Serve the demo company's HTTP API on 127.0.0.1 for this command, with a fresh random token, and point
+    every HTTP feed's base-URL and token variables (named in its YAML) at it; restored afterwards.
+    ``LODESTAR_SERVE_DEMO_API=false`` leaves the feeds reading their own variables (a real source)."""
+    if os.environ.get("LODESTAR_SERVE_DEMO_API", "true").lower() == "false":
+        yield
+        return
+    from connectors.contracts import discover_http_contracts
+    from lodestar.demo.api import serve_demo_api
+
+    token = secrets.token_urlsafe(24)
+    feeds, _ = discover_http_contracts(PROJECT_ROOT / "connectors" / "http")
+    with serve_demo_api(get_settings().demo_dir, token=token) as url:
+        overrides = {}
+        for feed in feeds:
+            overrides[feed.base_url_env] = url
+            if feed.auth and feed.auth.token_env:
+                overrides[feed.auth.token_env] = token
+        saved = {k: os.environ.get(k) for k in overrides}
+        os.environ.update(overrides)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def ensure_demo_company(scale: float, seed: int, regenerate: bool = False) -> dict:
@@ -102,7 +139,8 @@ def demo(
     ensure_demo_company(scale, seed, regenerate)
     generated = time.perf_counter()
     console.print(f"[bold]demo company ready[/] in {generated - started:.1f}s -> {get_settings().demo_dir}")
-    outcome = run_main_job(select=select)
+    with demo_api_env():
+        outcome = run_main_job(select=select)
     if outcome.success and history_weeks > 0 and not select:
         hist = run_forecast_history(history_weeks)
         console.print(f"forecast history: {len(hist.partition_keys)} earlier origin(s) forecast "
@@ -137,17 +175,23 @@ def sql(
 @app.command()
 def graph(
     update_readme: Annotated[bool, typer.Option(help="rewrite the picture in README.md")] = False,
+    update_snapshot: Annotated[bool, typer.Option(
+        help="rewrite the pinned definitions snapshot (tests/orchestration/definitions_snapshot.json)")] = False,
 ) -> None:
     """Print the asset graph by group (each asset with its upstream assets)."""
     _prepare_env()
     from lodestar import graph as graph_mod
-    from orchestration.definitions import defs
+    from orchestration.definitions import load as load_defs
 
+    defs = load_defs()
     picture = graph_mod.render_asset_graph(defs)
+    if update_snapshot:
+        changed = graph_mod.write_snapshot(defs)
+        console.print(f"{graph_mod.SNAPSHOT_PATH.name} " + ("updated" if changed else "already current"))
     if update_readme:
         changed = graph_mod.update_readme(PROJECT_ROOT / "README.md", picture)
         console.print("README.md updated" if changed else "README.md already current")
-    else:
+    elif not update_snapshot:
         print(picture)
 
 
@@ -155,7 +199,7 @@ def graph(
 def dbt_docs(port: Annotated[int, typer.Option()] = 8080, serve: Annotated[bool, typer.Option()] = True) -> None:
     """Generate dbt's documentation site for the marts and serve it on 127.0.0.1."""
     _prepare_env()
-    from orchestration.dbt_manifest import DBT_PROJECT_DIR, dbt_executable
+    from orchestration.lib.dbt import DBT_PROJECT_DIR, dbt_executable
 
     base = [dbt_executable()]
     flags = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
@@ -167,6 +211,16 @@ def dbt_docs(port: Annotated[int, typer.Option()] = 8080, serve: Annotated[bool,
         [*base, "docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser", *flags],
         cwd=DBT_PROJECT_DIR,
     ))
+
+
+@app.command("dagster-ui")
+def dagster_ui(port: Annotated[int, typer.Option()] = 3000) -> None:
+    """Open the Dagster UI (`dagster dev`) on 127.0.0.1, with the demo company's API served for its HTTP feeds."""
+    _prepare_env()
+    cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+           "-h", "127.0.0.1", "-p", str(port)]
+    with demo_api_env():
+        raise typer.Exit(subprocess.call(cmd, cwd=PROJECT_ROOT))
 
 
 @app.command("mlflow-ui")

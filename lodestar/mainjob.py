@@ -34,7 +34,9 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
     """
     import dagster as dg
 
-    from orchestration.definitions import defs
+    from orchestration.definitions import load as load_defs
+
+    defs = load_defs()
 
     job = defs.resolve_job_def("main")
     if partition_key is None and job.partitions_def is not None:
@@ -93,8 +95,10 @@ def run_forecast_history(weeks: int) -> MainJobOutcome:
     """
     import dagster as dg
 
-    from orchestration.definitions import defs
-    from orchestration.defs.forecast import history_partition_keys
+    from orchestration.definitions import load as load_defs
+
+    defs = load_defs()
+    from orchestration.defs.forecast.assets import history_partition_keys
 
     started = time.perf_counter()
     keys = history_partition_keys(weeks)

@@ -6,8 +6,10 @@ stack at a temporary directory by setting ``LODESTAR_HOME``.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,13 @@ class Settings:
     dlt_dir: Path
     mlflow_tracking_uri: str
     artifacts_dir: Path
+    as_of: date
+    forecast_first_week: date
+
+    @property
+    def forecast_last_week(self) -> date:
+        """Monday of the last complete week of data before :attr:`as_of` (the latest forecast origin)."""
+        return self.as_of - timedelta(days=self.as_of.weekday() + 7)
 
     @property
     def drops_dir(self) -> Path:
@@ -46,17 +55,36 @@ class Settings:
         return self.demo_dir / "documents"
 
 
+def _as_of(demo_dir: Path) -> date:
+    """The date the data runs up to: ``LODESTAR_AS_OF``, else the one the demo company was generated for
+    (its ``manifest.json``), else today. ``LODESTAR_FORECAST_LAST_WEEK`` (a Monday) pins the last origin."""
+    if last_week := os.environ.get("LODESTAR_FORECAST_LAST_WEEK"):
+        return date.fromisoformat(last_week) + timedelta(days=7)
+    if as_of := os.environ.get("LODESTAR_AS_OF"):
+        return date.fromisoformat(as_of)
+    manifest = demo_dir / "manifest.json"
+    if manifest.exists():
+        with manifest.open(encoding="utf-8") as fh:
+            today = json.load(fh).get("today")
+        if today:
+            return date.fromisoformat(today)
+    return date.today()
+
+
 def get_settings() -> Settings:
     home = _path_from_env("LODESTAR_HOME", PROJECT_ROOT / ".lodestar")
     mlflow_uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}"
+    demo_dir = _path_from_env("LODESTAR_DEMO_DIR", home / "demo")
     return Settings(
         home=home,
         warehouse_path=_path_from_env("LODESTAR_WAREHOUSE", home / "warehouse.duckdb"),
-        demo_dir=_path_from_env("LODESTAR_DEMO_DIR", home / "demo"),
+        demo_dir=demo_dir,
         shared_data_dir=_path_from_env("LODESTAR_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"),
         dlt_dir=home / "dlt",
         mlflow_tracking_uri=mlflow_uri,
         artifacts_dir=home / "artifacts",
+        as_of=_as_of(demo_dir),
+        forecast_first_week=date.fromisoformat(os.environ.get("LODESTAR_FORECAST_FIRST_WEEK", "2024-01-01")),
     )
 
 

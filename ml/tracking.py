@@ -39,10 +39,11 @@ def tracking_uri_or_default(tracking_uri: str | None = None) -> str:
     """Explicit URI, else the platform default (a SQLite store; MLflow 3.17 rejects the file store)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     if tracking_uri:
-        return tracking_uri
-    from lodestar.settings import get_settings
+        uri = tracking_uri
+    else:
+        from lodestar.settings import get_settings
 
-    uri = get_settings().mlflow_tracking_uri
+        uri = get_settings().mlflow_tracking_uri
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return uri

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lodestar.demo.common import TODAY as DEMO_TODAY
 from lodestar.settings import PROJECT_ROOT
 
 os.environ.update(
@@ -32,7 +33,18 @@ shutil.copy(PROJECT_ROOT / ".dagster" / "dagster.yaml", _SESSION_ROOT / "dagster
 os.environ["LODESTAR_HOME"] = str(_SESSION_ROOT / "home")
 os.environ["DAGSTER_HOME"] = str(_SESSION_ROOT / "dagster")
 os.environ.pop("LODESTAR_WAREHOUSE", None)
+# The demo companies the tests generate run up to the generator's fixed date; the forecast's partitions follow it.
+os.environ["LODESTAR_AS_OF"] = str(DEMO_TODAY)
 os.environ.pop("LODESTAR_DEMO_DIR", None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """dbt's manifest is prepared by set-up, never by loading the code location; a checkout whose dbt files
+    changed since (a developer editing models) gets it re-parsed once here, in the controller process."""
+    if not hasattr(config, "workerinput"):
+        from orchestration.lib.dbt import prepare_manifest
+
+        prepare_manifest()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,1 +1,2 @@
-"""One module per domain of the asset graph; `orchestration.definitions` merges them."""
+"""The defs folder Dagster loads (`load_from_defs_folder`): one folder per domain of the asset graph
+(raw, dbt, forecast, intel, levers, ...), the main job, and the resources built in one place."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-from orchestration.dbt_manifest import dbt_executable  # noqa: E402
+from orchestration.lib.dbt import dbt_executable  # noqa: E402
 
 DBT = Path(dbt_executable())
 SCALE = float(os.environ.get("LODESTAR_TEST_DBT_SCALE", "0.2"))

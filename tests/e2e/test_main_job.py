@@ -68,7 +68,7 @@ def test_main_job_lands_every_feed_and_prints_the_summary(first_run):
     wh = Warehouse(_settings().warehouse_path)
     counts = _counts(wh)
     from connectors.contracts import discover_http_contracts, load_file_contracts
-    from orchestration.defs.raw import CONTRACTS_DIR, HTTP_DIR
+    from orchestration.defs.raw.assets import CONTRACTS_DIR, HTTP_DIR
 
     sources, _ = load_file_contracts(CONTRACTS_DIR)
     feeds, _ = discover_http_contracts(HTTP_DIR)
@@ -138,7 +138,7 @@ def test_rerunning_the_main_job_adds_nothing(first_run):
     landing assets (the rest of the graph replaces its outputs and does not write these tables)."""
     assert first_run.returncode == 0
     from connectors.contracts import discover_http_contracts, load_file_contracts
-    from orchestration.defs.raw import CONTRACTS_DIR, HTTP_DIR
+    from orchestration.defs.raw.assets import CONTRACTS_DIR, HTTP_DIR
 
     sources, _ = load_file_contracts(CONTRACTS_DIR)
     feeds, _ = discover_http_contracts(HTTP_DIR)

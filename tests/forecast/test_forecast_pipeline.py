@@ -11,8 +11,8 @@ from ml.config import ForecastConfig, LGBMParams
 from ml.pipeline import ensure_experiment, forecast_from_champion, load_history, promote, train_challenger
 from ml.schema import ContractError
 from ml.tracking import model_name, rollback
-from orchestration.defs import forecast as fdefs
-from orchestration.resources import WarehouseResource
+from orchestration.defs.forecast import assets as fdefs
+from orchestration.lib.resources import WarehouseResource
 
 LAST_WEEK = pd.Timestamp("2026-11-16")  # last week of the conftest history
 

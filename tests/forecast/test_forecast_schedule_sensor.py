@@ -8,8 +8,9 @@ import dagster as dg
 import pandas as pd
 
 from lodestar.warehouse import Warehouse
-from orchestration.defs import forecast as fdefs
-from orchestration.resources import WarehouseResource
+from orchestration.defs.forecast import assets as fdefs
+from orchestration.defs.resources import build_resources
+from orchestration.lib.resources import WarehouseResource
 
 FORECAST_KEYS = {
     dg.AssetKey(["forecast", "challenger_model"]),
@@ -22,7 +23,8 @@ FORECAST_KEYS = {
 
 def _defs() -> dg.Definitions:
     # The forecast definitions plus the shared warehouse resource the merged code location provides.
-    return dg.Definitions.merge(fdefs.defs, dg.Definitions(resources={"warehouse": WarehouseResource(path="unused.duckdb")}))
+    return dg.Definitions.merge(fdefs.defs, dg.Definitions(
+        resources={**build_resources(), "warehouse": WarehouseResource(path="unused.duckdb")}))
 
 
 def test_schedule_targets_retrain_job_monday_2am_shanghai():
@@ -47,7 +49,8 @@ def test_partitions_are_weeks_starting_monday():
 
 
 def test_history_jobs_backfill_forecast_partitions_then_rebuild_the_dbt_forecast_marts():
-    from orchestration.definitions import defs
+    from orchestration.definitions import load as load_defs
+    defs = load_defs()
 
     history = defs.resolve_job_def("forecast_history")
     assert history.partitions_def == fdefs.FORECAST_PARTITIONS
@@ -103,7 +106,8 @@ def test_red_light_triggers_retraining_once(tmp_path):
 
 def test_code_location_wires_forecast_into_main_job_and_marts():
     """The merged code location: main covers the forecast, partitioned by week; the dbt marts sit downstream."""
-    from orchestration.definitions import defs
+    from orchestration.definitions import load as load_defs
+    defs = load_defs()
 
     main = defs.resolve_job_def("main")
     assert main.partitions_def == fdefs.FORECAST_PARTITIONS

@@ -14,8 +14,8 @@ import pytest
 from lodestar.warehouse import Warehouse
 from nlp import intel
 from nlp.synth import render_page, text_pdf
-from orchestration.defs import intel as intel_defs
-from orchestration.resources import WarehouseResource
+from orchestration.defs.intel import assets as intel_defs
+from orchestration.lib.resources import WarehouseResource
 
 PAGE = ["关于开展医疗机构环境清洁消毒专项整治的通知",
         "一、省级财政安排专项补贴资金800万元，支持医疗机构更换清洁消毒用品。",
@@ -27,36 +27,34 @@ def _resource(inbox: Path, uri: str, tmp_path: Path, truth: Path | None = None) 
                                     work_dir=str(tmp_path / "work"), shipped_ner_dir=str(tmp_path / "no_model"))
 
 
-def _tick(instance: dg.DagsterInstance, res: intel_defs.IntelResource, cursor: str | None):
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"intel_config": res})
-    requests = list(intel_defs.intel_inbox_sensor(ctx))
-    return requests, ctx.cursor
+def _tick(instance: dg.DagsterInstance, res: intel_defs.IntelResource) -> list[dg.RunRequest]:
+    ctx = dg.build_sensor_context(instance=instance, resources={"intel_config": res})
+    return list(intel_defs.intel_inbox_sensor(ctx))
 
 
-def test_sensor_requests_runs_only_for_new_files(tmp_path):
+def test_sensor_keys_each_run_by_the_files_sha256(tmp_path):
+    """No cursor: every tick names every inbox file by its sha256 run key, and Dagster launches a run key once,
+    so only a file with new bytes adds a run."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     text_pdf([PAGE], inbox / "a.pdf")
     (inbox / "b.png").write_bytes(b"not really a png")
     res = _resource(inbox, "sqlite:///unused.db", tmp_path)
     with dg.instance_for_test() as instance:
-        first, cursor = _tick(instance, res, None)
-        assert sorted(r.run_key for r in first) == sorted(intel.file_hash(inbox / n) for n in ("a.pdf", "b.png"))
+        first = _tick(instance, res)
+        keys = {intel.file_hash(inbox / n) for n in ("a.pdf", "b.png")}
+        assert {r.run_key for r in first} == keys and len(first) == 2
         by_doc = {r.tags["lodestar/document"]: r for r in first}
         assert by_doc["a.pdf"].run_config == {
             "ops": {"extract_documents": {"config": {"paths": [str(inbox / "a.pdf")]}}}}
-        # nothing new: no runs
-        again, cursor = _tick(instance, res, cursor)
-        assert again == []
-        # the same bytes under another name: still nothing
+        # the same bytes under another name: no new run key
         shutil.copy(inbox / "a.pdf", inbox / "a_copy.pdf")
-        redrop, cursor = _tick(instance, res, cursor)
-        assert redrop == []
-        # a genuinely new file: exactly one run, for it
+        assert {r.run_key for r in _tick(instance, res)} == keys
+        # a genuinely new file: exactly one new key, for it
         text_pdf([PAGE[:2]], inbox / "c.pdf")
-        new, cursor = _tick(instance, res, cursor)
-        assert [r.tags["lodestar/document"] for r in new] == ["c.pdf"]
-        assert len(json.loads(cursor)) == 3
+        new = {r.run_key: r for r in _tick(instance, res)}
+        assert set(new) - keys == {intel.file_hash(inbox / "c.pdf")}
+        assert new[intel.file_hash(inbox / "c.pdf")].tags["lodestar/document"] == "c.pdf"
 
 
 def test_sensor_run_config_is_valid_for_the_extract_job(tmp_path):
@@ -64,7 +62,7 @@ def test_sensor_run_config_is_valid_for_the_extract_job(tmp_path):
     inbox.mkdir()
     text_pdf([PAGE], inbox / "a.pdf")
     with dg.instance_for_test() as instance:
-        (req,), _ = _tick(instance, _resource(inbox, "sqlite:///unused.db", tmp_path), None)
+        (req,) = _tick(instance, _resource(inbox, "sqlite:///unused.db", tmp_path))
     defs = dg.Definitions(assets=[intel_defs.extract_documents], jobs=[intel_defs.extract_job],
                           resources={"warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb")),
                                      "intel_config": _resource(inbox, "sqlite:///unused.db", tmp_path)})
@@ -206,7 +204,8 @@ def test_missing_staging_tables_name_what_must_run_first(warehouse):
 
 
 def test_intel_defs_are_wired_into_the_code_location():
-    from orchestration.definitions import defs
+    from orchestration.definitions import load as load_defs
+    defs = load_defs()
 
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}

@@ -9,8 +9,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.defs.raw import CONTRACTS_DIR, HTTP_DIR, build_raw_assets
-from orchestration.resources import WAREHOUSE_POOL, build_resources
+from orchestration.defs.raw.assets import CONTRACTS_DIR, HTTP_DIR, build_raw_assets
+from orchestration.defs.resources import build_resources
+from orchestration.lib.resources import WAREHOUSE_POOL
 
 NEW_FEED = textwrap.dedent(
     """

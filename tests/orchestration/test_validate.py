@@ -22,7 +22,8 @@ def test_workspace_validates():
 
 
 def test_main_job_selects_every_asset():
-    from orchestration.definitions import defs
+    from orchestration.definitions import load as load_defs
+    defs = load_defs()
 
     job = defs.resolve_job_def("main")
     graph = defs.resolve_asset_graph()
@@ -33,7 +34,8 @@ def test_main_job_selects_every_asset():
 def test_readme_asset_graph_is_current():
     """README's picture is generated (`lodestar graph --update-readme`); a dropped or renamed
     asset shows here as a diff."""
-    from orchestration.definitions import defs
+    from orchestration.definitions import load as load_defs
+    defs = load_defs()
 
     picture = render_asset_graph(defs)
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")

@@ -1,6 +1,6 @@
 """The lever assets in Dagster on real engines: the code location wiring, a materialisation of all four assets
-against the small DuckDB book, launchpad config (the README's YAML) and its lever errors, and the stock-data
-sensor against a real instance."""
+against the small DuckDB book, launchpad config (the README's YAML) and its lever errors, and the declarative
+automation that rebuilds replenishment on new stock data, against a real instance."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from lodestar.settings import PROJECT_ROOT
-from orchestration.defs import levers as L
-from orchestration.resources import WarehouseResource
+from orchestration.defs.levers import assets as L
+from orchestration.lib.resources import WarehouseResource
 
 LEVER_KEYS = {L.SCENARIOS_KEY, L.ALERTS_KEY, L.REPLENISHMENT_KEY, L.SANDBOX_KEY}
 LEVER_ASSETS = [L.forecast_scenarios, L.alerts, L.replenishment, L.forecast_sandbox]
@@ -41,7 +41,8 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
 
 
 def test_code_location_wires_levers_group_job_and_sensor() -> None:
-    from orchestration.definitions import defs
+    from orchestration.definitions import load as load_defs
+    defs = load_defs()
 
     graph = defs.resolve_asset_graph()
     assert LEVER_KEYS <= graph.get_all_asset_keys()
@@ -60,8 +61,6 @@ def test_code_location_wires_levers_group_job_and_sensor() -> None:
     assert L.SCENARIOS_KEY in graph.get(L.REPLENISHMENT_KEY).parent_keys
     assert _key("marts/customer_health") in graph.get(L.SCENARIOS_KEY).parent_keys
 
-    sensor = defs.resolve_sensor_def("replenishment_on_new_stock_data")
-    assert sensor.job_name == "replenishment" and sensor.default_status == dg.DefaultSensorStatus.STOPPED
     job = defs.resolve_job_def("replenishment")
     assert set(job.asset_layer.executable_asset_keys) == {
         L.REPLENISHMENT_KEY, _key("staging/stg_ml__replenishment"), _key("marts/replenishment_suggestions")}
@@ -122,27 +121,38 @@ def test_launchpad_scenario_and_lever_errors(book) -> None:
         run({"safety_stock": "lots"})
 
 
-def test_sensor_runs_replenishment_once_per_new_stock_landing() -> None:
-    sensor = L.replenishment_on_new_stock_data
+def test_new_stock_data_requests_replenishment_by_declarative_automation() -> None:
+    """The automation sensor's conditions, evaluated against a real instance: nothing before the first landing,
+    raw/replenishment once new stock data lands (and not again for the same landing), then its mart chain."""
+    from orchestration.definitions import load as load_defs
 
-    def tick(instance: dg.DagsterInstance, cursor: str | None):
-        ctx = dg.build_sensor_context(instance=instance, cursor=cursor)
-        return sensor(ctx), ctx.cursor
+    defs = load_defs()
+    sensor = defs.resolve_sensor_def("replenishment_on_new_stock_data")
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    chain = [L.REPLENISHMENT_KEY, _key("staging/stg_ml__replenishment"), _key("marts/replenishment_suggestions")]
+    selection = dg.AssetSelection.assets(*chain)
+
+    def materialise(*keys: dg.AssetKey) -> None:
+        for key in keys:
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
 
     with dg.instance_for_test() as instance:
-        out, cursor = tick(instance, None)
-        assert isinstance(out, dg.SkipReason) and cursor is None  # nothing landed yet
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=L.POS_SCANS_KEY))
-        out, cursor = tick(instance, cursor)
-        assert isinstance(out, dg.RunRequest)
-        assert out.tags["lodestar/new_data"] == "raw/pos_scans" and out.run_key.startswith("raw/pos_scans@")
-        out, cursor = tick(instance, cursor)
-        assert isinstance(out, dg.SkipReason)  # the same landing does not fire twice
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=_key("raw/erp_orders")))
-        out, cursor = tick(instance, cursor)
-        assert isinstance(out, dg.SkipReason)  # other feeds do not trigger it
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=L.DISTRIBUTOR_INVENTORY_KEY))
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=L.POS_SCANS_KEY))
-        out, cursor = tick(instance, cursor)
-        assert isinstance(out, dg.RunRequest)  # one run for both new landings
-        assert out.tags["lodestar/new_data"] == "raw/distributor_inventory,raw/pos_scans"
+        parents = sorted(defs.resolve_asset_graph().get(L.REPLENISHMENT_KEY).parent_keys, key=str)
+        materialise(*parents, *chain)  # a finished main job: everything up to date
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=selection)
+        assert result.total_requested == 0
+        materialise(L.DISTRIBUTOR_INVENTORY_KEY)  # a new stock snapshot lands
+
+        def tick():
+            nonlocal result
+            result = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=selection,
+                                                       cursor=result.cursor)
+            return {k for k in chain if result.get_requested_partitions(k)}
+
+        requested = tick()
+        assert L.REPLENISHMENT_KEY in requested  # with the models downstream of it that can run in the same run
+        assert tick() == set()  # requested once: the same landing does not request it again
+        materialise(*chain)
+        assert tick() == set()
+        materialise(_key("raw/erp_customers"))  # not an input of replenishment
+        assert tick() == set()

@@ -4,12 +4,9 @@ plus the weekly retraining schedule and the sensor that retrains when a red ligh
 """
 
 import json
-import os
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import dagster as dg
-from mlflow import MlflowClient
 from pydantic import Field
 
 from lodestar.settings import get_settings
@@ -18,18 +15,16 @@ from ml.pipeline import (
     LEVELS_TABLE,
     PREDICTIONS_TABLE,
     RUNS_TABLE,
-    ensure_experiment,
     forecast_from_champion,
     promote,
     red_warning_scopes,
     train_challenger,
 )
-from ml.tracking import EXPERIMENT, model_name
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from ml.tracking import model_name
+from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, WarehouseResource
 
 OWNERS = ["team:ml-engineering"]
 GROUP = "forecast"
-MLFLOW_UI = os.environ.get("LODESTAR_MLFLOW_UI_URL", "http://127.0.0.1:5000")
 
 TRAINING_KEY = dg.AssetKey(["marts", "forecast_training_features"])
 CHALLENGER_KEY = dg.AssetKey(["forecast", "challenger_model"])
@@ -40,46 +35,14 @@ LEVELS_KEY = dg.AssetKey(list(LEVELS_TABLE))
 WARNING_LIGHTS_KEY = dg.AssetKey(["marts", "warning_lights"])
 
 
-def _last_demo_week() -> date:
-    """Monday of the last complete week of data (env LODESTAR_FORECAST_LAST_WEEK, default the demo's)."""
-    env = os.environ.get("LODESTAR_FORECAST_LAST_WEEK")
-    if env:
-        return date.fromisoformat(env)
-    from lodestar.demo.common import TODAY
-
-    return TODAY - timedelta(days=TODAY.weekday() + 7)
-
-
 # Partition key = the forecast origin: the last week of actuals used; the forecast covers the 13 weeks after it.
-# Weeks start on Monday (day_offset=1); the first origin leaves a year of demo history to learn from.
+# Weeks start on Monday (day_offset=1); the range comes from settings (LODESTAR_FORECAST_FIRST_WEEK, and the last
+# complete week of data: LODESTAR_FORECAST_LAST_WEEK or the company's as-of date).
 FORECAST_PARTITIONS = dg.WeeklyPartitionsDefinition(
-    start_date=os.environ.get("LODESTAR_FORECAST_FIRST_WEEK", "2024-01-01"),
-    end_date=(_last_demo_week() + timedelta(days=7)).isoformat(),
+    start_date=get_settings().forecast_first_week.isoformat(),
+    end_date=(get_settings().forecast_last_week + timedelta(days=7)).isoformat(),
     day_offset=1,
 )
-
-
-class MlflowResource(dg.ConfigurableResource):
-    """MLflow tracking + registry client; artifacts of the forecast experiment live under ``artifact_location``."""
-
-    tracking_uri: str
-    artifact_location: str
-
-    def client(self) -> MlflowClient:
-        if self.tracking_uri.startswith("sqlite:///"):
-            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
-
-    def ensure_experiment(self) -> str:
-        return ensure_experiment(self.client(), self.artifact_location, EXPERIMENT)
-
-    def run_url(self, experiment_id: str, run_id: str) -> str:
-        return f"{MLFLOW_UI}/#/experiments/{experiment_id}/runs/{run_id}"
-
-
-def mlflow_resource() -> MlflowResource:
-    settings = get_settings()
-    return MlflowResource(tracking_uri=settings.mlflow_tracking_uri, artifact_location=str(settings.home / "mlartifacts"))
 
 
 class TrainConfig(dg.Config):
@@ -129,7 +92,7 @@ def train_forecast_challenger(context: dg.AssetExecutionContext, config: TrainCo
                               warehouse: WarehouseResource, mlflow: MlflowResource):
     """Train + backtest a challenger on marts.forecast_training_features and log it to MLflow."""
     experiment_id = mlflow.ensure_experiment()
-    result = train_challenger(warehouse.get(), config.forecast_config(), tracking_uri=mlflow.tracking_uri,
+    result = train_challenger(warehouse.get(), config.forecast_config(), tracking_uri=mlflow.uri,
                               family=config.family, n_cutoffs=config.n_cutoffs)
     bt = result.backtest.summary("grain")
     yield dg.MaterializeResult(
@@ -153,7 +116,7 @@ def champion_model(context: dg.AssetExecutionContext, config: ForecastRunConfig,
     """Champion/challenger: the newest version becomes @champion only if its backtest grain WAPE is lower."""
     name = model_name(config.family)
     latest = max(mlflow.client().search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version))
-    decision = promote(mlflow.tracking_uri, name, latest.version)
+    decision = promote(mlflow.uri, name, latest.version)
     champion = mlflow.client().get_model_version_by_alias(name, "champion")
     context.log.info(f"{name} v{latest.version}: {'promoted' if decision.promoted else 'kept champion'} ({decision.reason})")
     return dg.MaterializeResult(
@@ -190,7 +153,7 @@ def champion_model(context: dg.AssetExecutionContext, config: ForecastRunConfig,
 def forecast_demand(context: dg.AssetExecutionContext, config: ForecastRunConfig,
                     warehouse: WarehouseResource, mlflow: MlflowResource):
     """Forecast from the partition's origin week with the model behind the @champion alias."""
-    written = forecast_from_champion(warehouse.get(), context.partition_key, tracking_uri=mlflow.tracking_uri,
+    written = forecast_from_champion(warehouse.get(), context.partition_key, tracking_uri=mlflow.uri,
                                      family=config.family, horizon=config.horizon)
     preview = written.grain.head(8).drop(columns=["run_id", "created_at"]).round(2).to_markdown(index=False)
     yield dg.MaterializeResult(
@@ -302,5 +265,4 @@ defs = dg.Definitions(
     jobs=[retrain_forecast_job, forecast_history_job, forecast_marts_job],
     schedules=[weekly_forecast_retraining],
     sensors=[retrain_on_red_light],
-    resources={"mlflow": mlflow_resource()},
 )

@@ -4,19 +4,16 @@ sensor), meeting-note sentiment, complaint hot words and heat, and the stakehold
 Each asset calls one function of nlp.intel; everything lands in raw.intel_* for dbt to model.
 """
 
-import json
 from pathlib import Path
 
 import dagster as dg
 
-from lodestar.settings import PROJECT_ROOT, get_settings
 from nlp import intel
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.lib.resources import WAREHOUSE_POOL, IntelResource, WarehouseResource
 
 OWNERS = ["team:data-science"]
 GROUP = "intel"
 NER_MODEL = dg.AssetKey(["intel", "ner_model"])
-SHIPPED_NER = PROJECT_ROOT / "nlp" / "models" / "lodestar_ner"
 CUSTOMER_DEPS = [dg.AssetKey(["raw", t]) for t in ("erp_customers", "crm_accounts", "pos_stores", "distributor_inventory")]
 DOC_KINDS = {"duckdb", "tesseract", "spacy"}
 DOC_KEYS = {t: dg.AssetKey(["raw", t]) for t in ("intel_documents", "intel_pages", "intel_facts", "intel_rejects")}
@@ -49,26 +46,6 @@ def _preview(wh, table: str, limit: int = 5) -> dg.MetadataValue:
     return dg.MetadataValue.md(df.to_markdown(index=False) if len(df) else "(empty)")
 
 
-class IntelResource(dg.ConfigurableResource):
-    """Where the intelligence assets find their inputs: the inbox, the MLflow store, the demo's truth files."""
-
-    inbox: str
-    tracking_uri: str
-    truth_dir: str
-    work_dir: str
-    shipped_ner_dir: str = str(SHIPPED_NER)
-
-    def truth(self, name: str) -> Path | None:
-        path = Path(self.truth_dir) / name
-        return path if path.exists() else None
-
-
-def intel_resource() -> IntelResource:
-    s = get_settings()
-    return IntelResource(inbox=str(s.documents_dir), tracking_uri=s.mlflow_tracking_uri, truth_dir=str(s.truth_dir),
-                         work_dir=str(s.artifacts_dir / "intel"))
-
-
 @dg.asset(
     key=NER_MODEL,
     group_name=GROUP,
@@ -79,8 +56,8 @@ def intel_resource() -> IntelResource:
     "job trains a full challenger.",
 )
 def ner_model(context: dg.AssetExecutionContext, intel_config: IntelResource) -> dg.MaterializeResult:
-    info = intel.ensure_ner_champion(intel_config.tracking_uri, Path(intel_config.shipped_ner_dir),
-                                     Path(intel_config.work_dir) / "ner_fallback")
+    info = intel.ensure_ner_champion(intel_config.uri, Path(intel_config.shipped_ner_dir),
+                                     intel_config.work / "ner_fallback")
     context.log.info(f"lodestar-ner@champion = v{info['version']} ({info['source']}): {info['note']}")
     return dg.MaterializeResult(metadata={
         "model": "models:/lodestar-ner@champion", "version": info["version"], "source": info["source"],
@@ -114,9 +91,9 @@ def extract_documents(context: dg.AssetExecutionContext, config: InboxConfig, wa
     from nlp.training import load_champion_ner
 
     wh = warehouse.get()
-    inbox = Path(intel_config.inbox)
+    inbox = intel_config.inbox_dir
     paths = [Path(p) for p in config.paths] or intel.inbox_files(inbox)
-    ner = load_champion_ner(intel_config.tracking_uri, Path(intel_config.work_dir) / "ner_champion")
+    ner = load_champion_ner(intel_config.uri, intel_config.work / "ner_champion")
     res = intel.extract_documents(wh, paths, ner, inbox)
     context.log.info(f"{res.documents} documents, {res.facts} facts ({res.linked_facts} linked), {res.rejects} "
                      f"rejected, {res.skipped} already processed")
@@ -222,24 +199,16 @@ extract_job = dg.define_asset_job(
 
 
 @dg.sensor(job=extract_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Watches the document inbox; a file whose sha256 was not seen before gets its own extraction "
-                       "run (run key = sha256), so re-dropping the same bytes under any name does nothing.")
+           description="Watches the document inbox; each file gets an extraction run keyed by its sha256, and Dagster "
+                       "launches a run key only once, so re-dropping the same bytes under any name does nothing.")
 def intel_inbox_sensor(context: dg.SensorEvaluationContext, intel_config: IntelResource):
-    seen: list[str] = json.loads(context.cursor) if context.cursor else []
-    known = set(seen)
-    for path in intel.inbox_files(Path(intel_config.inbox)):
+    for path in intel.inbox_files(intel_config.inbox_dir):
         digest = intel.file_hash(path)
-        key = digest or f"unreadable:{path.name}"
-        if key in known:
-            continue
-        known.add(key)
-        seen.append(key)
         yield dg.RunRequest(
-            run_key=key,
+            run_key=digest or f"unreadable:{path.name}",
             run_config={"ops": {"extract_documents": {"config": {"paths": [str(path)]}}}},
             tags={"lodestar/document": path.name[:200], "lodestar/sha256": digest or ""},
         )
-    context.update_cursor(json.dumps(seen))
 
 
 # --- full NER training, kept out of the main job ------------------------------------------------------------
@@ -255,9 +224,9 @@ class TrainNerConfig(dg.Config):
 def train_ner_op(context: dg.OpExecutionContext, config: TrainNerConfig, intel_config: IntelResource) -> None:
     from nlp.training import train_ner
 
-    out = Path(intel_config.work_dir) / "ner_runs" / context.run_id
+    out = intel_config.work / "ner_runs" / context.run_id
     m = train_ner(out, max_seconds=config.max_seconds, max_steps=config.max_steps, sample_size=config.sample_size,
-                  seed=config.seed, tracking_uri=intel_config.tracking_uri)
+                  seed=config.seed, tracking_uri=intel_config.uri)
     context.log.info(f"macro F1 {m['macro_f1']:.4f}; version {m['model_version']}; champion: {m['champion']}")
     context.log_event(dg.AssetObservation(asset_key=NER_MODEL, metadata={
         "trained_version": str(m["model_version"]), "test_macro_f1": float(m["macro_f1"]),
@@ -274,5 +243,4 @@ defs = dg.Definitions(
     assets=[ner_model, extract_documents, intel_note_sentiment, complaint_signals, influence_graph],
     jobs=[extract_job, train_ner_job],
     sensors=[intel_inbox_sensor],
-    resources={"intel_config": intel_resource()},
 )

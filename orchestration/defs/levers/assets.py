@@ -5,7 +5,6 @@ sensor that refreshes replenishment when new POS scans or distributor stock land
 Each asset calls one function of ml.scenario / ml.alerts / ml.sandbox; the tables land in raw.* for dbt.
 """
 
-import json
 
 import dagster as dg
 import pandas as pd
@@ -16,8 +15,8 @@ from ml.alerts import alert_precision, build_alerts, build_replenishment
 from ml.levers import LEVERS_FILE, LeverError, Levers, load_levers
 from ml.sandbox import STATUS_SCORED, SandboxError, build_sandbox
 from ml.scenario import ScenarioError, load_stored_scenario, run_scenario, summarize
-from orchestration.defs.forecast import PREDICTIONS_KEY, SANDBOX_KEY
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.defs.forecast.assets import PREDICTIONS_KEY, SANDBOX_KEY
+from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
 OWNERS = ["team:sales-ops"]
 GROUP = "levers"
@@ -31,9 +30,7 @@ def _raw(table: str) -> dg.AssetKey:
 SCENARIOS_KEY = _raw("forecast_scenarios")
 ALERTS_KEY = _raw("alerts")
 REPLENISHMENT_KEY = _raw("replenishment")
-POS_SCANS_KEY = _raw("pos_scans")
 DISTRIBUTOR_INVENTORY_KEY = _raw("distributor_inventory")
-STOCK_DATA_KEYS = (POS_SCANS_KEY, DISTRIBUTOR_INVENTORY_KEY)
 
 # What ml.scenario.load_scenario_frame reads besides the forecast (absent tables leave their lever neutral).
 SCENARIO_INPUTS = [*(_raw(t) for t in ("erp_skus", "erp_orders", "erp_customers", "erp_promotions", "erp_price_list",
@@ -140,6 +137,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
     deps=[SCENARIOS_KEY, DISTRIBUTOR_INVENTORY_KEY, _raw("erp_orders"), _raw("erp_skus")],
+    automation_condition=dg.AutomationCondition.eager(),
     metadata={"dagster/table_name": "raw.replenishment"},
     description="Replenishment suggestions per distributor x SKU from the latest distributor stock snapshot: weekly "
     "demand = 13-week order rate x the `default` scenario's change of its grain; flagged when on hand + in transit "
@@ -209,40 +207,27 @@ def forecast_sandbox(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     })
 
 
-# --- replenishment on new stock data ------------------------------------------------------------------------
+# --- replenishment on new stock data: declarative automation ------------------------------------------------
+# raw/replenishment and its staging model and mart are `AutomationCondition.eager()`: when a new distributor stock
+# snapshot (or any other input) lands, the sensor below requests them, once, after every input has updated.
 replenishment_job = dg.define_asset_job(
     "replenishment",
     selection=dg.AssetSelection.assets(REPLENISHMENT_KEY).downstream(),
-    description="Recompute the replenishment suggestions and their dbt mart (started by the stock-data sensor).",
+    description="Recompute the replenishment suggestions and their dbt mart.",
 )
 
-
-@dg.sensor(
-    job=replenishment_job,
-    name="replenishment_on_new_stock_data",
-    minimum_interval_seconds=60,
+replenishment_automation = dg.AutomationConditionSensorDefinition(
+    "replenishment_on_new_stock_data",
+    target=dg.AssetSelection.assets(REPLENISHMENT_KEY).downstream(),
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="When raw/pos_scans or raw/distributor_inventory is materialised again, run the `replenishment` "
-    "job (raw/replenishment and its dbt mart marts/replenishment_suggestions) once for all new landings.",
+    minimum_interval_seconds=60,
+    description="Declarative automation of raw/replenishment and marts/replenishment_suggestions: rebuilt when new "
+    "distributor stock (or another of their inputs) lands.",
 )
-def replenishment_on_new_stock_data(context: dg.SensorEvaluationContext):
-    # Cursor: the storage id of the last materialisation seen per monitored asset.
-    seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
-    latest = {}
-    for key in STOCK_DATA_KEYS:
-        records = context.instance.fetch_materializations(key, limit=1).records
-        if records:
-            latest[key.to_user_string()] = records[0].storage_id
-    new = sorted(k for k, sid in latest.items() if sid > seen.get(k, -1))
-    if not new:
-        return dg.SkipReason("no new materialisation of raw/pos_scans or raw/distributor_inventory")
-    context.update_cursor(json.dumps({**seen, **latest}, sort_keys=True))
-    return dg.RunRequest(run_key="+".join(f"{k}@{latest[k]}" for k in new),
-                         tags={"trigger": "new_stock_data", "lodestar/new_data": ",".join(new)})
 
 
 defs = dg.Definitions(
     assets=[forecast_scenarios, alerts, replenishment, forecast_sandbox],
     jobs=[replenishment_job],
-    sensors=[replenishment_on_new_stock_data],
+    sensors=[replenishment_automation],
 )

@@ -22,7 +22,7 @@ from connectors.files import land_file_source
 from connectors.http_api import land_http_feed
 from connectors.landing import FeedLandingResult
 from lodestar.settings import PROJECT_ROOT
-from orchestration.resources import WAREHOUSE_POOL, SourceApiResource, WarehouseResource
+from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,6 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
 def http_feed_asset(contract: HttpContract) -> dg.AssetsDefinition:
     """One asset per declarative HTTP feed; its rejects go to ``raw.<source>_rejects``."""
     key = raw_key(contract.table_name)
-    token_env = contract.auth.token_env if contract.auth else None
 
     @dg.asset(
         key=key,
@@ -223,10 +222,9 @@ def http_feed_asset(contract: HttpContract) -> dg.AssetsDefinition:
         deps=sorted(_reference_keys(contract.source, contract.columns, contract.table_name), key=str),
         retry_policy=dg.RetryPolicy(max_retries=2, delay=2),
     )
-    def _land(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source_api: SourceApiResource):
+    def _land(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         wh = warehouse.get()
-        with source_api.environment_for(contract.base_url_env, token_env):
-            fr = land_http_feed(contract, wh)
+        fr = land_http_feed(contract, wh)
         context.log.info(f"{fr.table}: {fr.pages_fetched} pages, {fr.rows_accepted} accepted, {fr.rows_rejected} rejected")
         yield dg.MaterializeResult(metadata=landing_metadata(fr, _preview(wh, fr.table)))
         yield reject_rate_check(fr, key)
@@ -249,3 +247,8 @@ def build_raw_assets(
     _report(errors)
     assets = [file_source_assets(c) for c in sources] + [http_feed_asset(c) for c in feeds]
     return assets, errors
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=build_raw_assets()[0])

@@ -1,0 +1,29 @@
+"""dbt models as Dagster assets: sources bind to the raw connector assets, tests become checks.
+
+Asset keys are ``[schema, model]`` (e.g. ``marts/customer_360``) and groups follow the dbt
+folder (staging, intermediate, marts), so lineage reads raw -> staging -> marts in the UI
+(`orchestration/lib/dbt.py` holds the project and the translator).
+"""
+
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.lib.dbt import lodestar_dbt_project, translator
+from orchestration.lib.resources import WAREHOUSE_POOL
+
+# Python assets sit between dbt models (marts -> forecast -> forecast marts), so one run executes
+# `dbt build` in several steps. dbt's default "eager" test selection would then run a relationship
+# test as soon as one parent is built, before the model it tests exists. "buildable" waits until
+# every parent is selected or already upstream. It is the default dagster-dbt reads from the environment (so
+# its own override, "empty" when only some checks are selected, still wins); set when a step runs, not at import.
+INDIRECT_SELECTION = "buildable"
+
+
+@dbt_assets(manifest=lodestar_dbt_project.manifest_path, project=lodestar_dbt_project,
+            dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_build")
+def lodestar_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """`dbt build` of the selected models, seeds and tests (tests stream back as asset checks)."""
+    os.environ.setdefault("DBT_INDIRECT_SELECTION", INDIRECT_SELECTION)
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,83 @@
+"""The dbt project as Dagster sees it: one `DbtProject`, one translator, and the manifest preparation.
+
+Loading the code location never runs dbt. The manifest is prepared by set-up (`make install` runs
+`dagster-dbt project prepare-and-package --file orchestration/lib/dbt.py`), by `dagster dev`
+(`prepare_if_dev`), and by the `lodestar` CLI and the test session through :func:`prepare_manifest`,
+which re-parses only when a project file is newer than the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+from lodestar.settings import PROJECT_ROOT
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+OWNERS = ["team:analytics-engineering"]
+_WATCHED = ("*.sql", "*.yml", "*.yaml", "*.csv")
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+lodestar_dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target=os.environ.get("LODESTAR_DBT_TARGET", "duckdb"),
+)
+lodestar_dbt_project.prepare_if_dev()
+
+
+def manifest_is_stale(project: DbtProject = lodestar_dbt_project) -> bool:
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    for pattern in _WATCHED:
+        for path in Path(project.project_dir).rglob(pattern):
+            if "target" in path.parts or "logs" in path.parts:
+                continue
+            if path.stat().st_mtime > built:
+                return True
+    return False
+
+
+def prepare_manifest(project: DbtProject = lodestar_dbt_project) -> Path:
+    """dagster-dbt's own preparation (`dbt parse`), run only when the manifest is missing or stale."""
+    if manifest_is_stale(project):
+        venv_bin = str(Path(sys.executable).parent)  # the preparer runs the `dbt` found on PATH
+        if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+        project.preparer.prepare(project)
+    return project.manifest_path
+
+
+class LodestarDbtTranslator(DagsterDbtTranslator):
+    """Asset keys ``[schema, model]`` (``marts/customer_360``); a dbt source ``raw.<table>`` is the connector
+    asset ``raw/<table>``; groups follow the dbt folder (staging, intermediate, marts); seeds in ``seeds``;
+    ``meta.dagster_automation: eager`` makes a model rebuild under declarative automation."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "source":
+            return spec.replace_attributes(key=dg.AssetKey([props["source_name"], props["name"]]))
+        schema = props.get("config", {}).get("schema") or props.get("schema")
+        fqn = props.get("fqn", [])
+        group = "seeds" if props["resource_type"] == "seed" else (fqn[1] if len(fqn) > 2 else "dbt")
+        # `meta: {dagster_automation: eager}` in dbt_project.yml: rebuilt when an upstream asset updates.
+        eager = props.get("config", {}).get("meta", {}).get("dagster_automation") == "eager"
+        return spec.replace_attributes(key=dg.AssetKey([schema, props["name"]]), group_name=group, owners=OWNERS,
+                                       automation_condition=dg.AutomationCondition.eager() if eager else None)
+
+
+translator = LodestarDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
