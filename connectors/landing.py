@@ -207,7 +207,7 @@ _DUCKDB_TYPE = {
 
 def loader_name() -> str:
     """The loader chosen by env ``LODESTAR_LOADER``: ``duckdb`` (default, direct) or ``dlt``."""
-    name = (os.environ.get("LODESTAR_LOADER") or "duckdb").strip().lower()
+    name = get_settings().loader
     if name not in LOADERS:
         raise ValueError(f"LODESTAR_LOADER={name!r}: must be one of {', '.join(LOADERS)}")
     return name

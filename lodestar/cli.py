@@ -43,7 +43,7 @@ def demo_api_env() -> Iterator[None]:
     """Serve the demo company's HTTP API on 127.0.0.1 for this command, with a fresh random token, and point
     every HTTP feed's base-URL and token variables (named in its YAML) at it; restored afterwards.
     ``LODESTAR_SERVE_DEMO_API=false`` leaves the feeds reading their own variables (a real source)."""
-    if os.environ.get("LODESTAR_SERVE_DEMO_API", "true").lower() == "false":
+    if not get_settings().serve_demo_api:
         yield
         return
     from connectors.contracts import discover_http_contracts

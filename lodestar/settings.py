@@ -33,6 +33,11 @@ class Settings:
     artifacts_dir: Path
     as_of: date
     forecast_first_week: date
+    loader: str = "duckdb"  # LODESTAR_LOADER: duckdb (direct, default) | dlt
+    ml_threads: int | None = None  # LODESTAR_ML_THREADS: LightGBM threads (None = the model config's)
+    dbt_target: str = "duckdb"  # LODESTAR_DBT_TARGET: the dbt profile target the assets build on
+    mlflow_ui_url: str = "http://127.0.0.1:5000"  # LODESTAR_MLFLOW_UI_URL: links from Dagster metadata
+    serve_demo_api: bool = True  # LODESTAR_SERVE_DEMO_API: the CLI serves the demo company's HTTP API
 
     @property
     def forecast_last_week(self) -> date:
@@ -85,6 +90,11 @@ def get_settings() -> Settings:
         artifacts_dir=home / "artifacts",
         as_of=_as_of(demo_dir),
         forecast_first_week=date.fromisoformat(os.environ.get("LODESTAR_FORECAST_FIRST_WEEK", "2024-01-01")),
+        loader=(os.environ.get("LODESTAR_LOADER") or "duckdb").strip().lower(),
+        ml_threads=int(os.environ["LODESTAR_ML_THREADS"]) if os.environ.get("LODESTAR_ML_THREADS") else None,
+        dbt_target=os.environ.get("LODESTAR_DBT_TARGET", "duckdb"),
+        mlflow_ui_url=os.environ.get("LODESTAR_MLFLOW_UI_URL", "http://127.0.0.1:5000"),
+        serve_demo_api=os.environ.get("LODESTAR_SERVE_DEMO_API", "true").lower() != "false",
     )
 
 

@@ -9,13 +9,13 @@ base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
 
 from __future__ import annotations
 
-import os
 from typing import Protocol
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from lodestar.settings import get_settings
 from ml.config import ForecastConfig
 from ml.features import META_COLS, SCALE_WINDOW, Panel, _window, origin_block, origin_features, origin_scale
 
@@ -145,7 +145,7 @@ class LGBMGlobal:
             "bagging_freq": p.bagging_freq,
             "lambda_l2": p.lambda_l2,
             "max_bin": p.max_bin,
-            "num_threads": int(os.environ.get("LODESTAR_ML_THREADS", p.num_threads)),
+            "num_threads": get_settings().ml_threads or p.num_threads,
             "seed": p.seed,
             "verbose": -1,
         }

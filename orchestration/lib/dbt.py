@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
-from lodestar.settings import PROJECT_ROOT
+from lodestar.settings import PROJECT_ROOT, get_settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 OWNERS = ["team:analytics-engineering"]
@@ -32,7 +32,7 @@ def dbt_executable() -> str:
 lodestar_dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
-    target=os.environ.get("LODESTAR_DBT_TARGET", "duckdb"),
+    target=get_settings().dbt_target,
 )
 lodestar_dbt_project.prepare_if_dev()
 
