@@ -102,20 +102,3 @@ def test_red_light_triggers_retraining_once(tmp_path):
     with dg.build_sensor_context(resources=resources, repository_def=repo, cursor=out.cursor) as ctx:
         again = sensor.evaluate_tick(ctx)
     assert again.run_requests == []
-
-
-def test_code_location_wires_forecast_into_main_job_and_marts():
-    """The merged code location: main covers the forecast, partitioned by week; the dbt marts sit downstream."""
-    from orchestration.definitions import load as load_defs
-    defs = load_defs()
-
-    main = defs.resolve_job_def("main")
-    assert main.partitions_def == fdefs.FORECAST_PARTITIONS
-    graph = defs.resolve_asset_graph()
-    assert FORECAST_KEYS <= graph.get_all_asset_keys()
-    stg = dg.AssetKey(["staging", "stg_forecast__predictions"])
-    assert dg.AssetKey(["raw", "forecast_predictions"]) in graph.get(stg).parent_keys
-    assert stg in graph.get(dg.AssetKey(["marts", "forecast_accuracy"])).parent_keys
-    assert dg.AssetKey(["marts", "forecast_training_features"]) in graph.get(dg.AssetKey(["forecast", "challenger_model"])).parent_keys
-    assert defs.resolve_schedule_def("weekly_forecast_retraining").job_name == "retrain_forecast"
-    assert defs.resolve_sensor_def("retrain_on_red_light").job_name == "retrain_forecast"

@@ -201,22 +201,3 @@ def test_missing_staging_tables_name_what_must_run_first(warehouse):
     wh = warehouse
     with pytest.raises(LookupError, match="raw.crm_meeting_notes is missing.*raw/crm_meeting_notes"):
         intel.score_meeting_notes(wh)
-
-
-def test_intel_defs_are_wired_into_the_code_location():
-    from orchestration.definitions import load as load_defs
-    defs = load_defs()
-
-    graph = defs.resolve_asset_graph()
-    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"intel/ner_model", "raw/intel_facts", "raw/intel_note_sentiment", "raw/intel_complaint_heat",
-            "marts/industry_intel", "marts/complaint_hotwords", "marts/influence_stakeholders"} <= keys
-    parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["marts", "customer_360"])).parent_keys}
-    assert "staging/stg_intel__facts" in parents or "marts/industry_intel" in parents
-    main = defs.resolve_job_def("main")
-    assert dg.AssetKey(["raw", "intel_facts"]) in main.asset_layer.selected_asset_keys
-    assert defs.resolve_job_def("train_ner") is not None
-    assert defs.resolve_sensor_def("intel_inbox_sensor").job_name == "intel_extract"
-    for assets_def in (intel_defs.extract_documents, intel_defs.intel_note_sentiment, intel_defs.complaint_signals,
-                       intel_defs.influence_graph):
-        assert assets_def.op.pool == "duckdb_warehouse"
