@@ -128,7 +128,7 @@ def _empty_pre() -> pd.DataFrame:
 
 def read_csv_text(text: str, feed: FeedContract, file_label: str) -> ReadResult:
     opts = feed.csv
-    lines = text.split("\n", opts.skip_rows + 1) if opts.skip_rows else None
+    lines = text.split("\n", opts.skip_rows) if opts.skip_rows else None
     if lines is not None:
         text = lines[-1] if len(lines) > opts.skip_rows else ""
     first_line = text.split("\n", 1)[0].rstrip("\r")

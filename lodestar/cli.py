@@ -269,6 +269,89 @@ def scenario(
     console.print(f"{len(result)} grain-week rows re-forecast in {1000 * (time.perf_counter() - t0):.0f} ms (incl. load)")
 
 
+contract_app = typer.Typer(no_args_is_help=True, help="Propose and dry-run file contracts.")
+app.add_typer(contract_app, name="contract")
+
+
+@contract_app.command("infer")
+def contract_infer(
+    file: Annotated[Path, typer.Argument(help="a sample file: CSV (any delimiter, .gz too), Excel or JSON lines")],
+    source: Annotated[str, typer.Option(help="source name, e.g. erp (raw tables raw.<source>_<feed>)")],
+    feed: Annotated[str, typer.Option(help="feed name, e.g. orders")],
+    out: Annotated[Path | None, typer.Option(help="write the YAML here (default: print it)")] = None,
+) -> None:
+    """Propose a contract YAML from a sample file; says what it is unsure of."""
+    from connectors.contracts import ContractLoadError, load_source_contract
+    from connectors.infer import InferError, infer_contract
+    from lodestar.warehouse import Warehouse
+
+    try:
+        inference = infer_contract(file, source, feed, warehouse=Warehouse(get_settings().warehouse_path))
+    except InferError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    text = inference.yaml_text()
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        try:
+            load_source_contract(out)  # the proposal must load as it is
+        except ContractLoadError as exc:  # pragma: no cover - a bug in the inference
+            console.print(f"[red]proposed contract does not load:[/red] {exc}")
+            raise typer.Exit(1) from None
+        console.print(f"contract written to {out}")
+    err = Console(stderr=True)
+    cols = inference.columns
+    err.print(f"{inference.rows:,} rows, {len(cols)} columns; {inference.format}, {inference.encoding}"
+              + (" with BOM" if inference.bom else "")
+              + (f", delimiter {inference.delimiter!r}" if inference.delimiter else "")
+              + f"; primary key {inference.primary_key}; {sum(c.canonical for c in cols)} canonical name(s), "
+              f"{len(inference.references)} reference(s)")
+    for note in inference.notes:
+        err.print(f"[yellow]unsure:[/] {note}")
+
+
+@contract_app.command("check")
+def contract_check(
+    file: Annotated[Path, typer.Argument(help="the file to dry-run")],
+    contract: Annotated[Path | None, typer.Option(help="contract YAML (default: the contract whose feed glob matches)")] = None,
+    feed: Annotated[str | None, typer.Option(help="feed name when the file name matches none or several")] = None,
+    limit: Annotated[int, typer.Option(help="rejected rows to print at most (0 = all)")] = 50,
+) -> None:
+    """Dry-run a file against its contract with the connector's validation: counts and per-row reasons; writes nothing."""
+    from connectors.contracts import ContractLoadError
+    from connectors.dryrun import CheckError, check_file
+    from lodestar.warehouse import Warehouse
+
+    try:
+        result = check_file(file, contract, feed, warehouse=Warehouse(get_settings().warehouse_path))
+    except (CheckError, ContractLoadError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"{file}: feed {result.contract.source}.{result.feed.name} ({result.contract.path}), "
+                  f"encoding {result.encoding}")
+    console.print(f"rows seen {result.rows_seen:,}, [green]accepted {result.rows_accepted:,}[/], "
+                  f"[red]rejected {result.rows_rejected:,}[/]"
+                  + (f" ({', '.join(f'{k} {n}' for k, n in result.kinds().items())})" if result.rows_rejected else ""))
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    shown = result.rejects if limit == 0 else result.rejects.head(limit)
+    if len(shown):
+        table = Table(title="rejected rows (row = 1-based data row; 0 = the whole file)")
+        for col in ("row", "kind", "reason"):
+            table.add_column(col, justify="right" if col == "row" else "left")
+        for r in shown.itertuples():
+            table.add_row(str(r._1), r.kind, r.reason)
+        console.print(table)
+        if len(shown) < result.rows_rejected:
+            console.print(f"... {result.rows_rejected - len(shown)} more rejected rows (--limit 0 prints all)")
+    rate = result.rows_rejected / max(result.rows_seen, 1)
+    if rate > result.feed.reject_threshold:
+        console.print(f"[red]reject rate {rate:.1%} is above the feed's threshold {result.feed.reject_threshold:.1%}[/]")
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
