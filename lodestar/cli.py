@@ -352,6 +352,53 @@ def contract_check(
         raise typer.Exit(1)
 
 
+connector_app = typer.Typer(no_args_is_help=True, help="Propose connectors for APIs.")
+app.add_typer(connector_app, name="connector")
+
+
+@connector_app.command("infer-http")
+def connector_infer_http(
+    url: Annotated[str, typer.Argument(help="a URL of the API that returns records, e.g. https://host/api/orders?page_size=100")],
+    token_env: Annotated[str | None, typer.Option(help="env var holding the bearer token (its value is never printed)")] = None,
+    name: Annotated[str | None, typer.Option(help="contract name = raw table (default: from the URL path)")] = None,
+    source: Annotated[str | None, typer.Option(help="source name for the rejects table (default: first word of the name)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the YAML here (default: print it)")] = None,
+) -> None:
+    """Probe an API endpoint and propose an HTTP contract: data selector, pagination, updated-since cursor, columns."""
+    from connectors.contracts import ContractLoadError, load_http_contract
+    from connectors.infer_http import ProbeError, infer_http_contract
+
+    token = None
+    if token_env:
+        token = os.environ.get(token_env)
+        if not token:
+            console.print(f"[red]error:[/red] env var {token_env} is not set (it should hold the bearer token)")
+            raise typer.Exit(2)
+    try:
+        inference = infer_http_contract(url, name=name, source=source, token_env=token_env, token=token)
+    except ProbeError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    text = inference.yaml_text()
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"HTTP contract written to {out}")
+        if inference.loadable:
+            try:
+                load_http_contract(out)
+            except ContractLoadError as exc:  # pragma: no cover - a bug in the inference
+                console.print(f"[red]proposed contract does not load:[/red] {exc}")
+                raise typer.Exit(1) from None
+    err = Console(stderr=True)
+    err.print(f"{inference.records} records on the first page under {inference.data_selector!r}; "
+              f"pagination {inference.paginator.get('type')}; cursor "
+              f"{(inference.incremental or {}).get('cursor_field', 'none')}; primary key {inference.primary_key}")
+    for note in inference.notes:
+        err.print(f"[yellow]unsure:[/] {note}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
