@@ -60,6 +60,13 @@ def source_root(contract: SourceContract, root: Path | None = None) -> Path:
     """The folder a source's files are read from: ``root`` overrides the settings-derived one."""
     settings = get_settings()
     if root is None:
+        # A configured company (lodestar.yaml) may put a source's drops at any path.
+        from lodestar.company import current_company
+
+        company = current_company()
+        configured = company.source_folder(contract.source) if company else None
+        if configured is not None:
+            return configured
         root = settings.drops_dir if contract.root == "drops" else settings.shared_data_dir
     return Path(root) / contract.folder_name
 

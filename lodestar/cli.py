@@ -154,6 +154,56 @@ def demo(
 
 
 @app.command()
+def run(
+    company: Annotated[Path | None, typer.Option(
+        help="the company file (lodestar.yaml); default $LODESTAR_COMPANY")] = None,
+    select: Annotated[str | None, typer.Option(
+        help="run only these assets, in Dagster selection syntax, e.g. 'tag:layer=landing' or 'group:erp'")] = None,
+    history_weeks: Annotated[int, typer.Option(
+        help="also forecast this many earlier origins, as `lodestar demo` does (0 = skip)")] = 0,
+) -> None:
+    """Run the main job (or a selection) for the configured company; generates nothing."""
+    from lodestar.company import COMPANY_ENV, CompanyError, current_company
+
+    _prepare_env()
+    if company is not None:
+        os.environ[COMPANY_ENV] = str(company.expanduser().resolve())
+    try:
+        cfg = current_company()
+    except CompanyError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if cfg is None:
+        console.print("[red]error:[/red] no company: pass --company PATH or set LODESTAR_COMPANY "
+                      "(`lodestar generate` writes the demo's as $LODESTAR_DEMO_DIR/lodestar.yaml)")
+        raise typer.Exit(2)
+    if cfg.demo_api:
+        # The demo API serves the data generated beside the demo's company file.
+        os.environ["LODESTAR_DEMO_DIR"] = str(cfg.path.parent)
+    sources = "all contracts" if cfg.sources is None else ", ".join(cfg.sources)
+    console.print(f"[bold]{cfg.company}[/] ({cfg.path}): currency {cfg.currency}, week starts "
+                  f"{cfg.calendar.week_start}; sources: {sources}")
+    from lodestar.mainjob import print_summary, run_forecast_history, run_main_job
+
+    started = time.perf_counter()
+    # Only the demo company is served by the bundled demo API; a company's feeds read their own variables.
+    serve = demo_api_env() if cfg.demo_api else contextlib.nullcontext()
+    try:
+        with serve:
+            outcome = run_main_job(select=select)
+    except ValueError as exc:  # a selection matching nothing
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if outcome.success and history_weeks > 0 and not select:
+        hist = run_forecast_history(history_weeks)
+        outcome.success = hist.success
+        outcome.failed_steps += hist.failed_steps
+    print_summary(outcome, console, elapsed=time.perf_counter() - started)
+    if not outcome.success:
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run read-only against the warehouse")],
     limit: Annotated[int, typer.Option(help="rows to print at most")] = 50,
