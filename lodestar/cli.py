@@ -180,7 +180,8 @@ def run(
     if cfg.demo_api:
         # The demo API serves the data generated beside the demo's company file.
         os.environ["LODESTAR_DEMO_DIR"] = str(cfg.path.parent)
-    sources = "all contracts" if cfg.sources is None else ", ".join(cfg.sources)
+    sources = (", ".join(cfg.sources) if cfg.sources is not None
+               else f"every contract in {cfg.contracts_dir}" if cfg.contracts_dir else "none")
     console.print(f"[bold]{cfg.company}[/] ({cfg.path}): currency {cfg.currency}, week starts "
                   f"{cfg.calendar.week_start}; sources: {sources}")
     from lodestar.mainjob import print_summary, run_forecast_history, run_main_job
@@ -201,6 +202,50 @@ def run(
     print_summary(outcome, console, elapsed=time.perf_counter() - started)
     if not outcome.success:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def capabilities(
+    company: Annotated[Path | None, typer.Option(help="a company file: say what it lacks (default $LODESTAR_COMPANY)")] = None,
+    update_readme: Annotated[bool, typer.Option(help="rewrite the capability matrix in README.md")] = False,
+) -> None:
+    """Which sources each mart, forecast and intelligence asset needs (read off the asset graph)."""
+    from lodestar import capabilities as cap
+    from lodestar.company import COMPANY_ENV, CompanyError, current_company
+
+    _prepare_env()
+    if company is not None:
+        os.environ[COMPANY_ENV] = str(company.expanduser().resolve())
+    try:
+        cfg = current_company()
+    except CompanyError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    from orchestration.definitions import defs
+
+    dirs = [(cap.CONTRACTS_DIR, cap.HTTP_DIR)]
+    if cfg is not None:
+        dirs.append((cfg.contracts_dir or cap.CONTRACTS_DIR, cfg.http_contracts_dir or cap.HTTP_DIR))
+    owner = cap.raw_table_sources(dirs)
+    needs = cap.asset_needs(defs, owner)
+    sources = sorted({s for n in needs for s in n.sources})
+    table = cap.render_matrix(needs, sources)
+    if update_readme:
+        changed = cap.update_readme(PROJECT_ROOT / "README.md", table)
+        console.print("README.md updated" if changed else "README.md already current")
+        return
+    has = cap.company_sources(cfg)
+    if has is None:
+        print(table)
+        return
+    out = Table(title=f"{cfg.company}: what each asset needs (sources: {', '.join(sorted(has)) or 'none'})")
+    for col in ("asset", "status", "missing sources"):
+        out.add_column(col)
+    for n in needs:
+        missing = [s for s in n.sources if s not in has]
+        status = "no source data" if n.sources and len(missing) == len(n.sources) else ("partial" if missing else "available")
+        out.add_row(n.asset, status, ", ".join(missing))
+    console.print(out)
 
 
 @app.command()

@@ -18,7 +18,8 @@ http:                             # the HTTP feeds that apply
 documents: inbox                  # the document inbox (PDFs, scans)
 demo_api: false                   # serve the bundled demo API for the HTTP feeds (the demo only)
 ```
-Omitting ``sources`` (or ``http``) means every contract of the folder applies.
+Omitting ``sources`` (or ``http``) means every contract of the company's own ``contracts_dir`` (or
+``http_contracts_dir``) applies; the checkout's contracts are the demo company's and apply only when listed.
 """
 
 from __future__ import annotations
@@ -73,10 +74,12 @@ class Company(_Strict):
         return cfg.path if cfg is not None else None
 
     def applies(self, source: str) -> bool:
-        return self.sources is None or source in self.sources
+        """Listed under ``sources``; with no list, every contract of the company's own contracts folder
+        (the checkout's contracts are the demo's: they apply only when listed)."""
+        return source in self.sources if self.sources is not None else self.contracts_dir is not None
 
     def http_applies(self, name: str) -> bool:
-        return self.http is None or name in self.http
+        return name in self.http if self.http is not None else self.http_contracts_dir is not None
 
 
 class CompanyError(ValueError):

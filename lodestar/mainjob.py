@@ -43,7 +43,10 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
         partition_key = job.partitions_def.get_last_partition_key()
     asset_selection = None
     if select:
-        asset_selection = sorted(dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph()), key=str)
+        # A selection that cuts through a multi-asset (e.g. one output of the complaint signals) takes the
+        # whole multi-asset: Dagster cannot run part of one that does not support subsetting.
+        asset_selection = sorted(dg.AssetSelection.from_string(select).required_multi_asset_neighbors()
+                                 .resolve(defs.resolve_asset_graph()), key=str)
         if not asset_selection:
             raise ValueError(f"asset selection {select!r} matches no asset of the main job")
     started = time.perf_counter()
