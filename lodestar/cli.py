@@ -69,6 +69,17 @@ def demo_api_env() -> Iterator[None]:
                     os.environ[key] = value
 
 
+def _progress_args(label: str, verbose: bool) -> dict:
+    """Progress lines on the console and the full log in $LODESTAR_HOME/logs, unless ``--verbose``."""
+    if verbose:
+        return {}
+    from lodestar.progress import new_log_file
+
+    log_file = new_log_file(get_settings().home, label)
+    console.print(f"progress below; the full Dagster and dbt log goes to {log_file}")
+    return {"console": console, "log_file": log_file}
+
+
 def ensure_demo_company(scale: float, seed: int, regenerate: bool = False) -> dict:
     """Generate the demo company unless the same scale and seed are already on disk."""
     from lodestar.demo.generator import generate
@@ -130,6 +141,7 @@ def demo(
              "full month), so forecast_accuracy, the red light and the sandbox have weeks with actuals (0 = skip)")] = 4,
     select: Annotated[str | None, typer.Option(
         help="run only these assets, in Dagster selection syntax, e.g. 'tag:layer=landing' or 'group:erp'")] = None,
+    verbose: Annotated[bool, typer.Option(help="stream Dagster's and dbt's full log here instead of to a file")] = False,
 ) -> None:
     """Generate the demo company if needed, run the main job over the whole asset graph, print a summary."""
     _prepare_env()
@@ -140,9 +152,9 @@ def demo(
     generated = time.perf_counter()
     console.print(f"[bold]demo company ready[/] in {generated - started:.1f}s -> {get_settings().demo_dir}")
     with demo_api_env():
-        outcome = run_main_job(select=select)
+        outcome = run_main_job(select=select, **_progress_args("demo", verbose))
     if outcome.success and history_weeks > 0 and not select:
-        hist = run_forecast_history(history_weeks)
+        hist = run_forecast_history(history_weeks, log_file=outcome.log_file)
         console.print(f"forecast history: {len(hist.partition_keys)} earlier origin(s) forecast "
                       f"({', '.join(hist.partition_keys)}) and forecast marts rebuilt "
                       f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
@@ -161,6 +173,7 @@ def run(
         help="run only these assets, in Dagster selection syntax, e.g. 'tag:layer=landing' or 'group:erp'")] = None,
     history_weeks: Annotated[int, typer.Option(
         help="also forecast this many earlier origins, as `lodestar demo` does (0 = skip)")] = 0,
+    verbose: Annotated[bool, typer.Option(help="stream Dagster's and dbt's full log here instead of to a file")] = False,
 ) -> None:
     """Run the main job (or a selection) for the configured company; generates nothing."""
     from lodestar.company import COMPANY_ENV, CompanyError, current_company
@@ -191,12 +204,12 @@ def run(
     serve = demo_api_env() if cfg.demo_api else contextlib.nullcontext()
     try:
         with serve:
-            outcome = run_main_job(select=select)
+            outcome = run_main_job(select=select, **_progress_args("run", verbose))
     except ValueError as exc:  # a selection matching nothing
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     if outcome.success and history_weeks > 0 and not select:
-        hist = run_forecast_history(history_weeks)
+        hist = run_forecast_history(history_weeks, log_file=outcome.log_file)
         outcome.success = hist.success
         outcome.failed_steps += hist.failed_steps
     print_summary(outcome, console, elapsed=time.perf_counter() - started)

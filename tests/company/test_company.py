@@ -146,6 +146,14 @@ def test_lodestar_run_lands_the_configured_company_without_generating(company_di
         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "ACME 贸易" in proc.stdout and "raw.shop_customers" in proc.stdout
+    # Progress a person can follow: a line per finished step with rows landed / rejected; the full
+    # Dagster log goes to the file the summary names, not to the terminal.
+    steps = [line for line in proc.stdout.splitlines() if line.startswith("[") and "/" in line.split("]")[0]]
+    assert any("land_shop" in line and "+2 rows, 1 rejected" in line for line in steps), proc.stdout
+    assert all(line.split("]")[0].endswith("/2") for line in steps) and len(steps) == 2
+    assert "dagster - INFO" not in proc.stdout + proc.stderr
+    log_file = Path(next(line for line in proc.stdout.splitlines() if "full Dagster and dbt log:" in line).split(": ", 1)[1])
+    assert log_file.parent == home / "logs" and "land_shop" in log_file.read_text(encoding="utf-8")
     wh = Warehouse(home / "warehouse.duckdb")
     assert wh.query("select count(*) as n from raw.shop_customers")["n"][0] == 2
     assert wh.query("select kind from raw.shop_rejects")["kind"].tolist() == ["duplicate_key"]
