@@ -8,7 +8,6 @@ which of the needed sources the company lacks: those assets build empty (or part
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,9 +93,7 @@ def render_matrix(needs: list[Need], sources: list[str]) -> str:
 
 
 def update_readme(readme: Path, table: str) -> bool:
-    text = readme.read_text(encoding="utf-8")
-    block = f"{_START}\n{table}\n{_END}"
-    new = re.sub(re.escape(_START) + r".*?" + re.escape(_END), lambda _m: block, text, flags=re.S)
-    if new != text:
-        readme.write_text(new, encoding="utf-8")
-    return new != text
+    """Rewrite the capability matrix between its markers in the README; True when it changed."""
+    from lodestar.graph import replace_marked_block
+
+    return replace_marked_block(readme, _START, _END, table)

@@ -69,6 +69,35 @@ def demo_api_env() -> Iterator[None]:
                     os.environ[key] = value
 
 
+def _configured_company(path: Path | None):
+    """The company of ``--company PATH`` (exported as LODESTAR_COMPANY for the graph) or of the env var."""
+    from lodestar.company import COMPANY_ENV, CompanyError, current_company
+
+    if path is not None:
+        os.environ[COMPANY_ENV] = str(path.expanduser().resolve())
+    try:
+        return current_company()
+    except CompanyError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _finish(outcome, history_weeks: int, select: str | None, started: float) -> None:
+    """The forecast history after a full run (not after a selection), the summary, the exit code."""
+    from lodestar.mainjob import print_summary, run_forecast_history
+
+    if outcome.success and history_weeks > 0 and not select:
+        hist = run_forecast_history(history_weeks, log_file=outcome.log_file)
+        console.print(f"forecast history: {len(hist.partition_keys)} earlier origin(s) forecast "
+                      f"({', '.join(hist.partition_keys)}) and forecast marts rebuilt "
+                      f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
+        outcome.success = hist.success
+        outcome.failed_steps += hist.failed_steps
+    print_summary(outcome, console, elapsed=time.perf_counter() - started)
+    if not outcome.success:
+        raise typer.Exit(code=1)
+
+
 def _progress_args(label: str, verbose: bool) -> dict:
     """Progress lines on the console and the full log in $LODESTAR_HOME/logs, unless ``--verbose``."""
     if verbose:
@@ -145,7 +174,7 @@ def demo(
 ) -> None:
     """Generate the demo company if needed, run the main job over the whole asset graph, print a summary."""
     _prepare_env()
-    from lodestar.mainjob import print_summary, run_forecast_history, run_main_job
+    from lodestar.mainjob import run_main_job
 
     started = time.perf_counter()
     ensure_demo_company(scale, seed, regenerate)
@@ -153,16 +182,7 @@ def demo(
     console.print(f"[bold]demo company ready[/] in {generated - started:.1f}s -> {get_settings().demo_dir}")
     with demo_api_env():
         outcome = run_main_job(select=select, **_progress_args("demo", verbose))
-    if outcome.success and history_weeks > 0 and not select:
-        hist = run_forecast_history(history_weeks, log_file=outcome.log_file)
-        console.print(f"forecast history: {len(hist.partition_keys)} earlier origin(s) forecast "
-                      f"({', '.join(hist.partition_keys)}) and forecast marts rebuilt "
-                      f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
-        outcome.success = hist.success
-        outcome.failed_steps += hist.failed_steps
-    print_summary(outcome, console, elapsed=time.perf_counter() - generated)
-    if not outcome.success:
-        raise typer.Exit(code=1)
+    _finish(outcome, history_weeks, select, generated)
 
 
 @app.command()
@@ -176,16 +196,8 @@ def run(
     verbose: Annotated[bool, typer.Option(help="stream Dagster's and dbt's full log here instead of to a file")] = False,
 ) -> None:
     """Run the main job (or a selection) for the configured company; generates nothing."""
-    from lodestar.company import COMPANY_ENV, CompanyError, current_company
-
     _prepare_env()
-    if company is not None:
-        os.environ[COMPANY_ENV] = str(company.expanduser().resolve())
-    try:
-        cfg = current_company()
-    except CompanyError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    cfg = _configured_company(company)
     if cfg is None:
         console.print("[red]error:[/red] no company: pass --company PATH or set LODESTAR_COMPANY "
                       "(`lodestar generate` writes the demo's as $LODESTAR_DEMO_DIR/lodestar.yaml)")
@@ -197,7 +209,7 @@ def run(
                else f"every contract in {cfg.contracts_dir}" if cfg.contracts_dir else "none")
     console.print(f"[bold]{cfg.company}[/] ({cfg.path}): currency {cfg.currency}, week starts "
                   f"{cfg.calendar.week_start}; sources: {sources}")
-    from lodestar.mainjob import print_summary, run_forecast_history, run_main_job
+    from lodestar.mainjob import run_main_job
 
     started = time.perf_counter()
     # Only the demo company is served by the bundled demo API; a company's feeds read their own variables.
@@ -208,13 +220,7 @@ def run(
     except ValueError as exc:  # a selection matching nothing
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    if outcome.success and history_weeks > 0 and not select:
-        hist = run_forecast_history(history_weeks, log_file=outcome.log_file)
-        outcome.success = hist.success
-        outcome.failed_steps += hist.failed_steps
-    print_summary(outcome, console, elapsed=time.perf_counter() - started)
-    if not outcome.success:
-        raise typer.Exit(code=1)
+    _finish(outcome, history_weeks, select, started)
 
 
 @app.command()
@@ -224,23 +230,16 @@ def capabilities(
 ) -> None:
     """Which sources each mart, forecast and intelligence asset needs (read off the asset graph)."""
     from lodestar import capabilities as cap
-    from lodestar.company import COMPANY_ENV, CompanyError, current_company
 
     _prepare_env()
-    if company is not None:
-        os.environ[COMPANY_ENV] = str(company.expanduser().resolve())
-    try:
-        cfg = current_company()
-    except CompanyError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    from orchestration.definitions import defs
+    cfg = _configured_company(company)
+    from orchestration.definitions import load as load_defs
 
     dirs = [(cap.CONTRACTS_DIR, cap.HTTP_DIR)]
     if cfg is not None:
         dirs.append((cfg.contracts_dir or cap.CONTRACTS_DIR, cfg.http_contracts_dir or cap.HTTP_DIR))
     owner = cap.raw_table_sources(dirs)
-    needs = cap.asset_needs(defs, owner)
+    needs = cap.asset_needs(load_defs(), owner)
     sources = sorted({s for n in needs for s in n.sources})
     table = cap.render_matrix(needs, sources)
     if update_readme:
@@ -377,6 +376,23 @@ def scenario(
     console.print(f"{len(result)} grain-week rows re-forecast in {1000 * (time.perf_counter() - t0):.0f} ms (incl. load)")
 
 
+def _emit_proposal(text: str, out: Path | None, loader, what: str) -> None:
+    """Print a proposed contract, or write it to ``out`` and load it back (it must load as it is)."""
+    from connectors.contracts import ContractLoadError
+
+    if out is None:
+        print(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    if loader is not None:
+        try:
+            loader(out)
+        except ContractLoadError as exc:  # pragma: no cover - a bug in the inference
+            console.print(f"[red]proposed {what} does not load:[/red] {exc}")
+            raise typer.Exit(1) from None
+    console.print(f"{what} written to {out}")
+
+
 contract_app = typer.Typer(no_args_is_help=True, help="Propose and dry-run file contracts.")
 app.add_typer(contract_app, name="contract")
 
@@ -389,7 +405,7 @@ def contract_infer(
     out: Annotated[Path | None, typer.Option(help="write the YAML here (default: print it)")] = None,
 ) -> None:
     """Propose a contract YAML from a sample file; says what it is unsure of."""
-    from connectors.contracts import ContractLoadError, load_source_contract
+    from connectors.contracts import load_source_contract
     from connectors.infer import InferError, infer_contract
     from lodestar.warehouse import Warehouse
 
@@ -398,17 +414,7 @@ def contract_infer(
     except InferError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    text = inference.yaml_text()
-    if out is None:
-        print(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        try:
-            load_source_contract(out)  # the proposal must load as it is
-        except ContractLoadError as exc:  # pragma: no cover - a bug in the inference
-            console.print(f"[red]proposed contract does not load:[/red] {exc}")
-            raise typer.Exit(1) from None
-        console.print(f"contract written to {out}")
+    _emit_proposal(inference.yaml_text(), out, load_source_contract, "contract")
     err = Console(stderr=True)
     cols = inference.columns
     err.print(f"{inference.rows:,} rows, {len(cols)} columns; {inference.format}, {inference.encoding}"
@@ -473,7 +479,7 @@ def connector_infer_http(
     out: Annotated[Path | None, typer.Option(help="write the YAML here (default: print it)")] = None,
 ) -> None:
     """Probe an API endpoint and propose an HTTP contract: data selector, pagination, updated-since cursor, columns."""
-    from connectors.contracts import ContractLoadError, load_http_contract
+    from connectors.contracts import load_http_contract
     from connectors.infer_http import ProbeError, infer_http_contract
 
     token = None
@@ -487,18 +493,7 @@ def connector_infer_http(
     except ProbeError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    text = inference.yaml_text()
-    if out is None:
-        print(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"HTTP contract written to {out}")
-        if inference.loadable:
-            try:
-                load_http_contract(out)
-            except ContractLoadError as exc:  # pragma: no cover - a bug in the inference
-                console.print(f"[red]proposed contract does not load:[/red] {exc}")
-                raise typer.Exit(1) from None
+    _emit_proposal(inference.yaml_text(), out, load_http_contract if inference.loadable else None, "HTTP contract")
     err = Console(stderr=True)
     err.print(f"{inference.records} records on the first page under {inference.data_selector!r}; "
               f"pagination {inference.paginator.get('type')}; cursor "
