@@ -403,6 +403,10 @@ def find_references(frame: pd.DataFrame, guesses: list[ColumnGuess], keys: list[
     for g in guesses:
         if g.type not in ("string", "integer") or g.name in primary_key or g.distinct < 2:
             continue
+        # Small integers (quantities, counts) overlap any integer key 1..N: an integer column is a
+        # reference candidate only when its name says it is a key.
+        if g.type == "integer" and not _KEYISH.search(g.name):
+            continue
         values = pd.Index(frame[g.name].dropna().astype(str).str.strip().unique())
         best: tuple[float, KnownKey] | None = None
         for k in keys:
@@ -416,6 +420,10 @@ def find_references(frame: pd.DataFrame, guesses: list[ColumnGuess], keys: list[
         share, k = best
         if share >= REFERENCE_OVERLAP:
             refs[g.name] = (k.ref, share)
+            if not k.where.startswith("raw."):
+                src = k.ref.split(".")[0]
+                notes.append(f"{g.name}: references {k.ref} (matched on its file {k.where}); the load checks it "
+                             f"against raw.{src}_{k.ref.split('.')[1]}, so land {src} first")
             if share < 1:
                 notes.append(f"{g.name}: {share:.0%} of its values are keys of {k.ref} ({k.where}); the rest would "
                              "be rejected as unknown_reference")

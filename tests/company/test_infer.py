@@ -160,3 +160,20 @@ def test_cli_writes_a_loadable_contract_and_says_what_it_is_unsure_of(tmp_path, 
     assert "unsure:" in result.output and "gb18030" in result.output
     assert out.read_text(encoding="utf-8").startswith("# Proposed by `lodestar contract infer`")
     assert load_source_contract(out).feeds["orders"].columns["order_id"].source_name == "订单编号"
+
+
+def test_small_integer_measures_are_not_references(tmp_path, shop_contracts, home):
+    # A known feed keyed 1..40 and a sample whose quantity is 1..5: overlap 100 %, but a quantity is no key.
+    (shop_contracts / "nums.yaml").write_text(
+        "source: nums\nroot: drops\nfeeds:\n  rows:\n    files: 'rows.csv'\n    format: csv\n"
+        "    primary_key: [row_id]\n    columns:\n      row_id: {type: integer, required: true}\n", encoding="utf-8")
+    (home / "demo" / "drops" / "nums").mkdir(parents=True)
+    (home / "demo" / "drops" / "nums" / "rows.csv").write_text(
+        "row_id\n" + "\n".join(str(i) for i in range(1, 41)) + "\n", encoding="utf-8")
+    sample = tmp_path / "lines.csv"
+    sample.write_text("line_no,quantity,ref_row_id\n" + "\n".join(f"L{i},{i % 5 + 1},{i}" for i in range(1, 30)),
+                      encoding="utf-8")
+    inf = infer_contract(sample, "x", "lines", contracts_dir=shop_contracts)
+    assert "quantity" not in inf.references
+    assert inf.references["ref_row_id"][0] == "nums.rows.row_id"
+    assert any("land nums first" in n for n in inf.notes)
