@@ -114,12 +114,17 @@ def test_http_base_url_and_token_come_from_the_company(company_dir, monkeypatch)
     assert os.environ["ACME_ORDERS_TOKEN"] == "tok"
 
 
-def test_the_demo_company_file_describes_the_demo_layout(tmp_path):
+def test_the_generator_writes_the_demo_as_a_company_file(tmp_path):
+    from lodestar.demo.generator import generate
+
     contracts = PROJECT_ROOT / "connectors" / "contracts"
+    generate(tmp_path / "demo", scale=0.02)
     path = tmp_path / "demo" / "lodestar.yaml"
-    path.parent.mkdir()
-    path.write_text(demo_company_yaml(contracts, PROJECT_ROOT / "connectors" / "http"), encoding="utf-8")
+    assert path.read_text(encoding="utf-8").endswith(
+        demo_company_yaml(contracts, PROJECT_ROOT / "connectors" / "http").split("\n", 3)[3])
     company = load_company(path)
+    # Every drops source's folder is where the generator put its files.
+    assert list(company.source_folder("erp").glob("orders_*.csv"))
     assert company.demo_api and company.currency == "CNY"
     sources, _ = load_file_contracts(contracts)
     assert set(company.sources) == {c.source for c in sources}
