@@ -60,6 +60,13 @@ def source_root(contract: SourceContract, root: Path | None = None) -> Path:
     """The folder a source's files are read from: ``root`` overrides the settings-derived one."""
     settings = get_settings()
     if root is None:
+        # A configured company (lodestar.yaml) may put a source's drops at any path.
+        from lodestar.company import current_company
+
+        company = current_company()
+        configured = company.source_folder(contract.source) if company else None
+        if configured is not None:
+            return configured
         root = settings.drops_dir if contract.root == "drops" else settings.shared_data_dir
     return Path(root) / contract.folder_name
 
@@ -128,7 +135,7 @@ def _empty_pre() -> pd.DataFrame:
 
 def read_csv_text(text: str, feed: FeedContract, file_label: str) -> ReadResult:
     opts = feed.csv
-    lines = text.split("\n", opts.skip_rows + 1) if opts.skip_rows else None
+    lines = text.split("\n", opts.skip_rows) if opts.skip_rows else None
     if lines is not None:
         text = lines[-1] if len(lines) > opts.skip_rows else ""
     first_line = text.split("\n", 1)[0].rstrip("\r")

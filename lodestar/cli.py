@@ -69,6 +69,46 @@ def demo_api_env() -> Iterator[None]:
                     os.environ[key] = value
 
 
+def _configured_company(path: Path | None):
+    """The company of ``--company PATH`` (exported as LODESTAR_COMPANY for the graph) or of the env var."""
+    from lodestar.company import COMPANY_ENV, CompanyError, current_company
+
+    if path is not None:
+        os.environ[COMPANY_ENV] = str(path.expanduser().resolve())
+    try:
+        return current_company()
+    except CompanyError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _finish(outcome, history_weeks: int, select: str | None, started: float) -> None:
+    """The forecast history after a full run (not after a selection), the summary, the exit code."""
+    from lodestar.mainjob import print_summary, run_forecast_history
+
+    if outcome.success and history_weeks > 0 and not select:
+        hist = run_forecast_history(history_weeks, log_file=outcome.log_file)
+        console.print(f"forecast history: {len(hist.partition_keys)} earlier origin(s) forecast "
+                      f"({', '.join(hist.partition_keys)}) and forecast marts rebuilt "
+                      f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
+        outcome.success = hist.success
+        outcome.failed_steps += hist.failed_steps
+    print_summary(outcome, console, elapsed=time.perf_counter() - started)
+    if not outcome.success:
+        raise typer.Exit(code=1)
+
+
+def _progress_args(label: str, verbose: bool) -> dict:
+    """Progress lines on the console and the full log in $LODESTAR_HOME/logs, unless ``--verbose``."""
+    if verbose:
+        return {}
+    from lodestar.progress import new_log_file
+
+    log_file = new_log_file(get_settings().home, label)
+    console.print(f"progress below; the full Dagster and dbt log goes to {log_file}")
+    return {"console": console, "log_file": log_file}
+
+
 def ensure_demo_company(scale: float, seed: int, regenerate: bool = False) -> dict:
     """Generate the demo company unless the same scale and seed are already on disk."""
     from lodestar.demo.generator import generate
@@ -130,27 +170,94 @@ def demo(
              "full month), so forecast_accuracy, the red light and the sandbox have weeks with actuals (0 = skip)")] = 4,
     select: Annotated[str | None, typer.Option(
         help="run only these assets, in Dagster selection syntax, e.g. 'tag:layer=landing' or 'group:erp'")] = None,
+    verbose: Annotated[bool, typer.Option(help="stream Dagster's and dbt's full log here instead of to a file")] = False,
 ) -> None:
     """Generate the demo company if needed, run the main job over the whole asset graph, print a summary."""
     _prepare_env()
-    from lodestar.mainjob import print_summary, run_forecast_history, run_main_job
+    from lodestar.mainjob import run_main_job
 
     started = time.perf_counter()
     ensure_demo_company(scale, seed, regenerate)
     generated = time.perf_counter()
     console.print(f"[bold]demo company ready[/] in {generated - started:.1f}s -> {get_settings().demo_dir}")
     with demo_api_env():
-        outcome = run_main_job(select=select)
-    if outcome.success and history_weeks > 0 and not select:
-        hist = run_forecast_history(history_weeks)
-        console.print(f"forecast history: {len(hist.partition_keys)} earlier origin(s) forecast "
-                      f"({', '.join(hist.partition_keys)}) and forecast marts rebuilt "
-                      f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
-        outcome.success = hist.success
-        outcome.failed_steps += hist.failed_steps
-    print_summary(outcome, console, elapsed=time.perf_counter() - generated)
-    if not outcome.success:
-        raise typer.Exit(code=1)
+        outcome = run_main_job(select=select, **_progress_args("demo", verbose))
+    _finish(outcome, history_weeks, select, generated)
+
+
+@app.command()
+def run(
+    company: Annotated[Path | None, typer.Option(
+        help="the company file (lodestar.yaml); default $LODESTAR_COMPANY")] = None,
+    select: Annotated[str | None, typer.Option(
+        help="run only these assets, in Dagster selection syntax, e.g. 'tag:layer=landing' or 'group:erp'")] = None,
+    history_weeks: Annotated[int, typer.Option(
+        help="also forecast this many earlier origins, as `lodestar demo` does (0 = skip)")] = 0,
+    verbose: Annotated[bool, typer.Option(help="stream Dagster's and dbt's full log here instead of to a file")] = False,
+) -> None:
+    """Run the main job (or a selection) for the configured company; generates nothing."""
+    _prepare_env()
+    cfg = _configured_company(company)
+    if cfg is None:
+        console.print("[red]error:[/red] no company: pass --company PATH or set LODESTAR_COMPANY "
+                      "(`lodestar generate` writes the demo's as $LODESTAR_DEMO_DIR/lodestar.yaml)")
+        raise typer.Exit(2)
+    if cfg.demo_api:
+        # The demo API serves the data generated beside the demo's company file.
+        os.environ["LODESTAR_DEMO_DIR"] = str(cfg.path.parent)
+    sources = (", ".join(cfg.sources) if cfg.sources is not None
+               else f"every contract in {cfg.contracts_dir}" if cfg.contracts_dir else "none")
+    console.print(f"[bold]{cfg.company}[/] ({cfg.path}): currency {cfg.currency}, week starts "
+                  f"{cfg.calendar.week_start}; sources: {sources}")
+    from lodestar.mainjob import run_main_job
+
+    started = time.perf_counter()
+    # Only the demo company is served by the bundled demo API; a company's feeds read their own variables.
+    serve = demo_api_env() if cfg.demo_api else contextlib.nullcontext()
+    try:
+        with serve:
+            outcome = run_main_job(select=select, **_progress_args("run", verbose))
+    except ValueError as exc:  # a selection matching nothing
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    _finish(outcome, history_weeks, select, started)
+
+
+@app.command()
+def capabilities(
+    company: Annotated[Path | None, typer.Option(help="a company file: say what it lacks (default $LODESTAR_COMPANY)")] = None,
+    update_readme: Annotated[bool, typer.Option(help="rewrite the capability matrix in README.md")] = False,
+) -> None:
+    """Which sources each mart, forecast and intelligence asset needs (read off the asset graph)."""
+    from lodestar import capabilities as cap
+
+    _prepare_env()
+    cfg = _configured_company(company)
+    from orchestration.definitions import load as load_defs
+
+    dirs = [(cap.CONTRACTS_DIR, cap.HTTP_DIR)]
+    if cfg is not None:
+        dirs.append((cfg.contracts_dir or cap.CONTRACTS_DIR, cfg.http_contracts_dir or cap.HTTP_DIR))
+    owner = cap.raw_table_sources(dirs)
+    needs = cap.asset_needs(load_defs(), owner)
+    sources = sorted({s for n in needs for s in n.sources})
+    table = cap.render_matrix(needs, sources)
+    if update_readme:
+        changed = cap.update_readme(PROJECT_ROOT / "README.md", table)
+        console.print("README.md updated" if changed else "README.md already current")
+        return
+    has = cap.company_sources(cfg)
+    if has is None:
+        print(table)
+        return
+    out = Table(title=f"{cfg.company}: what each asset needs (sources: {', '.join(sorted(has)) or 'none'})")
+    for col in ("asset", "status", "missing sources"):
+        out.add_column(col)
+    for n in needs:
+        missing = [s for s in n.sources if s not in has]
+        status = "no source data" if n.sources and len(missing) == len(n.sources) else ("partial" if missing else "available")
+        out.add_row(n.asset, status, ", ".join(missing))
+    console.print(out)
 
 
 @app.command()
@@ -267,6 +374,132 @@ def scenario(
     table.add_row("total", "", f"{tot.y_base:,.0f}", f"{tot.y_scenario:,.0f}", f"{tot.delta:+,.0f}", f"{tot.delta_pct:+.1f}%")
     console.print(table)
     console.print(f"{len(result)} grain-week rows re-forecast in {1000 * (time.perf_counter() - t0):.0f} ms (incl. load)")
+
+
+def _emit_proposal(text: str, out: Path | None, loader, what: str) -> None:
+    """Print a proposed contract, or write it to ``out`` and load it back (it must load as it is)."""
+    from connectors.contracts import ContractLoadError
+
+    if out is None:
+        print(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    if loader is not None:
+        try:
+            loader(out)
+        except ContractLoadError as exc:  # pragma: no cover - a bug in the inference
+            console.print(f"[red]proposed {what} does not load:[/red] {exc}")
+            raise typer.Exit(1) from None
+    console.print(f"{what} written to {out}")
+
+
+contract_app = typer.Typer(no_args_is_help=True, help="Propose and dry-run file contracts.")
+app.add_typer(contract_app, name="contract")
+
+
+@contract_app.command("infer")
+def contract_infer(
+    file: Annotated[Path, typer.Argument(help="a sample file: CSV (any delimiter, .gz too), Excel or JSON lines")],
+    source: Annotated[str, typer.Option(help="source name, e.g. erp (raw tables raw.<source>_<feed>)")],
+    feed: Annotated[str, typer.Option(help="feed name, e.g. orders")],
+    out: Annotated[Path | None, typer.Option(help="write the YAML here (default: print it)")] = None,
+) -> None:
+    """Propose a contract YAML from a sample file; says what it is unsure of."""
+    from connectors.contracts import load_source_contract
+    from connectors.infer import InferError, infer_contract
+    from lodestar.warehouse import Warehouse
+
+    try:
+        inference = infer_contract(file, source, feed, warehouse=Warehouse(get_settings().warehouse_path))
+    except InferError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    _emit_proposal(inference.yaml_text(), out, load_source_contract, "contract")
+    err = Console(stderr=True)
+    cols = inference.columns
+    err.print(f"{inference.rows:,} rows, {len(cols)} columns; {inference.format}, {inference.encoding}"
+              + (" with BOM" if inference.bom else "")
+              + (f", delimiter {inference.delimiter!r}" if inference.delimiter else "")
+              + f"; primary key {inference.primary_key}; {sum(c.canonical for c in cols)} canonical name(s), "
+              f"{len(inference.references)} reference(s)")
+    for note in inference.notes:
+        err.print(f"[yellow]unsure:[/] {note}")
+
+
+@contract_app.command("check")
+def contract_check(
+    file: Annotated[Path, typer.Argument(help="the file to dry-run")],
+    contract: Annotated[Path | None, typer.Option(help="contract YAML (default: the contract whose feed glob matches)")] = None,
+    feed: Annotated[str | None, typer.Option(help="feed name when the file name matches none or several")] = None,
+    limit: Annotated[int, typer.Option(help="rejected rows to print at most (0 = all)")] = 50,
+) -> None:
+    """Dry-run a file against its contract with the connector's validation: counts and per-row reasons; writes nothing."""
+    from connectors.contracts import ContractLoadError
+    from connectors.dryrun import CheckError, check_file
+    from lodestar.warehouse import Warehouse
+
+    try:
+        result = check_file(file, contract, feed, warehouse=Warehouse(get_settings().warehouse_path))
+    except (CheckError, ContractLoadError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"{file}: feed {result.contract.source}.{result.feed.name} ({result.contract.path}), "
+                  f"encoding {result.encoding}")
+    console.print(f"rows seen {result.rows_seen:,}, [green]accepted {result.rows_accepted:,}[/], "
+                  f"[red]rejected {result.rows_rejected:,}[/]"
+                  + (f" ({', '.join(f'{k} {n}' for k, n in result.kinds().items())})" if result.rows_rejected else ""))
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    shown = result.rejects if limit == 0 else result.rejects.head(limit)
+    if len(shown):
+        table = Table(title="rejected rows (row = 1-based data row; 0 = the whole file)")
+        for col in ("row", "kind", "reason"):
+            table.add_column(col, justify="right" if col == "row" else "left")
+        for r in shown.itertuples():
+            table.add_row(str(r._1), r.kind, r.reason)
+        console.print(table)
+        if len(shown) < result.rows_rejected:
+            console.print(f"... {result.rows_rejected - len(shown)} more rejected rows (--limit 0 prints all)")
+    rate = result.rows_rejected / max(result.rows_seen, 1)
+    if rate > result.feed.reject_threshold:
+        console.print(f"[red]reject rate {rate:.1%} is above the feed's threshold {result.feed.reject_threshold:.1%}[/]")
+        raise typer.Exit(1)
+
+
+connector_app = typer.Typer(no_args_is_help=True, help="Propose connectors for APIs.")
+app.add_typer(connector_app, name="connector")
+
+
+@connector_app.command("infer-http")
+def connector_infer_http(
+    url: Annotated[str, typer.Argument(help="a URL of the API that returns records, e.g. https://host/api/orders?page_size=100")],
+    token_env: Annotated[str | None, typer.Option(help="env var holding the bearer token (its value is never printed)")] = None,
+    name: Annotated[str | None, typer.Option(help="contract name = raw table (default: from the URL path)")] = None,
+    source: Annotated[str | None, typer.Option(help="source name for the rejects table (default: first word of the name)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the YAML here (default: print it)")] = None,
+) -> None:
+    """Probe an API endpoint and propose an HTTP contract: data selector, pagination, updated-since cursor, columns."""
+    from connectors.contracts import load_http_contract
+    from connectors.infer_http import ProbeError, infer_http_contract
+
+    token = None
+    if token_env:
+        token = os.environ.get(token_env)
+        if not token:
+            console.print(f"[red]error:[/red] env var {token_env} is not set (it should hold the bearer token)")
+            raise typer.Exit(2)
+    try:
+        inference = infer_http_contract(url, name=name, source=source, token_env=token_env, token=token)
+    except ProbeError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    _emit_proposal(inference.yaml_text(), out, load_http_contract if inference.loadable else None, "HTTP contract")
+    err = Console(stderr=True)
+    err.print(f"{inference.records} records on the first page under {inference.data_selector!r}; "
+              f"pagination {inference.paginator.get('type')}; cursor "
+              f"{(inference.incremental or {}).get('cursor_field', 'none')}; primary key {inference.primary_key}")
+    for note in inference.notes:
+        err.print(f"[yellow]unsure:[/] {note}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

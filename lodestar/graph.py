@@ -39,9 +39,14 @@ def render_asset_graph(defs: dg.Definitions, width: int = 100) -> str:
 
 def update_readme(readme: Path, picture: str) -> bool:
     """Replace the block between the asset-graph markers; True when the file changed."""
+    return replace_marked_block(readme, _START, _END, f"```text\n{picture}\n```")
+
+
+def replace_marked_block(readme: Path, start: str, end: str, body: str) -> bool:
+    """Replace what lies between two marker comments of a file; True when the file changed."""
     text = readme.read_text(encoding="utf-8")
-    block = f"{_START}\n```text\n{picture}\n```\n{_END}"
-    new = re.sub(re.escape(_START) + r".*?" + re.escape(_END), lambda _m: block, text, flags=re.S)
+    block = f"{start}\n{body}\n{end}"
+    new = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
     if new != text:
         readme.write_text(new, encoding="utf-8")
     return new != text

@@ -3,12 +3,15 @@ and prints the summary a data engineer reads after `make demo`."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from lodestar.progress import followed
 from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse
 
@@ -22,17 +25,22 @@ class MainJobOutcome:
     failed_steps: list[str] = field(default_factory=list)
     checks: dict[str, bool] = field(default_factory=dict)
     partition_keys: list[str] = field(default_factory=list)
+    log_file: Path | None = None
 
 
 def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None = None,
-                 select: str | None = None) -> MainJobOutcome:
+                 select: str | None = None, console: Console | None = None,
+                 log_file: Path | None = None) -> MainJobOutcome:
     """Execute ``main`` in this process, recorded in $DAGSTER_HOME so the UI shows the run.
 
     The forecast assets are partitioned by week: ``partition_key`` picks the forecast origin week,
     default the latest partition. ``select`` runs a subset of the graph, in Dagster's asset selection
     syntax (``tag:layer=landing``, ``group:erp``, ``key:marts/*``); a selection matching nothing is an error.
+    With ``console`` and ``log_file``, progress goes to the console (a line per finished step) and the full
+    Dagster / dbt log to the file (:mod:`lodestar.progress`).
     """
     import dagster as dg
+    from dagster._core.utils import make_new_run_id
 
     from orchestration.definitions import load as load_defs
 
@@ -43,20 +51,30 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
         partition_key = job.partitions_def.get_last_partition_key()
     asset_selection = None
     if select:
-        asset_selection = sorted(dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph()), key=str)
+        # A selection that cuts through a multi-asset (e.g. one output of the complaint signals) takes the
+        # whole multi-asset: Dagster cannot run part of one that does not support subsetting.
+        asset_selection = sorted(dg.AssetSelection.from_string(select).required_multi_asset_neighbors()
+                                 .resolve(defs.resolve_asset_graph()), key=str)
         if not asset_selection:
             raise ValueError(f"asset selection {select!r} matches no asset of the main job")
     started = time.perf_counter()
+    run_id = make_new_run_id()
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            tags=tags or {},
-            partition_key=partition_key,
-            asset_selection=asset_selection,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
-    return _outcome([result], started)
+        follow = (followed(instance, run_id, console, log_file) if console is not None and log_file is not None
+                  else contextlib.nullcontext())
+        with follow:
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                tags=tags or {},
+                partition_key=partition_key,
+                asset_selection=asset_selection,
+                run_id=run_id,
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            )
+    outcome = _outcome([result], started)
+    outcome.log_file = log_file
+    return outcome
 
 
 def _outcome(results: list, started: float, partition_keys: list[str] | None = None) -> MainJobOutcome:
@@ -83,7 +101,7 @@ def _outcome(results: list, started: float, partition_keys: list[str] | None = N
     )
 
 
-def run_forecast_history(weeks: int) -> MainJobOutcome:
+def run_forecast_history(weeks: int, log_file: Path | None = None) -> MainJobOutcome:
     """Forecast the ``weeks`` origins before the latest, and the origin the sandbox needs for the last full
     month, from @champion (job ``forecast_history``, one run per origin), then rebuild what compares forecasts
     with actuals (job ``forecast_marts``: forecast_accuracy, warning_lights, the forecast sandbox).
@@ -102,7 +120,12 @@ def run_forecast_history(weeks: int) -> MainJobOutcome:
 
     started = time.perf_counter()
     keys = history_partition_keys(weeks)
-    with dg.DagsterInstance.get() as instance:
+    quiet = contextlib.ExitStack()
+    if log_file is not None:  # the runs' full log joins the main job's in the file
+        fh = quiet.enter_context(log_file.open("a", encoding="utf-8"))
+        quiet.enter_context(contextlib.redirect_stdout(fh))
+        quiet.enter_context(contextlib.redirect_stderr(fh))
+    with quiet, dg.DagsterInstance.get() as instance:
         results = [defs.resolve_job_def("forecast_history").execute_in_process(
             instance=instance, raise_on_error=False, partition_key=key, tags={"trigger": "demo_history"})
             for key in keys]
@@ -168,6 +191,8 @@ def print_summary(outcome: MainJobOutcome, console: Console, elapsed: float | No
         rejected.add_row(feed, f"{n:,}", kinds)
     console.print(rejected)
 
+    if outcome.log_file is not None:
+        console.print(f"full Dagster and dbt log: {outcome.log_file}")
     console.print(f"\nwarehouse (DuckDB): {settings.warehouse_path}")
     console.print("open the UIs (both bind 127.0.0.1):")
     console.print("  Dagster:  make dagster-ui   -> http://127.0.0.1:3000")

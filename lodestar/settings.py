@@ -56,7 +56,12 @@ class Settings:
 
     @property
     def documents_dir(self) -> Path:
-        """The document inbox: industry PDFs and scans."""
+        """The document inbox: industry PDFs and scans (the configured company's, else the demo's)."""
+        from lodestar.company import current_company
+
+        company = current_company()
+        if company is not None and company.documents is not None:
+            return company.documents
         return self.demo_dir / "documents"
 
 

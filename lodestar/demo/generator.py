@@ -159,6 +159,11 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = DEFAULT_SEED, contra
         "files": files,
     }
     write_json(out_dir / "manifest.json", manifest)
+    # After the manifest, which lists the generated data only: the demo as a configured company.
+    from lodestar.company import COMPANY_FILE_NAME, demo_company_yaml
+
+    (out_dir / COMPANY_FILE_NAME).write_text(
+        demo_company_yaml(contracts_dir, contracts_dir.parent / "http"), encoding="utf-8")
     return manifest
 
 

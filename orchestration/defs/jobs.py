@@ -2,9 +2,15 @@
 
 import dagster as dg
 
+from lodestar.company import current_company
+
+_company = current_company()
+# The UI names the configured company (lodestar.yaml): the graph below is built for it.
+COMPANY_LABEL = f"{_company.company} ({_company.path})" if _company else "the demo company (no lodestar.yaml configured)"
+
 main_job = dg.define_asset_job(
     "main",
     selection=dg.AssetSelection.all(),
-    description="Materialise the whole asset graph: land every source, build the marts, train and forecast, then the "
+    description=f"Company: {COMPANY_LABEL}. Materialise the whole asset graph: land every source, build the marts, train and forecast, then the "
     "default scenario, drop alerts, replenishment suggestions and the forecast sandbox.",
 )

@@ -35,7 +35,7 @@ sku_weeks as (
            sum(o.quantity) as units, count(*) as lines
     from base b join {{ ref('stg_erp__orders') }} o
       on o.customer_id = b.customer_id and o.order_date >= b.period_start and o.order_date < b.period_end
-     and o.order_status <> 'cancelled'
+     and o.order_status is distinct from 'cancelled'
     group by b.customer_id, b.period, o.sku_id
 ),
 repeat_buy as (
@@ -47,7 +47,7 @@ repeat_buy as (
 prior_year as (
     select b.customer_id, b.period, sum(o.quantity) as units_prior_year
     from base b join {{ ref('stg_erp__orders') }} o
-      on o.customer_id = b.customer_id and o.order_status <> 'cancelled'
+      on o.customer_id = b.customer_id and o.order_status is distinct from 'cancelled'
      and o.order_date >= {{ add_days(-365, 'b.period_start') }} and o.order_date < b.period_start
     group by b.customer_id, b.period
 ),

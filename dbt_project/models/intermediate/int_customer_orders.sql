@@ -4,7 +4,7 @@ with o as (
     from {{ ref('stg_erp__orders') }} o
     join {{ ref('stg_erp__skus') }} k on k.sku_id = o.sku_id
     cross join {{ ref('int_as_of') }} a
-    where o.order_status <> 'cancelled'
+    where o.order_status is distinct from 'cancelled'  -- an export without a status has no cancellations
       and o.order_date < a.as_of_date
       and o.order_date >= {{ add_days(-365, 'a.as_of_date') }}
 )

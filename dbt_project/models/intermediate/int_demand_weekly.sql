@@ -6,13 +6,13 @@ with erp as (
     select account_manager_id, sku_id, channel, {{ week_of('order_date') }} as week_start,
            quantity, unit_price
     from {{ ref('stg_erp__orders') }}
-    where order_status <> 'cancelled'
+    where order_status is distinct from 'cancelled'
 ),
 shop as (
     select account_manager_id, sku_id, 'ecommerce_platform' as channel, {{ week_of('order_time') }} as week_start,
            quantity, unit_price
     from {{ ref('stg_ecommerce__orders') }}
-    where order_status not in ('cancelled', 'refunded')
+    where coalesce(order_status, '') not in ('cancelled', 'refunded')
       and shop_name like '%{{ var("own_ecommerce_shop_marker") }}%'
 ),
 lines as (

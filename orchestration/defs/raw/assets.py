@@ -21,6 +21,7 @@ from connectors.contracts import (
 from connectors.files import land_file_source
 from connectors.http_api import land_http_feed
 from connectors.landing import FeedLandingResult
+from lodestar.company import apply_http_environment, current_company
 from lodestar.settings import PROJECT_ROOT
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
@@ -240,9 +241,19 @@ def _report(errors: list[ContractError]) -> None:
 def build_raw_assets(
     contracts_dir: Path = CONTRACTS_DIR, http_dir: Path = HTTP_DIR
 ) -> tuple[list[dg.AssetsDefinition], list[ContractError]]:
-    """Assets for every valid contract, and the errors of the invalid ones (logged, not raised)."""
+    """Assets for every valid contract that applies to the configured company (lodestar.yaml: its
+    contract folders and sources; default: every contract of the checkout), and the errors of the
+    invalid ones (logged, not raised)."""
+    company = current_company()
+    if company is not None:
+        contracts_dir = company.contracts_dir or contracts_dir
+        http_dir = company.http_contracts_dir or http_dir
     sources, file_errors = load_file_contracts(contracts_dir)
     feeds, http_errors = discover_http_contracts(http_dir)
+    if company is not None:
+        sources = [c for c in sources if company.applies(c.source)]
+        feeds = [h for h in feeds if company.http_applies(h.name)]
+        apply_http_environment(company, feeds)
     errors = [*file_errors, *http_errors]
     _report(errors)
     assets = [file_source_assets(c) for c in sources] + [http_feed_asset(c) for c in feeds]

@@ -1,0 +1,174 @@
+"""A company is configuration: one ``lodestar.yaml`` naming its sources, contracts, calendar and currency.
+
+Chosen by ``--company PATH`` or ``LODESTAR_COMPANY``; without one, Lodestar runs the bundled demo company
+(drops under ``$LODESTAR_DEMO_DIR/drops``, the demo API served for the HTTP feeds). ``lodestar generate``
+writes the demo's own file, so the demo is one configured company among others.
+
+```yaml
+company: Superstore Co.
+currency: USD
+calendar: {week_start: monday, timezone: America/New_York}
+contracts_dir: contracts          # this company's file contracts (default: connectors/contracts)
+http_contracts_dir: http          # its HTTP contracts (default: connectors/http)
+sources:                          # the file sources that apply, and where each one's drops are
+  erp: {path: /srv/exports/erp}   # relative paths resolve against this file's folder
+  walmart: {}                     # no path: the contract's root (drops / shared data)
+http:                             # the HTTP feeds that apply
+  ecommerce_orders: {base_url: "https://shop.example.com", token_env: SHOP_API_TOKEN}
+documents: inbox                  # the document inbox (PDFs, scans)
+demo_api: false                   # serve the bundled demo API for the HTTP feeds (the demo only)
+```
+Omitting ``sources`` (or ``http``) means every contract of the company's own ``contracts_dir`` (or
+``http_contracts_dir``) applies; the checkout's contracts are the demo company's and apply only when listed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+COMPANY_ENV = "LODESTAR_COMPANY"
+COMPANY_FILE_NAME = "lodestar.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Calendar(_Strict):
+    week_start: Literal["monday", "sunday"] = "monday"
+    timezone: str = "UTC"
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)
+
+
+class SourceConfig(_Strict):
+    path: Path | None = None
+
+
+class HttpFeedConfig(_Strict):
+    base_url: str | None = None
+    token_env: str | None = None
+
+
+class Company(_Strict):
+    """One company's configuration; paths are absolute once loaded (relative ones against the file)."""
+
+    company: str
+    currency: str = Field(min_length=3, max_length=3)
+    calendar: Calendar = Field(default_factory=Calendar)
+    contracts_dir: Path | None = None
+    http_contracts_dir: Path | None = None
+    sources: dict[str, SourceConfig] | None = None
+    http: dict[str, HttpFeedConfig] | None = None
+    documents: Path | None = None
+    demo_api: bool = False
+    path: Path | None = Field(default=None, exclude=True)
+
+    def source_folder(self, source: str) -> Path | None:
+        """The configured drop folder of a file source (None: the contract's root decides)."""
+        cfg = (self.sources or {}).get(source)
+        return cfg.path if cfg is not None else None
+
+    def applies(self, source: str) -> bool:
+        """Listed under ``sources``; with no list, every contract of the company's own contracts folder
+        (the checkout's contracts are the demo's: they apply only when listed)."""
+        return source in self.sources if self.sources is not None else self.contracts_dir is not None
+
+    def http_applies(self, name: str) -> bool:
+        return name in self.http if self.http is not None else self.http_contracts_dir is not None
+
+
+class CompanyError(ValueError):
+    """The company file is missing or malformed (names the file and the field)."""
+
+
+def load_company(path: Path) -> Company:
+    """Load and validate a company file; relative paths resolve against its folder."""
+    path = Path(path).expanduser().resolve()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CompanyError(f"{path}: no such company file") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise CompanyError(f"{path}: cannot read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CompanyError(f"{path}: must be a YAML mapping")
+    try:
+        company = Company.model_validate(data)
+    except ValidationError as exc:
+        msgs = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: "
+                         + ("unknown field (typo?)" if e["type"] == "extra_forbidden" else e["msg"])
+                         for e in exc.errors())
+        raise CompanyError(f"{path}: {msgs}") from exc
+
+    def here(p: Path | None) -> Path | None:
+        return None if p is None else (p if p.is_absolute() else (path.parent / p)).resolve()
+
+    company.contracts_dir = here(company.contracts_dir)
+    company.http_contracts_dir = here(company.http_contracts_dir)
+    company.documents = here(company.documents)
+    for cfg in (company.sources or {}).values():
+        cfg.path = here(cfg.path)
+    company.path = path
+    for label, folder in (("contracts_dir", company.contracts_dir), ("http_contracts_dir", company.http_contracts_dir)):
+        if folder is not None and not folder.is_dir():
+            raise CompanyError(f"{path}: {label}: no such folder {folder}")
+    return company
+
+
+_cache: dict[Path, tuple[float, Company]] = {}
+
+
+def current_company() -> Company | None:
+    """The company named by ``LODESTAR_COMPANY`` (None: the built-in demo defaults)."""
+    value = os.environ.get(COMPANY_ENV)
+    if not value:
+        return None
+    path = Path(value).expanduser().resolve()
+    mtime = path.stat().st_mtime if path.exists() else -1.0
+    hit = _cache.get(path)
+    if hit is None or hit[0] != mtime:
+        _cache[path] = (mtime, load_company(path))
+    return _cache[path][1]
+
+
+def apply_http_environment(company: Company | None, contracts: list) -> None:
+    """Point each HTTP contract's base-URL env var at the company's base URL, and its token env var at
+    the token in the company's ``token_env`` (values are copied in this process only, never printed)."""
+    if company is None or not company.http:
+        return
+    for contract in contracts:
+        cfg = company.http.get(contract.name)
+        if cfg is None:
+            continue
+        if cfg.base_url:
+            os.environ[contract.base_url_env] = cfg.base_url
+        if cfg.token_env and contract.auth and cfg.token_env != contract.auth.token_env:
+            token = os.environ.get(cfg.token_env)
+            if token:
+                os.environ[contract.auth.token_env] = token
+
+
+def demo_company_yaml(contracts_dir: Path, http_dir: Path) -> str:
+    """The demo company's ``lodestar.yaml`` (written by the generator into the demo folder)."""
+    from connectors.contracts import discover_http_contracts, load_file_contracts
+
+    sources, _ = load_file_contracts(contracts_dir)
+    feeds, _ = discover_http_contracts(http_dir)
+    doc = {
+        "company": "洁立达 (demo company)",
+        "currency": "CNY",
+        "calendar": {"week_start": "monday", "timezone": "Asia/Shanghai", "fiscal_year_start_month": 1},
+        "sources": {c.source: ({"path": f"drops/{c.folder_name}"} if c.root == "drops" else {}) for c in sources},
+        "http": {h.name: {} for h in feeds},
+        "documents": "documents",
+        "demo_api": True,
+    }
+    head = ("# The demo company as configuration (written by `lodestar generate`). Run it with\n"
+            "#   lodestar run --company <this file>\n"
+            "# Copy and edit it for your own company: see README \"Use your own data\".\n")
+    return head + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)

@@ -1,0 +1,30 @@
+"""`lodestar capabilities`: which sources each mart / forecast / intel asset reads, off the asset graph."""
+
+from __future__ import annotations
+
+from lodestar import capabilities as cap
+from lodestar.company import load_company
+from lodestar.settings import PROJECT_ROOT
+
+
+def test_needs_come_from_the_asset_graph_and_name_what_a_company_lacks(tmp_path):
+    from orchestration.definitions import load
+
+    owner = cap.raw_table_sources([(cap.CONTRACTS_DIR, cap.HTTP_DIR)])
+    assert owner["erp_orders"] == "erp" and owner["ecommerce_orders"] == "ecommerce_orders"
+    needs = {n.asset: set(n.sources) for n in cap.asset_needs(load(), owner)}
+    assert {"erp", "crm", "pos", "distributor"} <= needs["marts/customer_360"]
+    assert needs["marts/complaint_hotwords"] == {"complaints", "erp"}
+    assert "erp" in needs["forecast/champion_model"]
+    # Real-data contracts feed nothing downstream.
+    assert not any({"walmart", "online_retail", "superstore"} & s for s in needs.values())
+
+    superstore = load_company(PROJECT_ROOT / "companies" / "superstore" / "lodestar.yaml")
+    assert cap.company_sources(superstore) == {"erp"}
+
+    table = cap.render_matrix(cap.asset_needs(load(), owner), ["complaints", "erp"])
+    assert "| `marts/complaint_hotwords` | ● | ● |" in table
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- capability-matrix:start -->\nold\n<!-- capability-matrix:end -->\nb\n", encoding="utf-8")
+    assert cap.update_readme(readme, table) and not cap.update_readme(readme, table)
+    assert "\nold\n" not in readme.read_text(encoding="utf-8")
