@@ -3,7 +3,6 @@ connectors, a forecast origin written where the report quarter can use it, then 
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +51,9 @@ def report_warehouse(tmp_path_factory: pytest.TempPathFactory) -> ReportWarehous
     from lodestar.reports.value_report import latest_complete_quarter, quarter_start
 
     home = tmp_path_factory.mktemp("reports_home")
-    old = {k: os.environ.get(k) for k in ("LODESTAR_HOME", "OMP_NUM_THREADS")}
-    os.environ.update(LODESTAR_HOME=str(home), OMP_NUM_THREADS="1")
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LODESTAR_HOME", str(home))
+        mp.setenv("OMP_NUM_THREADS", "1")
         path = land_demo(home, scale=SCALE)
         wh = Warehouse(path)
         last_order = pd.Timestamp(wh.query("select max(order_date) d from raw.erp_orders")["d"].iloc[0])
@@ -67,10 +66,4 @@ def report_warehouse(tmp_path_factory: pytest.TempPathFactory) -> ReportWarehous
                          "--exclude-resource-type", "unit_test"], dbt_env(path),
                         target_path=str(home / "dbt_target"))
         assert build.returncode == 0, build.stdout[-4000:]
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return ReportWarehouse(home, wh, quarter, start.date().isoformat())

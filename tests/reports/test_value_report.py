@@ -4,7 +4,6 @@ replaces the quarter's rows instead of adding to them."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -25,16 +24,10 @@ def _materialise(rw) -> dg.ExecuteInProcessResult:
     from orchestration.defs.reports.assets import value_reports
     from orchestration.lib.resources import WarehouseResource
 
-    old = os.environ.get("LODESTAR_HOME")
-    os.environ["LODESTAR_HOME"] = str(rw.home)
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LODESTAR_HOME", str(rw.home))
         return dg.materialize([value_reports], partition_key=rw.partition_key,
                               resources={"warehouse": WarehouseResource(path=str(rw.warehouse.path))})
-    finally:
-        if old is None:
-            os.environ.pop("LODESTAR_HOME", None)
-        else:
-            os.environ["LODESTAR_HOME"] = old
 
 
 def _pdf_text(path: Path) -> str:
@@ -87,8 +80,8 @@ def test_pdf_and_html_hold_the_kpi_figures_of_the_marts(report_warehouse, first_
     health = rw.warehouse.query("select health_score from marts.customer_health where customer_id = ?", [customer])
     assert f"{health['health_score'].iloc[0]:.1f}" in pdf_text
     amount = rw.warehouse.query(
-        "select coalesce(sum(amount), 0) a from raw.erp_orders where customer_id = ? and coalesce(status, '') "
-        "<> 'cancelled' and order_date >= ? and order_date < ?", [customer, start, end])["a"].iloc[0]
+        "select coalesce(sum(order_amount), 0) a from staging.stg_erp__orders where customer_id = ? "
+        "and order_status <> 'cancelled' and order_date >= ? and order_date < ?", [customer, start, end])["a"].iloc[0]
     assert f"{amount:.2f}" in pdf_text
     # charts are inline SVG in the HTML (nothing fetched from elsewhere) and the forecast section has data
     assert page.count("<svg") >= 3
