@@ -15,7 +15,7 @@ import io
 import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +25,9 @@ from lodestar.warehouse import Warehouse
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 REPORTS_TABLE = ("raw", "value_reports")
 FONT_FAMILY = "'Noto Sans CJK SC', 'Noto Sans CJK JP', 'DejaVu Sans', sans-serif"
-FORECAST_WEEKS = 13  # the forecast horizon: the forecast-vs-actual section covers the quarter's 13 weeks
+# The forecast-vs-actual section runs from the quarter's first week to one forecast horizon (13 weeks) after it, so a
+# report made after the quarter also shows how the latest forecasts did and what they expect next.
+FORECAST_WEEKS = 13
 
 
 class ValueReportError(ValueError):
@@ -72,7 +74,7 @@ class ReportData:
     kpi_history: pd.DataFrame   # kpi_name, kpi_unit, quarter_start, quarter_value (quarters up to this one)
     health: dict
     orders: pd.DataFrame        # month, amount, units: the 12 months up to the quarter's end
-    forecast: pd.DataFrame      # week_start, forecast, actual: the quarter's weeks with a forecast made before them
+    forecast: pd.DataFrame      # week_start, forecast, actual: weeks from the quarter on with a forecast made before
 
 
 def key_customers(wh: Warehouse) -> list[str]:
@@ -161,7 +163,8 @@ def load_report_data(wh: Warehouse, customer_id: str, quarter: str) -> ReportDat
         csg_id=None if pd.isna(row["csg_id"]) else str(row["csg_id"]),
         engagement_month=pd.Timestamp(engagement.iloc[0]).date() if len(engagement) else None,
         kpis=kpis, kpi_history=vr[["kpi_name", "kpi_unit", "quarter_start", "quarter_value"]].reset_index(drop=True),
-        health=health, orders=orders, forecast=_forecast_vs_actual(wh, customer_id, start, end),
+        health=health, orders=orders,
+        forecast=_forecast_vs_actual(wh, customer_id, start, end + timedelta(weeks=FORECAST_WEEKS)),
     )
 
 
@@ -313,11 +316,13 @@ def render_html(d: ReportData, svgs: dict[str, str] | None = None, created_at: d
         wape = (scored["forecast"] - scored["actual"]).abs().sum() / act_total if act_total else float("nan")
         parts.append(_table(["周数 weeks with actuals", "预测 forecast units", "实际 actual units", "WAPE"],
                             [[str(len(scored)), fmt_value(fc_total, 1), fmt_value(act_total, 1), fmt_value(wape)]]))
-        parts.append(svgs.get("forecast", "") + "<p class='note'>每周取该周之前最近一次预测，按客户近13周订货占比分摊 "
-                     "each week from the latest forecast made before it, split to the customer by its 13-week order "
-                     "share.</p>")
+        parts.append(svgs.get("forecast", "") + "<p class='note'>自本季首周起至其后13周；每周取该周之前最近一次预测，"
+                     "按客户近13周订货占比分摊 weeks from the quarter's first to 13 weeks after it, each from the "
+                     "latest forecast made before it, split to the customer by its 13-week order share; weeks "
+                     "without actuals yet are forecast only.</p>")
     else:
-        parts.append(f"<p class='note'>本季各周之前没有预测 no forecast was made before the weeks of {e(d.quarter)}.</p>")
+        parts.append(f"<p class='note'>自{e(d.quarter)}起各周之前没有预测 no forecast was made before the weeks from "
+                     f"{e(d.quarter)} on.</p>")
     parts.append(f"</section><p class='note'>生成于 created {created} · Lodestar</p></body></html>")
     return "".join(parts)
 
