@@ -62,6 +62,15 @@ FUTURE_TABLES = {
         "wape": ("decimal", "Backtest weighted absolute percentage error at the grain."),
         "reconciliation": ("string", "Hierarchy reconciliation method chosen."),
     }),
+    "value_reports": ("Quarterly value reports written by lodestar.reports.value_report (Dagster asset "
+                      "reports/value_reports, one partition per quarter): one row per key customer x quarter, the "
+                      "rows of a quarter replaced when it is written again; absent until the first report.", {
+        "customer_id": ("string", "ERP customer the report is for."),
+        "quarter": ("string", "Quarter reported, e.g. 2026Q3."),
+        "pdf_path": ("string", "Absolute path of the PDF, <LODESTAR_HOME>/reports/value/<quarter>/<customer_id>.pdf."),
+        "html_path": ("string", "Absolute path of the HTML with the same content, beside the PDF."),
+        "created_at": ("timestamp", "When the report was written (UTC)."),
+    }),
     "forecast_scenarios": ("Named lever scenarios written by ml.scenario (the main job writes `default`; the "
                            "launchpad and `lodestar scenario --name` others): the latest base forecast re-computed "
                            "under the scenario's levers, one row per grain week.", {

@@ -83,8 +83,9 @@ def _configured_company(path: Path | None):
 
 
 def _finish(outcome, history_weeks: int, select: str | None, started: float) -> None:
-    """The forecast history after a full run (not after a selection), the summary, the exit code."""
-    from lodestar.mainjob import print_summary, run_forecast_history
+    """The forecast history and the last complete quarter's value reports after a full run (not after a
+    selection), the summary, the exit code."""
+    from lodestar.mainjob import print_summary, run_forecast_history, run_value_reports
 
     if outcome.success and history_weeks > 0 and not select:
         hist = run_forecast_history(history_weeks, log_file=outcome.log_file)
@@ -93,6 +94,17 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
                       f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
         outcome.success = hist.success
         outcome.failed_steps += hist.failed_steps
+    if outcome.success and not select:
+        from datetime import date
+
+        from lodestar.reports.value_report import quarter_label
+
+        reports = run_value_reports(log_file=outcome.log_file)
+        quarter = quarter_label(date.fromisoformat(reports.partition_keys[0]))
+        console.print(f"quarterly value reports for {quarter} -> {get_settings().home / 'reports' / 'value' / quarter} "
+                      f"in {reports.seconds:.1f}s" + ("" if reports.success else f" [red]FAILED[/] {reports.failed_steps}"))
+        outcome.success = reports.success
+        outcome.failed_steps += reports.failed_steps
     print_summary(outcome, console, elapsed=time.perf_counter() - started)
     if not outcome.success:
         raise typer.Exit(code=1)

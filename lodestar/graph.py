@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 GROUP_ORDER = ["erp", "crm", "pos", "distributor", "complaints", "ecommerce", "kpi", "real_data",
-               "seeds", "staging", "intermediate", "marts", "intel", "forecast", "levers"]
+               "seeds", "staging", "intermediate", "marts", "intel", "forecast", "levers", "reports"]
 _START, _END = "<!-- asset-graph:start -->", "<!-- asset-graph:end -->"
 SNAPSHOT_PATH = Path(__file__).resolve().parent.parent / "tests" / "orchestration" / "definitions_snapshot.json"
 

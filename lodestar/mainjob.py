@@ -101,6 +101,16 @@ def _outcome(results: list, started: float, partition_keys: list[str] | None = N
     )
 
 
+def _logged_to(log_file: Path | None) -> contextlib.ExitStack:
+    """Stdout and stderr of a follow-up run appended to the main job's log file (nothing redirected without one)."""
+    quiet = contextlib.ExitStack()
+    if log_file is not None:
+        fh = quiet.enter_context(log_file.open("a", encoding="utf-8"))
+        quiet.enter_context(contextlib.redirect_stdout(fh))
+        quiet.enter_context(contextlib.redirect_stderr(fh))
+    return quiet
+
+
 def run_forecast_history(weeks: int, log_file: Path | None = None) -> MainJobOutcome:
     """Forecast the ``weeks`` origins before the latest, and the origin the sandbox needs for the last full
     month, from @champion (job ``forecast_history``, one run per origin), then rebuild what compares forecasts
@@ -120,11 +130,7 @@ def run_forecast_history(weeks: int, log_file: Path | None = None) -> MainJobOut
 
     started = time.perf_counter()
     keys = history_partition_keys(weeks)
-    quiet = contextlib.ExitStack()
-    if log_file is not None:  # the runs' full log joins the main job's in the file
-        fh = quiet.enter_context(log_file.open("a", encoding="utf-8"))
-        quiet.enter_context(contextlib.redirect_stdout(fh))
-        quiet.enter_context(contextlib.redirect_stderr(fh))
+    quiet = _logged_to(log_file)
     with quiet, dg.DagsterInstance.get() as instance:
         results = [defs.resolve_job_def("forecast_history").execute_in_process(
             instance=instance, raise_on_error=False, partition_key=key, tags={"trigger": "demo_history"})
@@ -132,6 +138,25 @@ def run_forecast_history(weeks: int, log_file: Path | None = None) -> MainJobOut
         results.append(defs.resolve_job_def("forecast_marts").execute_in_process(
             instance=instance, raise_on_error=False, tags={"trigger": "demo_history"}))
     return _outcome(results, started, keys)
+
+
+def run_value_reports(partition_key: str | None = None, log_file: Path | None = None) -> MainJobOutcome:
+    """Write the quarterly value reports of one quarter (job ``value_reports``: the reports, then the
+    efficiency benchmark that counts them), by default the last complete quarter of the data."""
+    import dagster as dg
+
+    from orchestration.definitions import load as load_defs
+
+    job = load_defs().resolve_job_def("value_reports")
+    key = partition_key or job.partitions_def.get_last_partition_key()
+    if key is None:
+        raise ValueError("the value reports have no complete quarter yet (the data ends inside its first quarter)")
+    started = time.perf_counter()
+    quiet = _logged_to(log_file)
+    with quiet, dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, partition_key=key,
+                                        tags={"trigger": "demo_value_reports"})
+    return _outcome([result], started, [key])
 
 
 def raw_table_counts(warehouse: Warehouse) -> list[tuple[str, int]]:

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages Lodestar needs (tesseract with Simplified Chinese, CJK fonts,
-# PostgreSQL for the dbt parity test). Idempotent: does nothing when they are already there.
+# Pango for the PDF reports, PostgreSQL for the dbt parity test). Idempotent: does nothing when they are already there.
 set -euo pipefail
 need=()
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 tesseract --list-langs 2>/dev/null | grep -qx chi_sim || need+=(tesseract-ocr-chi-sim)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 { command -v pg_ctlcluster >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
+# Pango (with its FreeType backend) is what weasyprint lays the quarterly value reports out with.
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 command -v make >/dev/null 2>&1 || need+=(make)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"

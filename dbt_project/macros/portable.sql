@@ -57,3 +57,17 @@
 {% macro param(name) -%}
     (select max(value) from {{ ref('business_parameters') }} where parameter = '{{ name }}')
 {%- endmacro %}
+
+{#- The seed's words for the efficiency dimensions it states in words (efficiency_baselines): a model-iteration
+    cadence in days, a share of key customers with an automatic quarterly value report; null for the others. -#}
+{% macro efficiency_label(dimension, value) -%}
+    case
+        when {{ value }} is null then null
+        when {{ dimension }} = 'forecast_model_iteration' then
+            case when {{ value }} <= 10 then 'weekly' when {{ value }} <= 45 then 'monthly'
+                 when {{ value }} <= 100 then 'quarterly' else 'less often than quarterly' end
+        when {{ dimension }} = 'value_tracking' then
+            case when {{ value }} <= 0 then 'missing' when {{ value }} >= 1 then 'automatic quarterly report'
+                 else 'automatic quarterly report for part of the key customers' end
+    end
+{%- endmacro %}

@@ -21,3 +21,12 @@ from {{ model }}
 group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
+
+{#- Generic test: every `field` value of `to` occurs in the tested column (the reverse of relationships), e.g.
+    every customer has at least one access-policy row. A `where` config filters the tested model. -#}
+{% test covers_every(model, column_name, to, field) %}
+select p.{{ field }} as uncovered
+from {{ to }} p
+where p.{{ field }} is not null
+  and p.{{ field }} not in (select {{ column_name }} from {{ model }} where {{ column_name }} is not null)
+{% endtest %}

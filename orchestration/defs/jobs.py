@@ -10,7 +10,8 @@ COMPANY_LABEL = f"{_company.company} ({_company.path})" if _company else "the de
 
 main_job = dg.define_asset_job(
     "main",
-    selection=dg.AssetSelection.all(),
+    # the quarter-partitioned value reports run in their own job (defs/reports): one job holds one partitioning
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("reports"),
     description=f"Company: {COMPANY_LABEL}. Materialise the whole asset graph: land every source, build the marts, train and forecast, then the "
     "default scenario, drop alerts, replenishment suggestions and the forecast sandbox.",
 )

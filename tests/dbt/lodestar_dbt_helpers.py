@@ -16,7 +16,7 @@ SCALE = float(os.environ.get("LODESTAR_TEST_DBT_SCALE", "0.2"))
 FILE_SOURCES = ["erp", "pos", "distributor", "crm", "complaints"]
 MARTS = ["customer_360", "customer_complexity", "customer_health", "customer_matrix", "team_sizing", "csg_health",
          "efficiency_benchmark", "warning_lights", "value_realization", "crm_pos_reconciliation",
-         "launch_reconciliation"]
+         "launch_reconciliation", "access_policy"]
 
 
 @dataclass
@@ -42,7 +42,7 @@ def run_dbt(args: list[str], env: dict[str, str], target_path: str = "target") -
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 
-def land_demo(home: Path) -> Path:
+def land_demo(home: Path, scale: float = SCALE) -> Path:
     """Generate the demo company into home/demo and land every file and HTTP feed into home/warehouse.duckdb."""
     from connectors.contracts import discover_http_contracts, load_source_contract
     from connectors.files import land_file_source
@@ -52,7 +52,7 @@ def land_demo(home: Path) -> Path:
     from lodestar.warehouse import Warehouse
 
     demo = home / "demo"
-    generate(demo, scale=SCALE)
+    generate(demo, scale=scale)
     wh = Warehouse(home / "warehouse.duckdb")
     for src in FILE_SOURCES:
         land_file_source(load_source_contract(ROOT / "connectors" / "contracts" / f"{src}.yaml"), wh)

@@ -85,3 +85,28 @@ def test_staging_never_passes_rejected_or_duplicate_rows(built: Built, tmp_path)
         assert leaked == 0
     finally:
         con.close()
+
+
+@pytest.mark.slow
+def test_access_policy_follows_crm_ownership_and_csg_membership(built: Built) -> None:
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    try:
+        policy = {tuple(r) for r in con.execute(
+            "select principal_kind, principal_id, customer_id from marts.access_policy").fetchall()}
+        owners = con.execute("select account_manager_id, customer_id from marts.customer_360 "
+                             "where account_manager_id is not null").fetchall()
+        assert owners and all(("account_manager", am, c) in policy for am, c in owners)
+        primary = con.execute("select count(*) from marts.access_policy where is_primary_owner").fetchone()[0]
+        assert primary == len(owners)
+        # every CSG sees the customer of the CRM account it serves, and no customer of another CSG
+        served = {("csg", g, c) for g, c in con.execute(
+            "select g.csg_id, i.customer_id from staging.stg_crm__csg_groups g "
+            "join intermediate.int_customer_identity i on i.system = 'crm' and i.system_key = g.account_id "
+            "where i.customer_id is not null").fetchall()}
+        assert served and {p for p in policy if p[0] == "csg"} == served
+        # an account manager sees only what a rule grants: not every customer
+        per_manager = con.execute("select max(n) from (select count(*) n from marts.access_policy "
+                                  "where principal_kind = 'account_manager' group by principal_id)").fetchone()[0]
+        assert per_manager < con.execute("select count(*) from marts.customer_360").fetchone()[0]
+    finally:
+        con.close()
