@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MODEL_FAMILIES = ("seasonal_naive", "traditional", "ets", "lgbm")
-RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct")
+RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct", "mint_wls_var")
 
 
 class LGBMParams(BaseModel):
