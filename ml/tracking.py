@@ -227,6 +227,9 @@ def train_and_log(
             signature=signature,
             input_example=example,
             pip_requirements=reqs,
+            # The ml package travels with the model, so it loads by alias in a process that has not
+            # imported (or installed) the project: MLflow puts code_paths first on sys.path at load time.
+            code_paths=[str(Path(__file__).resolve().parent)],
             registered_model_name=name if register else None,
         )
         version = str(info.registered_model_version) if register and info.registered_model_version else None
