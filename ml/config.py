@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MODEL_FAMILIES = ("seasonal_naive", "traditional", "ets", "lgbm")
+MODEL_FAMILIES = ("seasonal_naive", "traditional", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm")
 RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct", "mint_wls_var")
 
 
@@ -13,6 +13,9 @@ class LGBMParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     objective: str = "l1"
+    # Huber's delta (and the quantile of objective="quantile"); on the scale-free target a small delta makes
+    # huber nearly L1 at the cost of a gradient step, without L1's per-leaf median renewal.
+    alpha: float = Field(0.9, gt=0)
     n_estimators: int = Field(400, ge=1, le=5000)
     learning_rate: float = Field(0.05, gt=0, le=1)
     num_leaves: int = Field(63, ge=4, le=1024)

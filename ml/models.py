@@ -4,6 +4,8 @@ base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
 - seasonal_naive: the value 52 weeks before the target week (last value when there is no year).
 - traditional: the sales-team method, last year's same week x year-over-year growth of the last 13 weeks.
 - ets: statsforecast AutoETS, one local model per node (every aggregated series too).
+- mstl: statsforecast MSTL with a 52-week season (AutoETS trend) where two years of history exist.
+- croston_sba, tsb, adida, imapa: statsforecast's intermittent-demand family, per node.
 - lgbm: one global LightGBM over all nodes and horizons (direct strategy, scale-free target).
 """
 
@@ -67,31 +69,99 @@ class Traditional:
         return naive * growth[:, None]
 
 
-class ETS:
-    """statsforecast AutoETS fitted per node, including every aggregated series."""
+class StatsForecastLocal:
+    """One statsforecast model fitted per node (every aggregated series too), re-estimated at each origin."""
 
-    family = "ets"
+    family = "stats"
 
-    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> ETS:
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> StatsForecastLocal:
         return self  # local models are re-estimated at predict time from the series up to the origin
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201 - a statsforecast model
+        raise NotImplementedError
 
     def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
         from statsforecast import StatsForecast
+
+        Y = np.nan_to_num(panel.Y[:, : o + 1])
+        n, T = Y.shape
+        df = pd.DataFrame({"unique_id": np.repeat(np.arange(n), T), "ds": np.tile(np.arange(T), n), "y": Y.ravel()})
+        model = self.make(T, config)
+        sf = StatsForecast(models=[model], freq=1, n_jobs=1)
+        fc = sf.forecast(df=df, h=horizon)
+        col = [c for c in fc.columns if c not in ("unique_id", "ds")][0]
+        vals = fc.sort_values(["unique_id", "ds"])[col].to_numpy(dtype=float)
+        return np.nan_to_num(vals.reshape(n, horizon))
+
+
+class ETS(StatsForecastLocal):
+    """AutoETS with ``ets_season_length`` (1 = non-seasonal, the historical default)."""
+
+    family = "ets"
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
         from statsforecast.models import AutoETS
 
-        Y = panel.Y[:, : o + 1]
-        n, T = Y.shape
-        df = pd.DataFrame(
-            {
-                "unique_id": np.repeat(np.arange(n), T),
-                "ds": np.tile(np.arange(T), n),
-                "y": Y.ravel(),
-            }
-        )
-        sf = StatsForecast(models=[AutoETS(season_length=config.ets_season_length)], freq=1, n_jobs=1)
-        fc = sf.forecast(df=df, h=horizon)
-        vals = fc.sort_values(["unique_id", "ds"])["AutoETS"].to_numpy()
-        return vals.reshape(n, horizon)
+        return AutoETS(season_length=config.ets_season_length)
+
+
+class MSTLSeasonal(StatsForecastLocal):
+    """MSTL with a 52-week season (AutoETS on the deseasonalised trend) where two full years of history
+    exist; a non-seasonal AutoETS otherwise (a 52-week season cannot be estimated from less)."""
+
+    family = "mstl"
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
+        from statsforecast.models import MSTL, AutoETS
+
+        m = config.season_length
+        if n_weeks >= 2 * m + 1:
+            return MSTL(season_length=m, trend_forecaster=AutoETS(model="ZZN"), alias="mstl")
+        return AutoETS(season_length=1, alias="mstl")
+
+
+class CrostonSBA(StatsForecastLocal):
+    """Croston with the Syntetos-Boylan bias correction: intermittent demand (size and interval smoothed)."""
+
+    family = "croston_sba"
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
+        from statsforecast.models import CrostonSBA as Model
+
+        return Model()
+
+
+class TSB(StatsForecastLocal):
+    """Teunter-Syntetos-Babai: intermittent demand whose ordering probability can decay (obsolescence)."""
+
+    family = "tsb"
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
+        from statsforecast.models import TSB as Model
+
+        return Model(alpha_d=0.1, alpha_p=0.1)
+
+
+class ADIDA(StatsForecastLocal):
+    """Aggregate-disaggregate intermittent demand approach (temporal aggregation to the mean interval)."""
+
+    family = "adida"
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
+        from statsforecast.models import ADIDA as Model
+
+        return Model()
+
+
+class IMAPA(StatsForecastLocal):
+    """Intermittent multiple aggregation prediction algorithm (ADIDA averaged over aggregation levels)."""
+
+    family = "imapa"
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
+        from statsforecast.models import IMAPA as Model
+
+        return Model()
 
 
 class LGBMGlobal:
@@ -137,6 +207,7 @@ class LGBMGlobal:
         p = config.lgbm
         params = {
             "objective": p.objective,
+            "alpha": p.alpha,
             "learning_rate": p.learning_rate,
             "num_leaves": p.num_leaves,
             "min_child_samples": p.min_child_samples,
@@ -185,7 +256,8 @@ class LGBMGlobal:
         )
 
 
-MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "ets": ETS, "lgbm": LGBMGlobal}
+MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "ets": ETS, "mstl": MSTLSeasonal,
+                  "croston_sba": CrostonSBA, "tsb": TSB, "adida": ADIDA, "imapa": IMAPA, "lgbm": LGBMGlobal}
 
 
 def make_model(family: str) -> BaseModel:
@@ -195,4 +267,5 @@ def make_model(family: str) -> BaseModel:
         raise ValueError(f"unknown model family {family!r}; choose from {sorted(MODEL_REGISTRY)}") from None
 
 
-__all__ = ["ETS", "LGBMGlobal", "SeasonalNaive", "Traditional", "make_model", "origin_scale"]
+__all__ = ["ADIDA", "ETS", "IMAPA", "TSB", "CrostonSBA", "LGBMGlobal", "MSTLSeasonal", "SeasonalNaive", "Traditional",
+           "make_model", "origin_scale"]
