@@ -16,6 +16,7 @@ class LGBMParams(BaseModel):
     # Huber's delta (and the quantile of objective="quantile"); on the scale-free target a small delta makes
     # huber nearly L1 at the cost of a gradient step, without L1's per-leaf median renewal.
     alpha: float = Field(0.9, gt=0)
+    tweedie_variance_power: float = Field(1.2, ge=1.0, lt=2.0)
     n_estimators: int = Field(400, ge=1, le=5000)
     learning_rate: float = Field(0.05, gt=0, le=1)
     num_leaves: int = Field(63, ge=4, le=1024)
@@ -55,6 +56,11 @@ class ForecastConfig(BaseModel):
     chinese_calendar: bool = True
     extra_future_exog: list[str] = Field(default_factory=list)
     extra_observed_exog: list[str] = Field(default_factory=list)
+    # Where backtest fits run: in this process, or on a Dask cluster (dask_address, else a LocalCluster of
+    # dask_workers single-threaded processes on 127.0.0.1).
+    executor: str = Field("local", pattern="^(local|dask)$")
+    dask_address: str | None = None
+    dask_workers: int = Field(2, ge=1, le=64)
     cost_factor_wan_per_pp_month: float = Field(
         0.87, ge=0, description="inventory holding cost, 万元 per month per percentage point of deviation"
     )

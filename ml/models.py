@@ -164,6 +164,10 @@ class IMAPA(StatsForecastLocal):
         return Model()
 
 
+LOG_LINK_OBJECTIVES = ("tweedie", "poisson", "gamma")
+BASELINE_FLOOR = 0.1
+
+
 class LGBMGlobal:
     """Global gradient-boosted model over all nodes, origins and horizons (direct multi-horizon).
 
@@ -199,7 +203,15 @@ class LGBMGlobal:
         X = train[self.feature_names].to_numpy(dtype=np.float32)
         # Clipping the scale-free target keeps a handful of returns/one-off orders from steering the trees.
         y = np.clip((train["y_target"] / train["scale"]).to_numpy(), -5.0, 20.0)
-        if config.target_mode == "residual":
+        init = None
+        if config.lgbm.objective in LOG_LINK_OBJECTIVES:
+            # A log-link objective needs y >= 0 (returns are clipped away) and learns a mean, so grain forecasts
+            # of intermittent series sum to unbiased aggregates (L1/huber learn a median, ~0 for them).
+            # "residual" starts every row at the baseline: the trees learn a multiplicative correction to it.
+            y = np.maximum(y, 0.0)
+            if config.target_mode == "residual":
+                init = self._log_baseline(train["baseline"].to_numpy())
+        elif config.target_mode == "residual":
             y = y - train["baseline"].to_numpy()
         n_bottom = panel.hierarchy.nodes["n_bottom"].to_numpy(float)[train["row"].to_numpy().astype(int)]
         w = train["scale"].to_numpy() / n_bottom
@@ -220,7 +232,9 @@ class LGBMGlobal:
             "seed": p.seed,
             "verbose": -1,
         }
-        ds = lgb.Dataset(X, y, weight=w, feature_name=self.feature_names, free_raw_data=True)
+        if p.objective == "tweedie":
+            params["tweedie_variance_power"] = p.tweedie_variance_power
+        ds = lgb.Dataset(X, y, weight=w, init_score=init, feature_name=self.feature_names, free_raw_data=True)
         self.booster = lgb.train(params, ds, num_boost_round=p.n_estimators)
         return self
 
@@ -231,14 +245,26 @@ class LGBMGlobal:
         for c in self.feature_names:
             if c not in f.columns:
                 f[c] = np.nan  # an exogenous column absent at predict time is treated as missing
-        pred = self.booster.predict(f[self.feature_names].to_numpy(dtype=np.float32), num_threads=1)
-        if config.target_mode == "residual":
-            pred = pred + f["baseline"].to_numpy()
+        X = f[self.feature_names].to_numpy(dtype=np.float32)
+        if config.lgbm.objective in LOG_LINK_OBJECTIVES:
+            raw = self.booster.predict(X, num_threads=1, raw_score=True)
+            if config.target_mode == "residual":
+                raw = raw + self._log_baseline(f["baseline"].to_numpy())
+            pred = np.exp(raw)
+        else:
+            pred = self.booster.predict(X, num_threads=1)
+            if config.target_mode == "residual":
+                pred = pred + f["baseline"].to_numpy()
         pred = pred * f["scale"].to_numpy()
         n = panel.Y.shape[0]
         out = np.empty((n, horizon))
         out[f["row"].to_numpy(), f["target_idx"].to_numpy() - o - 1] = pred
         return out
+
+    @staticmethod
+    def _log_baseline(baseline: np.ndarray) -> np.ndarray:
+        # Floor at 0.1 of the series' scale: a baseline of 0 (nothing sold a year ago) would pin log(0).
+        return np.log(np.maximum(np.nan_to_num(baseline, nan=0.0), BASELINE_FLOOR))
 
     def feature_importance(self) -> pd.DataFrame:
         if self.booster is None:
