@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MODEL_FAMILIES = ("seasonal_naive", "traditional", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm")
+MODEL_FAMILIES = ("seasonal_naive", "traditional", "moving_average", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm")
 RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct", "mint_wls_var")
 
 

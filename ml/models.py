@@ -4,6 +4,7 @@ base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
 - seasonal_naive: the value 52 weeks before the target week (last value when there is no year).
 - traditional: the sales-team method, last year's same week x year-over-year growth of the last 13 weeks.
 - ets: statsforecast AutoETS, one local model per node (every aggregated series too).
+- moving_average: the mean of the last 4 weeks.
 - mstl: statsforecast MSTL with a 52-week season (AutoETS trend) where two years of history exist.
 - croston_sba, tsb, adida, imapa: statsforecast's intermittent-demand family, per node.
 - lgbm: one global LightGBM over all nodes and horizons (direct strategy, scale-free target).
@@ -69,6 +70,22 @@ class Traditional:
         return naive * growth[:, None]
 
 
+class MovingAverage:
+    """Mean of the last ``MA_WINDOW`` weeks, flat over the horizon: the simple method a planner reaches for."""
+
+    family = "moving_average"
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> MovingAverage:
+        return self
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        level = np.nanmean(_window(panel.Y, o, MA_WINDOW), axis=1)
+        return np.repeat(np.nan_to_num(level)[:, None], horizon, axis=1)
+
+
+MA_WINDOW = 4
+
+
 class StatsForecastLocal:
     """One statsforecast model fitted per node (every aggregated series too), re-estimated at each origin."""
 
@@ -120,48 +137,28 @@ class MSTLSeasonal(StatsForecastLocal):
         return AutoETS(season_length=1, alias="mstl")
 
 
-class CrostonSBA(StatsForecastLocal):
-    """Croston with the Syntetos-Boylan bias correction: intermittent demand (size and interval smoothed)."""
+class Intermittent(StatsForecastLocal):
+    """statsforecast's intermittent-demand family, one model per node:
 
-    family = "croston_sba"
+    - croston_sba: Croston with the Syntetos-Boylan bias correction (order size and interval smoothed);
+    - tsb: Teunter-Syntetos-Babai, whose ordering probability can decay (obsolescence);
+    - adida: aggregate to the mean inter-order interval, forecast, disaggregate;
+    - imapa: ADIDA averaged over several aggregation levels.
+    """
 
-    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
-        from statsforecast.models import CrostonSBA as Model
+    MODELS = {"croston_sba": ("CrostonSBA", {}), "tsb": ("TSB", {"alpha_d": 0.1, "alpha_p": 0.1}),
+              "adida": ("ADIDA", {}), "imapa": ("IMAPA", {})}
 
-        return Model()
-
-
-class TSB(StatsForecastLocal):
-    """Teunter-Syntetos-Babai: intermittent demand whose ordering probability can decay (obsolescence)."""
-
-    family = "tsb"
-
-    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
-        from statsforecast.models import TSB as Model
-
-        return Model(alpha_d=0.1, alpha_p=0.1)
-
-
-class ADIDA(StatsForecastLocal):
-    """Aggregate-disaggregate intermittent demand approach (temporal aggregation to the mean interval)."""
-
-    family = "adida"
+    def __init__(self, family: str) -> None:
+        if family not in self.MODELS:
+            raise ValueError(f"unknown intermittent family {family!r}; choose from {sorted(self.MODELS)}")
+        self.family = family
 
     def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
-        from statsforecast.models import ADIDA as Model
+        import statsforecast.models as sfm
 
-        return Model()
-
-
-class IMAPA(StatsForecastLocal):
-    """Intermittent multiple aggregation prediction algorithm (ADIDA averaged over aggregation levels)."""
-
-    family = "imapa"
-
-    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
-        from statsforecast.models import IMAPA as Model
-
-        return Model()
+        cls, kwargs = self.MODELS[self.family]
+        return getattr(sfm, cls)(**kwargs)
 
 
 LOG_LINK_OBJECTIVES = ("tweedie", "poisson", "gamma")
@@ -282,8 +279,9 @@ class LGBMGlobal:
         )
 
 
-MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "ets": ETS, "mstl": MSTLSeasonal,
-                  "croston_sba": CrostonSBA, "tsb": TSB, "adida": ADIDA, "imapa": IMAPA, "lgbm": LGBMGlobal}
+MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "moving_average": MovingAverage, "ets": ETS,
+                  "mstl": MSTLSeasonal, "lgbm": LGBMGlobal,
+                  **{fam: (lambda fam=fam: Intermittent(fam)) for fam in Intermittent.MODELS}}
 
 
 def make_model(family: str) -> BaseModel:
@@ -293,5 +291,5 @@ def make_model(family: str) -> BaseModel:
         raise ValueError(f"unknown model family {family!r}; choose from {sorted(MODEL_REGISTRY)}") from None
 
 
-__all__ = ["ADIDA", "ETS", "IMAPA", "TSB", "CrostonSBA", "LGBMGlobal", "MSTLSeasonal", "SeasonalNaive", "Traditional",
+__all__ = ["ETS", "Intermittent", "LGBMGlobal", "MSTLSeasonal", "MovingAverage", "SeasonalNaive", "Traditional",
            "make_model", "origin_scale"]
