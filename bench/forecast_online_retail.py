@@ -90,7 +90,8 @@ def main() -> None:
         "history_weeks": len(weeks) - HORIZON, "n_series_grain": int(grain["n_series"].iloc[0]),
         "mase_grain": grain["mase"].to_dict(), "wape_grain": grain["wape"].to_dict(),
         "champion_beats_all_on_grain_mase": bool(grain["mase"].idxmin() == "lgbm"),
-        "by_level": res.metrics.pivot_table(index="level", columns="model", values=["wape", "mase"]).round(4).to_dict(),
+        "by_level": {k: res.metrics.pivot_table(index="level", columns="model", values=k).round(4).to_dict(orient="index")
+                     for k in ("wape", "mase")},
         "fit_seconds_incl_calibration": res.fit_seconds, "fit_cpu_seconds_incl_calibration": res.fit_cpu_seconds,
         "total_seconds": time.perf_counter() - t0, "total_cpu_seconds": time.process_time() - c0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "lgbm_objective": args.objective,

@@ -103,7 +103,11 @@ def main() -> None:
     ap.add_argument("--tune", action="store_true", help="score earlier cutoffs only (no holdout)")
     ap.add_argument("--tune-cutoffs", type=int, default=4, help="earlier 13-week origins scored with --tune")
     ap.add_argument("--tune-step", type=int, default=4, help="weeks between the earlier origins")
-    ap.add_argument("--objective", default="tweedie", help="LightGBM objective (l1 = the engine before issue 11)")
+    # Chosen on the tuning cutoff 2011-06-27 (grain WAPE / process CPU of the LightGBM fit incl. calibration):
+    # l1 0.0906 / 28.8 s, huber(alpha 0.9) 0.0957 / 9.1 s, l2 0.1013 / 8.8 s, fair 0.0927 / 9.8 s,
+    # tweedie 0.0925 / 11.4 s, huber(alpha 0.3) 0.0899 / 10.2 s, huber(alpha 0.1) 0.0890 / 11.3 s.
+    ap.add_argument("--objective", default="huber", help="LightGBM objective (l1 = the engine before issue 11)")
+    ap.add_argument("--alpha", type=float, default=0.1, help="huber delta on the scale-free target")
     ap.add_argument("--models", nargs="*", default=["seasonal_naive", "traditional", "ets", "lgbm"])
     args = ap.parse_args()
     settings = get_settings()
@@ -123,7 +127,7 @@ def main() -> None:
         calibration_origins=1,
         extra_future_exog=["holiday_flag"],
         chinese_calendar=False,  # US retail data: Chinese holidays would be noise here
-        lgbm=LGBMParams(objective=args.objective, n_estimators=250, learning_rate=0.08, num_leaves=31, min_child_samples=100,
+        lgbm=LGBMParams(objective=args.objective, alpha=args.alpha, n_estimators=250, learning_rate=0.08, num_leaves=31, min_child_samples=100,
                         num_threads=1),
         origin_stride=3,
         min_history=40,

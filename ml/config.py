@@ -12,7 +12,9 @@ class LGBMParams(BaseModel):
     """LightGBM settings; threads are capped because the training box is shared."""
 
     model_config = ConfigDict(extra="forbid")
-    objective: str = "l1"
+    # tweedie: a log-link mean on the scale-free target, so intermittent grain forecasts sum to unbiased
+    # aggregates; measured at ~1/3 (Walmart) to ~1/12 (demo scale 1) of the CPU of the L1 objective it replaced.
+    objective: str = "tweedie"
     # Huber's delta (and the quantile of objective="quantile"); on the scale-free target a small delta makes
     # huber nearly L1 at the cost of a gradient step, without L1's per-leaf median renewal.
     alpha: float = Field(0.9, gt=0)
