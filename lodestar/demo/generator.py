@@ -45,9 +45,9 @@ TRUTH_README = """# Ground truth of the demo company (never loaded as a feed)
 - customer_identity.csv: the same customer's ERP legal name, CRM name, POS/distributor alias, CRM account.
 - account_health.csv: the latent health that drove NPS, tickets and note sentiment; rising custom requests.
 - weekly_units_by_channel.csv: shipped units per week x channel (sell-in actuals before bad rows).
-- expected_demand.csv.gz: the demand model's noise-free expected ERP units per account manager x SKU x channel
-  x week (weeks with a positive expectation; the rest are 0): the forecast oracle. The own platform stores'
-  orders, capacity caps and stockouts are not in it.
+- expected_demand.csv.gz: the demand model's noise-free expected shipped ERP units per account manager x SKU x
+  channel x week, after that week's capacity cut and stockouts (weeks with a positive expectation; the rest
+  are 0): the forecast oracle. The own platform stores' orders are not in it.
 - documents.jsonl: per document the files, the exact text per page and the facts planted in it.
 """
 

@@ -25,15 +25,16 @@ class Sales:
     capacity: pd.DataFrame
     inventory: pd.DataFrame
     weekly_channel: pd.DataFrame  # truth: units per week x channel (for realism checks)
-    expected_demand: pd.DataFrame  # truth: noise-free expected ERP units per grain (AM x SKU x channel) x week
+    expected_demand: pd.DataFrame  # truth: noise-free expected shipped ERP units per grain (AM x SKU x channel) x week
 
 
 def _expected_demand(b: pd.DataFrame, pc: pd.DataFrame, channel: np.ndarray, mean: np.ndarray) -> pd.DataFrame:
     """The demand model's expectation per grain series and week: the forecast oracle (the physical limit).
 
-    ``mean`` is E[qty] of each customer x SKU basket (orders are Bernoulli(q) x Poisson(mean / q)); a grain
-    series sums its baskets. Capacity caps, stockouts and bad rows come after it, as the noise a forecast
-    cannot know. Only weeks with a positive expectation are kept (the rest are 0).
+    ``mean`` is E[qty] of each customer x SKU basket (orders are Bernoulli(q) x Poisson(mean / q)) times the
+    share of it that week's capacity cap and stockouts let ship; a grain series sums its baskets. The order
+    noise, the rounding down of shipments and bad rows are what a forecast cannot know. Only weeks with a
+    positive expectation are kept (the rest are 0).
     """
     key = pd.DataFrame({"account_manager_id": pc.account_manager_id.to_numpy(), "sku_id": b.sku_id.to_numpy(),
                         "channel": channel})
@@ -239,7 +240,8 @@ def build_sales(m: Master, seed: int) -> Sales:
     weekly_channel = orders.groupby(["week", "channel"], as_index=False).quantity.sum()
     weekly_channel["week_start"] = WEEKS.date[weekly_channel.week]
 
-    expected = _expected_demand(b, pc, channel, mean)
+    # The capacity cut and the stockouts of each week are part of what was shippable, so the oracle carries them.
+    expected = _expected_demand(b, pc, channel, mean * np.minimum(ratio, stock_ratio))
     payments = _payments(orders, cust, r)
     inventory = _inventory(m, mean, sku_pos, stockout, r)
     mp = _material_prices(m, r)
