@@ -18,7 +18,6 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from lodestar.settings import get_settings
 from ml.config import ForecastConfig
 from ml.features import META_COLS, SCALE_WINDOW, Panel, _window, origin_block, origin_features, origin_scale
 
@@ -161,6 +160,14 @@ class Intermittent(StatsForecastLocal):
         return getattr(sfm, cls)(**kwargs)
 
 
+def _ml_threads() -> int | None:
+    # Imported here, not at module level: a served model (mlflow.pyfunc.load_model of the champion, with
+    # only the ml package in its code_paths) must load and predict without the project installed.
+    from lodestar.settings import get_settings
+
+    return get_settings().ml_threads
+
+
 LOG_LINK_OBJECTIVES = ("tweedie", "poisson", "gamma")
 BASELINE_FLOOR = 0.1
 
@@ -225,7 +232,7 @@ class LGBMGlobal:
             "bagging_freq": p.bagging_freq,
             "lambda_l2": p.lambda_l2,
             "max_bin": p.max_bin,
-            "num_threads": get_settings().ml_threads or p.num_threads,
+            "num_threads": _ml_threads() or p.num_threads,
             "seed": p.seed,
             "verbose": -1,
         }
