@@ -43,11 +43,13 @@ def main() -> int:
                     "--shared", "--json", str(RESULTS / "landing.json")],
         # dbt build on DuckDB and PostgreSQL at scale 1 (its own demo company and warehouse, kept for the next)
         "dbt_build_scale1": [PY, str(ROOT / "dbt_build.py"), "--scale", "1", "--keep", str(scratch / "dbt1")],
-        # the forecast models backtested on that warehouse's marts.forecast_training_features
-        "forecast_demo_scale1": [PY, str(ROOT / "forecast_demo.py"), "--label", "scale1"],
+        # the forecast models backtested on that warehouse's marts.forecast_training_features, the oracle beside them
+        "forecast_demo_scale1": [PY, str(ROOT / "forecast_demo.py"), "--label", "scale1", "--truth",
+                                 str(scratch / "dbt1" / "demo" / "truth")],
         "scenario_latency": [PY, str(ROOT / "scenario_latency.py"), "--retrain"],
         "nlp": [PY, str(ROOT / "nlp_bench.py")],
         "forecast_real": [PY, str(ROOT / "forecast_real.py")],
+        "forecast_online_retail": [PY, str(ROOT / "forecast_online_retail.py")],
     }
     # Benches that read a warehouse another bench built.
     homes = {"forecast_demo_scale1": scratch / "dbt1" / "home"}

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MODEL_FAMILIES = ("seasonal_naive", "traditional", "ets", "lgbm")
-RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct")
+MODEL_FAMILIES = ("seasonal_naive", "traditional", "moving_average", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm")
+RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct", "mint_wls_var")
 
 
 class LGBMParams(BaseModel):
     """LightGBM settings; threads are capped because the training box is shared."""
 
     model_config = ConfigDict(extra="forbid")
-    objective: str = "l1"
+    # tweedie: a log-link mean on the scale-free target, so intermittent grain forecasts sum to unbiased
+    # aggregates; measured at ~1/3 (Walmart) to ~1/12 (demo scale 1) of the CPU of the L1 objective it replaced.
+    objective: str = "tweedie"
+    # Huber's delta (and the quantile of objective="quantile"); on the scale-free target a small delta makes
+    # huber nearly L1 at the cost of a gradient step, without L1's per-leaf median renewal.
+    alpha: float = Field(0.9, gt=0)
+    tweedie_variance_power: float = Field(1.2, ge=1.0, lt=2.0)
     n_estimators: int = Field(400, ge=1, le=5000)
     learning_rate: float = Field(0.05, gt=0, le=1)
     num_leaves: int = Field(63, ge=4, le=1024)
@@ -52,6 +58,11 @@ class ForecastConfig(BaseModel):
     chinese_calendar: bool = True
     extra_future_exog: list[str] = Field(default_factory=list)
     extra_observed_exog: list[str] = Field(default_factory=list)
+    # Where backtest fits run: in this process, or on a Dask cluster (dask_address, else a LocalCluster of
+    # dask_workers single-threaded processes on 127.0.0.1).
+    executor: str = Field("local", pattern="^(local|dask)$")
+    dask_address: str | None = None
+    dask_workers: int = Field(2, ge=1, le=64)
     cost_factor_wan_per_pp_month: float = Field(
         0.87, ge=0, description="inventory holding cost, 万元 per month per percentage point of deviation"
     )

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ml.config import ForecastConfig
 from ml.features import Panel, build_panel, origin_scale
-from ml.hierarchy import Hierarchy, reconcile
+from ml.hierarchy import Hierarchy, reconcile, residual_variances
 from ml.metrics import level_metrics
 from ml.models import make_model
 from ml.schema import SERIES_ID, TIME_COL, validate_history
@@ -32,6 +32,28 @@ OUTPUT_COLS = [
 ]
 
 
+# Reconciliation may not make the grain's scaled error worse than leaving the grain forecasts as they are.
+GRAIN_MASE_TOLERANCE = 1e-9
+
+
+def choose_reconciler(calibration_metrics: pd.DataFrame) -> str:
+    """The reconciler with the lowest mean WAPE over levels among those whose grain MASE is no worse than
+    bottom-up's (bottom-up leaves the grain forecasts untouched, so it is the grain's unreconciled score).
+
+    WAPE alone is scale-blind: it is dominated by the big series, so a method that spreads aggregate
+    corrections evenly over thousands of tiny grain series can win on it while multiplying their MASE.
+    """
+    m = calibration_metrics
+    mean = m.groupby(["method", "level"])[["wape", "mase"]].mean()
+    methods = list(dict.fromkeys(m["method"]))
+    grain_mase = {k: float(mean.loc[(k, "grain"), "mase"]) for k in methods if (k, "grain") in mean.index}
+    ref = grain_mase.get("bottom_up")
+    ok = [k for k in methods if ref is None or not np.isfinite(ref) or not np.isfinite(grain_mase.get(k, np.nan))
+          or grain_mase[k] <= ref * (1 + GRAIN_MASE_TOLERANCE)]
+    score = mean["wape"].groupby(level="method").mean()
+    return str(score.loc[ok].idxmin())
+
+
 class Forecaster:
     """Fit with :meth:`fit`; forecast with :meth:`predict`. Pickles cleanly (used by the MLflow pyfunc)."""
 
@@ -46,6 +68,9 @@ class Forecaster:
         self.level_names: list[str] = []
         self.history: pd.DataFrame | None = None
         self.model_version: str = "unregistered"
+        self.variances: np.ndarray | None = None  # per-node base-error variances (mint_wls_var weights)
+        # level -> (n_levels, horizon) normalised half-widths of a sum of L consecutive weeks (column L - 1)
+        self.period_quantiles: dict[int, np.ndarray] = {}
 
     # ---------------------------------------------------------------- fitting
     def fit(self, history_df: pd.DataFrame, future_exog: pd.DataFrame | None = None) -> Forecaster:
@@ -59,32 +84,38 @@ class Forecaster:
         H = cfg.horizon
         # Calibration: refit at earlier origins, forecast the next H weeks, and keep the errors of every
         # reconciliation method. They choose the reconciler and give the conformal interval widths.
-        cal_err: dict[str, list[np.ndarray]] = {m: [] for m in cfg.reconcilers}
-        cal_rows = []
+        cal_runs = []  # (origin, base, actual, scale) per calibration origin
         for k in range(cfg.calibration_origins - 1, -1, -1):
             o = o_end - H - k * cfg.calibration_step
             if o < cfg.min_history:
                 continue
             model = make_model(self.family).fit(panel, o, cfg)
             base = model.predict(panel, o, H, cfg)
-            actual = panel.Y[:, o + 1 : o + 1 + H]
-            scale = origin_scale(panel.Y, o)
-            for method in cfg.reconcilers:
-                rec = reconcile(base, self.hierarchy, method)
+            cal_runs.append((o, base, panel.Y[:, o + 1 : o + 1 + H], origin_scale(panel.Y, o)))
+        # mint_wls_var weights: each node's mean squared base-forecast error over the calibration origins.
+        self.variances = residual_variances(np.hstack([b - a for _, b, a, _ in cal_runs])) if cal_runs else None
+        methods = [m for m in cfg.reconcilers if m != "mint_wls_var" or self.variances is not None]
+        cal_err: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+        cal_signed: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+        cal_rows = []
+        for o, base, actual, scale in cal_runs:
+            for method in methods:
+                rec = reconcile(base, self.hierarchy, method, self.variances)
                 cal_err[method].append(np.abs(rec - actual) / scale[:, None])
+                cal_signed[method].append((rec - actual) / scale[:, None])
                 m = level_metrics(actual, rec, levels, panel.Y[:, : o + 1], cfg)
                 m["method"] = method
                 m["cal_origin"] = str(panel.weeks[o].date())
                 cal_rows.append(m)
         if cal_rows:
             self.calibration_metrics = pd.concat(cal_rows, ignore_index=True)
-            score = self.calibration_metrics.groupby("method")["wape"].mean()
-            self.reconciler = cfg.reconciler or str(score.idxmin())
+            self.reconciler = cfg.reconciler or choose_reconciler(self.calibration_metrics)
             errs = np.concatenate(cal_err[self.reconciler], axis=0)  # (k * n_nodes, H)
             lv = np.tile(levels, len(cal_err[self.reconciler]))
             self.quantiles = self._conformal(errs, lv)
+            self.period_quantiles = self._conformal_sums(np.concatenate(cal_signed[self.reconciler], axis=0), lv)
         else:
-            self.reconciler = cfg.reconciler or "bottom_up"
+            self.reconciler = cfg.reconciler if cfg.reconciler not in (None, "mint_wls_var") else "bottom_up"
             self.quantiles = {}
         self.model = make_model(self.family).fit(panel, o_end, cfg)
         keep = max(cfg.season_length + cfg.horizon + 13, max(cfg.lags) + max(cfg.windows)) + 1
@@ -109,13 +140,33 @@ class Forecaster:
             out[lv] = q
         return out
 
+    def _conformal_sums(self, signed: np.ndarray, levels: np.ndarray) -> dict[int, np.ndarray]:
+        """Quantiles of |sum of L consecutive normalised errors| per level and window length L (every start).
+
+        A month or quarter is a sum of weeks whose errors are correlated (a level shift misses every week the
+        same way), so its interval comes from summed calibration errors, not from weekly widths in quadrature.
+        """
+        H = signed.shape[1]
+        c = np.concatenate([np.zeros((signed.shape[0], 1)), np.cumsum(np.nan_to_num(signed), axis=1)], axis=1)
+        out = {}
+        for lv in self.config.interval_levels:
+            q = np.full((len(self.level_names), H), np.nan)
+            for i, name in enumerate(self.level_names):
+                ci = c[levels == name]
+                for L in range(1, H + 1):
+                    pool = np.abs(ci[:, L:] - ci[:, : H + 1 - L]).ravel()
+                    level = min(1.0, np.ceil((len(pool) + 1) * lv / 100) / max(len(pool), 1))
+                    q[i, L - 1] = np.quantile(pool, level) if len(pool) else np.nan
+            out[lv] = q
+        return out
+
     # ------------------------------------------------------------- predicting
     def predict_panel(self, panel: Panel, o: int, horizon: int) -> dict[str, np.ndarray]:
         """Reconciled mean and interval bounds (n_nodes, horizon) for origin ``o`` of ``panel``."""
         if self.hierarchy is None:
             raise RuntimeError("Forecaster.predict called before fit")
         base = self.model.predict(panel, o, horizon, self.config)
-        mean = reconcile(base, self.hierarchy, self.reconciler)
+        mean = reconcile(base, self.hierarchy, self.reconciler, getattr(self, "variances", None))
         out = {"mean": mean}
         scale = origin_scale(panel.Y, o)
         level_idx = pd.Index(self.level_names).get_indexer(self.hierarchy.nodes["level"])
@@ -165,18 +216,31 @@ class Forecaster:
             wk[k] = v.ravel()
         frames = [wk]
         # Temporal hierarchy: months and quarters are sums of their weeks (by week_start), so they are
-        # coherent by construction; interval half-widths add in quadrature (independent weekly errors).
+        # coherent by construction. Their half-widths come from summed calibration errors over windows of the
+        # same number of weeks (errors of nearby weeks are correlated); without those, weekly half-widths
+        # add in quadrature.
+        period_q = getattr(self, "period_quantiles", {}) or {}
+        level_idx = pd.Index(self.level_names).get_indexer(nodes["level"])
+        scale = origin_scale(panel.Y, o)
+        node_pos = pd.Series(np.arange(n), index=pd.MultiIndex.from_frame(nodes[["level", "node_id"]]))
         for period, freq in (("month", "M"), ("quarter", "Q")):
             g = wk.assign(period_start=wk["period_start"].dt.to_period(freq).dt.start_time)
             keys = ["level", "node_id", "period_start"]
-            agg = g.groupby(keys, sort=False)["mean"].sum().to_frame()
+            grouped = g.groupby(keys, sort=False)
+            agg = grouped["mean"].sum().to_frame()
+            n_weeks = grouped["h"].size().to_numpy()
+            pos = node_pos.reindex(pd.MultiIndex.from_arrays([agg.index.get_level_values(0), agg.index.get_level_values(1)])).to_numpy()
             for lv in self.config.interval_levels:
-                half = ((g[f"hi{lv}"] - g["mean"]) ** 2).groupby([g[k] for k in keys], sort=False).sum() ** 0.5
+                if lv in period_q:
+                    q = period_q[lv]
+                    half = q[level_idx[pos], np.minimum(n_weeks, q.shape[1]) - 1] * scale[pos]
+                else:
+                    half = (((g[f"hi{lv}"] - g["mean"]) ** 2).groupby([g[k] for k in keys], sort=False).sum() ** 0.5).to_numpy()
                 agg[f"lo{lv}"] = agg["mean"] - half
                 agg[f"hi{lv}"] = agg["mean"] + half
             agg = agg.reset_index()
             agg["period"] = period
-            agg["h"] = g.groupby(keys, sort=False)["h"].max().to_numpy()
+            agg["h"] = grouped["h"].max().to_numpy()
             frames.append(agg)
         out = pd.concat(frames, ignore_index=True)
         for col in ("lo80", "hi80", "lo95", "hi95"):

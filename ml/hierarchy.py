@@ -4,7 +4,11 @@ its sparse summing matrix, and reconciliation of base forecasts (bottom-up and M
 MinTrace is solved in its constraint form, which needs one dense solve of size (aggregate nodes)^2 instead of
 (grain series)^2: at the ten-times demo company that is 618 aggregates against 24,462 grain series,
 where a dense summing matrix alone would take 5 GB. The results equal hierarchicalforecast's BottomUp and
-MinTrace(ols / wls_struct) to rounding (tests/ml/test_ml_reconcile.py checks it against that library).
+MinTrace(ols / wls_struct / wls_var) to rounding (tests/ml/test_ml_reconcile.py checks it against that library).
+
+``mint_wls_var`` weighs each node by the variance of its own base-forecast errors (from the calibration
+origins), so a correction lands where the forecasts are least certain in absolute terms: on the large series,
+not spread evenly over thousands of tiny grain series (which OLS does, and which wrecks their scaled errors).
 """
 
 from __future__ import annotations
@@ -74,11 +78,23 @@ def mean_matrix(hierarchy: Hierarchy) -> sp.csr_matrix:
     return sp.diags(1.0 / hierarchy.nodes["n_bottom"].to_numpy(float)) @ sp.csr_matrix(hierarchy.S)
 
 
-def reconcile(base: np.ndarray, hierarchy: Hierarchy, method: str) -> np.ndarray:
+# hierarchicalforecast adds the same constant to the residual variances so an all-zero node stays invertible.
+VAR_EPS = 2e-8
+
+
+def residual_variances(residuals: np.ndarray) -> np.ndarray:
+    """Per-node weights of ``mint_wls_var`` from base-forecast errors (n_nodes, n_errors): mean squared error
+    (NaN skipped) + VAR_EPS, as hierarchicalforecast's ``MinTrace(method="wls_var")`` computes them."""
+    r = np.asarray(residuals, dtype=float)
+    n = np.maximum(np.isfinite(r).sum(axis=1), 1)
+    return np.nansum(r**2, axis=1) / n + VAR_EPS
+
+
+def reconcile(base: np.ndarray, hierarchy: Hierarchy, method: str, variances: np.ndarray | None = None) -> np.ndarray:
     """Coherent forecasts (n_nodes, horizon) from base forecasts of every node.
 
-    method: bottom_up | mint_ols | mint_wls_struct (MinTrace variants that need no in-sample residuals,
-    so they work on the direct multi-horizon model without refitting).
+    method: bottom_up | mint_ols | mint_wls_struct | mint_wls_var. The first three need no residuals;
+    ``mint_wls_var`` needs ``variances`` (one per node, :func:`residual_variances` of calibration errors).
 
     MinTrace with diagonal weights W is the W-weighted projection of the base forecasts onto the coherent
     subspace. With the constraint matrix C = [I, -S_agg] (aggregates equal the sums of their grain series),
@@ -91,12 +107,19 @@ def reconcile(base: np.ndarray, hierarchy: Hierarchy, method: str) -> np.ndarray
     n_agg = n_nodes - n_b
     if method == "bottom_up":
         return np.asarray(S @ base[n_agg:], dtype=float)
-    if method not in ("mint_ols", "mint_wls_struct"):
+    if method not in ("mint_ols", "mint_wls_struct", "mint_wls_var"):
         raise ValueError(f"unknown reconciliation method {method!r}")
     if n_agg == 0:
         return np.asarray(base, dtype=float)
-    # wls_struct: each node's variance is proportional to the number of grain series it sums
-    w = np.ones(n_nodes) if method == "mint_ols" else hierarchy.nodes["n_bottom"].to_numpy(float)
+    if method == "mint_ols":
+        w = np.ones(n_nodes)
+    elif method == "mint_wls_struct":  # each node's variance is proportional to the number of grain series it sums
+        w = hierarchy.nodes["n_bottom"].to_numpy(float)
+    else:
+        if variances is None or len(variances) != n_nodes:
+            raise ValueError(f"mint_wls_var needs one residual variance per node ({n_nodes}), got "
+                             f"{None if variances is None else len(variances)}")
+        w = np.asarray(variances, dtype=float)
     C = sp.hstack([sp.identity(n_agg, format="csr"), -S[:n_agg]], format="csr")
     WCt = sp.diags(w) @ C.T
     gram = (C @ WCt).toarray()  # (n_agg, n_agg), symmetric positive definite

@@ -4,6 +4,9 @@ base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
 - seasonal_naive: the value 52 weeks before the target week (last value when there is no year).
 - traditional: the sales-team method, last year's same week x year-over-year growth of the last 13 weeks.
 - ets: statsforecast AutoETS, one local model per node (every aggregated series too).
+- moving_average: the mean of the last 4 weeks.
+- mstl: statsforecast MSTL with a 52-week season (AutoETS trend) where two years of history exist.
+- croston_sba, tsb, adida, imapa: statsforecast's intermittent-demand family, per node.
 - lgbm: one global LightGBM over all nodes and horizons (direct strategy, scale-free target).
 """
 
@@ -15,7 +18,6 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from lodestar.settings import get_settings
 from ml.config import ForecastConfig
 from ml.features import META_COLS, SCALE_WINDOW, Panel, _window, origin_block, origin_features, origin_scale
 
@@ -67,31 +69,107 @@ class Traditional:
         return naive * growth[:, None]
 
 
-class ETS:
-    """statsforecast AutoETS fitted per node, including every aggregated series."""
+class MovingAverage:
+    """Mean of the last ``MA_WINDOW`` weeks, flat over the horizon: the simple method a planner reaches for."""
 
-    family = "ets"
+    family = "moving_average"
 
-    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> ETS:
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> MovingAverage:
+        return self
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        level = np.nanmean(_window(panel.Y, o, MA_WINDOW), axis=1)
+        return np.repeat(np.nan_to_num(level)[:, None], horizon, axis=1)
+
+
+MA_WINDOW = 4
+
+
+class StatsForecastLocal:
+    """One statsforecast model fitted per node (every aggregated series too), re-estimated at each origin."""
+
+    family = "stats"
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> StatsForecastLocal:
         return self  # local models are re-estimated at predict time from the series up to the origin
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201 - a statsforecast model
+        raise NotImplementedError
 
     def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
         from statsforecast import StatsForecast
+
+        Y = np.nan_to_num(panel.Y[:, : o + 1])
+        n, T = Y.shape
+        df = pd.DataFrame({"unique_id": np.repeat(np.arange(n), T), "ds": np.tile(np.arange(T), n), "y": Y.ravel()})
+        model = self.make(T, config)
+        sf = StatsForecast(models=[model], freq=1, n_jobs=1)
+        fc = sf.forecast(df=df, h=horizon)
+        col = [c for c in fc.columns if c not in ("unique_id", "ds")][0]
+        vals = fc.sort_values(["unique_id", "ds"])[col].to_numpy(dtype=float)
+        return np.nan_to_num(vals.reshape(n, horizon))
+
+
+class ETS(StatsForecastLocal):
+    """AutoETS with ``ets_season_length`` (1 = non-seasonal, the historical default)."""
+
+    family = "ets"
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
         from statsforecast.models import AutoETS
 
-        Y = panel.Y[:, : o + 1]
-        n, T = Y.shape
-        df = pd.DataFrame(
-            {
-                "unique_id": np.repeat(np.arange(n), T),
-                "ds": np.tile(np.arange(T), n),
-                "y": Y.ravel(),
-            }
-        )
-        sf = StatsForecast(models=[AutoETS(season_length=config.ets_season_length)], freq=1, n_jobs=1)
-        fc = sf.forecast(df=df, h=horizon)
-        vals = fc.sort_values(["unique_id", "ds"])["AutoETS"].to_numpy()
-        return vals.reshape(n, horizon)
+        return AutoETS(season_length=config.ets_season_length)
+
+
+class MSTLSeasonal(StatsForecastLocal):
+    """MSTL with a 52-week season (AutoETS on the deseasonalised trend) where two full years of history
+    exist; a non-seasonal AutoETS otherwise (a 52-week season cannot be estimated from less)."""
+
+    family = "mstl"
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
+        from statsforecast.models import MSTL, AutoETS
+
+        m = config.season_length
+        if n_weeks >= 2 * m + 1:
+            return MSTL(season_length=m, trend_forecaster=AutoETS(model="ZZN"), alias="mstl")
+        return AutoETS(season_length=1, alias="mstl")
+
+
+class Intermittent(StatsForecastLocal):
+    """statsforecast's intermittent-demand family, one model per node:
+
+    - croston_sba: Croston with the Syntetos-Boylan bias correction (order size and interval smoothed);
+    - tsb: Teunter-Syntetos-Babai, whose ordering probability can decay (obsolescence);
+    - adida: aggregate to the mean inter-order interval, forecast, disaggregate;
+    - imapa: ADIDA averaged over several aggregation levels.
+    """
+
+    MODELS = {"croston_sba": ("CrostonSBA", {}), "tsb": ("TSB", {"alpha_d": 0.1, "alpha_p": 0.1}),
+              "adida": ("ADIDA", {}), "imapa": ("IMAPA", {})}
+
+    def __init__(self, family: str) -> None:
+        if family not in self.MODELS:
+            raise ValueError(f"unknown intermittent family {family!r}; choose from {sorted(self.MODELS)}")
+        self.family = family
+
+    def make(self, n_weeks: int, config: ForecastConfig):  # noqa: ANN201
+        import statsforecast.models as sfm
+
+        cls, kwargs = self.MODELS[self.family]
+        return getattr(sfm, cls)(**kwargs)
+
+
+def _ml_threads() -> int | None:
+    # Imported here, not at module level: a served model (mlflow.pyfunc.load_model of the champion, with
+    # only the ml package in its code_paths) must load and predict without the project installed.
+    from lodestar.settings import get_settings
+
+    return get_settings().ml_threads
+
+
+LOG_LINK_OBJECTIVES = ("tweedie", "poisson", "gamma")
+BASELINE_FLOOR = 0.1
 
 
 class LGBMGlobal:
@@ -129,7 +207,15 @@ class LGBMGlobal:
         X = train[self.feature_names].to_numpy(dtype=np.float32)
         # Clipping the scale-free target keeps a handful of returns/one-off orders from steering the trees.
         y = np.clip((train["y_target"] / train["scale"]).to_numpy(), -5.0, 20.0)
-        if config.target_mode == "residual":
+        init = None
+        if config.lgbm.objective in LOG_LINK_OBJECTIVES:
+            # A log-link objective needs y >= 0 (returns are clipped away) and learns a mean, so grain forecasts
+            # of intermittent series sum to unbiased aggregates (L1/huber learn a median, ~0 for them).
+            # "residual" starts every row at the baseline: the trees learn a multiplicative correction to it.
+            y = np.maximum(y, 0.0)
+            if config.target_mode == "residual":
+                init = self._log_baseline(train["baseline"].to_numpy())
+        elif config.target_mode == "residual":
             y = y - train["baseline"].to_numpy()
         n_bottom = panel.hierarchy.nodes["n_bottom"].to_numpy(float)[train["row"].to_numpy().astype(int)]
         w = train["scale"].to_numpy() / n_bottom
@@ -137,6 +223,7 @@ class LGBMGlobal:
         p = config.lgbm
         params = {
             "objective": p.objective,
+            "alpha": p.alpha,
             "learning_rate": p.learning_rate,
             "num_leaves": p.num_leaves,
             "min_child_samples": p.min_child_samples,
@@ -145,11 +232,13 @@ class LGBMGlobal:
             "bagging_freq": p.bagging_freq,
             "lambda_l2": p.lambda_l2,
             "max_bin": p.max_bin,
-            "num_threads": get_settings().ml_threads or p.num_threads,
+            "num_threads": _ml_threads() or p.num_threads,
             "seed": p.seed,
             "verbose": -1,
         }
-        ds = lgb.Dataset(X, y, weight=w, feature_name=self.feature_names, free_raw_data=True)
+        if p.objective == "tweedie":
+            params["tweedie_variance_power"] = p.tweedie_variance_power
+        ds = lgb.Dataset(X, y, weight=w, init_score=init, feature_name=self.feature_names, free_raw_data=True)
         self.booster = lgb.train(params, ds, num_boost_round=p.n_estimators)
         return self
 
@@ -160,14 +249,26 @@ class LGBMGlobal:
         for c in self.feature_names:
             if c not in f.columns:
                 f[c] = np.nan  # an exogenous column absent at predict time is treated as missing
-        pred = self.booster.predict(f[self.feature_names].to_numpy(dtype=np.float32), num_threads=1)
-        if config.target_mode == "residual":
-            pred = pred + f["baseline"].to_numpy()
+        X = f[self.feature_names].to_numpy(dtype=np.float32)
+        if config.lgbm.objective in LOG_LINK_OBJECTIVES:
+            raw = self.booster.predict(X, num_threads=1, raw_score=True)
+            if config.target_mode == "residual":
+                raw = raw + self._log_baseline(f["baseline"].to_numpy())
+            pred = np.exp(raw)
+        else:
+            pred = self.booster.predict(X, num_threads=1)
+            if config.target_mode == "residual":
+                pred = pred + f["baseline"].to_numpy()
         pred = pred * f["scale"].to_numpy()
         n = panel.Y.shape[0]
         out = np.empty((n, horizon))
         out[f["row"].to_numpy(), f["target_idx"].to_numpy() - o - 1] = pred
         return out
+
+    @staticmethod
+    def _log_baseline(baseline: np.ndarray) -> np.ndarray:
+        # Floor at 0.1 of the series' scale: a baseline of 0 (nothing sold a year ago) would pin log(0).
+        return np.log(np.maximum(np.nan_to_num(baseline, nan=0.0), BASELINE_FLOOR))
 
     def feature_importance(self) -> pd.DataFrame:
         if self.booster is None:
@@ -185,7 +286,9 @@ class LGBMGlobal:
         )
 
 
-MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "ets": ETS, "lgbm": LGBMGlobal}
+MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "moving_average": MovingAverage, "ets": ETS,
+                  "mstl": MSTLSeasonal, "lgbm": LGBMGlobal,
+                  **{fam: (lambda fam=fam: Intermittent(fam)) for fam in Intermittent.MODELS}}
 
 
 def make_model(family: str) -> BaseModel:
@@ -195,4 +298,5 @@ def make_model(family: str) -> BaseModel:
         raise ValueError(f"unknown model family {family!r}; choose from {sorted(MODEL_REGISTRY)}") from None
 
 
-__all__ = ["ETS", "LGBMGlobal", "SeasonalNaive", "Traditional", "make_model", "origin_scale"]
+__all__ = ["ETS", "Intermittent", "LGBMGlobal", "MSTLSeasonal", "MovingAverage", "SeasonalNaive", "Traditional",
+           "make_model", "origin_scale"]

@@ -28,6 +28,12 @@ from ml.schema import SERIES_ID, TARGET_COL, TIME_COL, validate_history
 CHAMPION = "champion"
 EXPERIMENT = "lodestar-forecast"
 PROMOTION_METRIC = "wape_bottom"
+# Promotion compares two figures together: the grain's scaled error (MASE, which sees the small series) and
+# the WAPE of the levels a plan is made at. Either alone can be won by a scale-blind model.
+GRAIN_MASE_METRIC = "mase_grain_mean"
+PLANNING_WAPE_METRIC = "wape_planning"
+PLANNING_LEVELS = ("sku", "account_manager", "region")
+PROMOTION_TOLERANCE = 0.02  # neither figure may get worse by more than 2% to buy an improvement in the other
 
 
 def model_name(family: str) -> str:
@@ -202,6 +208,9 @@ def train_and_log(
         means = m.groupby("level")[metric_cols].mean()
         summary = {f"{c}_{lv}_mean": float(means.loc[lv, c]) for lv in means.index for c in metric_cols if np.isfinite(means.loc[lv, c])}
         summary[PROMOTION_METRIC] = float(means.loc["grain", "wape"])
+        planning = [lv for lv in PLANNING_LEVELS if lv in means.index]
+        summary[PLANNING_WAPE_METRIC] = float(means.loc[planning, "wape"].mean()) if planning else summary[PROMOTION_METRIC]
+        summary.setdefault(GRAIN_MASE_METRIC, float(means.loc["grain", "mase"]))
         mlflow.log_metrics(summary)
         _backtest_plot(bt, tmpd / "backtest_total.png")
         mlflow.log_artifact(str(tmpd / "backtest_total.png"), artifact_path="plots")
@@ -227,12 +236,16 @@ def train_and_log(
             signature=signature,
             input_example=example,
             pip_requirements=reqs,
+            # The ml package travels with the model, so it loads by alias in a process that has not
+            # imported (or installed) the project: MLflow puts code_paths first on sys.path at load time.
+            code_paths=[str(Path(__file__).resolve().parent)],
             registered_model_name=name if register else None,
         )
         version = str(info.registered_model_version) if register and info.registered_model_version else None
         if version:
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-            client.set_model_version_tag(name, version, PROMOTION_METRIC, str(summary[PROMOTION_METRIC]))
+            for key in (PROMOTION_METRIC, GRAIN_MASE_METRIC, PLANNING_WAPE_METRIC):
+                client.set_model_version_tag(name, version, key, str(summary[key]))
             client.set_model_version_tag(name, version, "reconciliation", forecaster.reconciler)
             forecaster.model_version = f"{name}/{version}"
         return TrainResult(run.info.run_id, name, version, summary, forecaster, bt)
@@ -259,8 +272,20 @@ def _version_metric(client: MlflowClient, name: str, version: str, metric: str) 
     return float(run.data.metrics[metric])
 
 
+def _try_metric(client: MlflowClient, name: str, version: str, metric: str) -> float | None:
+    try:
+        v = _version_metric(client, name, version, metric)
+    except KeyError:
+        return None
+    return v if np.isfinite(v) else None
+
+
 def promote_if_better(client: MlflowClient, name: str, version: str | int, metric: str = PROMOTION_METRIC) -> PromotionDecision:
-    """Make ``version`` the ``champion`` only if its backtest ``metric`` (lower is better) beats the current one."""
+    """Make ``version`` the ``champion`` only if it beats the current one on grain MASE and planning-level
+    WAPE together: the product of the two ratios (challenger / champion) is below 1 and neither ratio is above
+    1 + PROMOTION_TOLERANCE. Versions logged before both figures existed are compared on ``metric`` alone.
+    ``challenger_value``/``champion_value`` report ``metric`` (grain WAPE) either way.
+    """
     version = str(version)
     new = _version_metric(client, name, version, metric)
     try:
@@ -272,12 +297,23 @@ def promote_if_better(client: MlflowClient, name: str, version: str | int, metri
         return PromotionDecision(True, name, version, None, new, None, "no champion yet")
     if str(current.version) == version:
         return PromotionDecision(False, name, version, version, new, new, "already champion")
-    old = _version_metric(client, name, str(current.version), metric)
-    if new < old:
+    cur = str(current.version)
+    old = _version_metric(client, name, cur, metric)
+    pair_new = [_try_metric(client, name, version, k) for k in (GRAIN_MASE_METRIC, PLANNING_WAPE_METRIC)]
+    pair_old = [_try_metric(client, name, cur, k) for k in (GRAIN_MASE_METRIC, PLANNING_WAPE_METRIC)]
+    if None not in pair_new and None not in pair_old and min(pair_old) > 0:
+        r_mase, r_plan = pair_new[0] / pair_old[0], pair_new[1] / pair_old[1]
+        wins = r_mase * r_plan < 1 and max(r_mase, r_plan) <= 1 + PROMOTION_TOLERANCE
+        why = (f"grain MASE {pair_new[0]:.4f} vs {pair_old[0]:.4f} (x{r_mase:.3f}), planning WAPE "
+               f"{pair_new[1]:.4f} vs {pair_old[1]:.4f} (x{r_plan:.3f})")
+    else:
+        wins = new < old
+        why = f"{metric} {new:.4f} vs champion {old:.4f}"
+    if wins:
         client.set_registered_model_alias(name, CHAMPION, version)
-        client.set_model_version_tag(name, version, "promoted_over", str(current.version))
-        return PromotionDecision(True, name, version, str(current.version), new, old, f"{metric} {new:.4f} < {old:.4f}")
-    return PromotionDecision(False, name, version, str(current.version), new, old, f"{metric} {new:.4f} >= champion {old:.4f}")
+        client.set_model_version_tag(name, version, "promoted_over", cur)
+        return PromotionDecision(True, name, version, cur, new, old, why)
+    return PromotionDecision(False, name, version, cur, new, old, why + ": champion kept")
 
 
 def load_champion(name: str, tracking_uri: str | None = None) -> mlflow.pyfunc.PyFuncModel:

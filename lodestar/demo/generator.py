@@ -45,6 +45,9 @@ TRUTH_README = """# Ground truth of the demo company (never loaded as a feed)
 - customer_identity.csv: the same customer's ERP legal name, CRM name, POS/distributor alias, CRM account.
 - account_health.csv: the latent health that drove NPS, tickets and note sentiment; rising custom requests.
 - weekly_units_by_channel.csv: shipped units per week x channel (sell-in actuals before bad rows).
+- expected_demand.csv.gz: the demand model's noise-free expected shipped ERP units per account manager x SKU x
+  channel x week, after that week's capacity cut and stockouts (weeks with a positive expectation; the rest
+  are 0): the forecast oracle. The own platform stores' orders are not in it.
 - documents.jsonl: per document the files, the exact text per page and the facts planted in it.
 """
 
@@ -135,6 +138,8 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = DEFAULT_SEED, contra
     identity.to_csv(truth / "customer_identity.csv", index=False, lineterminator="\n")
     wc = sales.weekly_channel.pivot_table(index="week_start", columns="channel", values="quantity", fill_value=0)
     wc.reset_index().to_csv(truth / "weekly_units_by_channel.csv", index=False, lineterminator="\n")
+    sales.expected_demand.to_csv(truth / "expected_demand.csv.gz", index=False, lineterminator="\n",
+                                 compression={"method": "gzip", "mtime": 0})
     docs = write_documents(m, out_dir, seed)
     write_jsonl(truth / "documents.jsonl", docs)
 

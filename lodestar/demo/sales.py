@@ -25,6 +25,27 @@ class Sales:
     capacity: pd.DataFrame
     inventory: pd.DataFrame
     weekly_channel: pd.DataFrame  # truth: units per week x channel (for realism checks)
+    expected_demand: pd.DataFrame  # truth: noise-free expected shipped ERP units per grain (AM x SKU x channel) x week
+
+
+def _expected_demand(b: pd.DataFrame, pc: pd.DataFrame, channel: np.ndarray, mean: np.ndarray) -> pd.DataFrame:
+    """The demand model's expectation per grain series and week: the forecast oracle (the physical limit).
+
+    ``mean`` is E[qty] of each customer x SKU basket (orders are Bernoulli(q) x Poisson(mean / q)) times the
+    share of it that week's capacity cap and stockouts let ship; a grain series sums its baskets. The order
+    noise, the rounding down of shipments and bad rows are what a forecast cannot know. Only weeks with a
+    positive expectation are kept (the rest are 0).
+    """
+    key = pd.DataFrame({"account_manager_id": pc.account_manager_id.to_numpy(), "sku_id": b.sku_id.to_numpy(),
+                        "channel": channel})
+    codes, uniq = pd.factorize(pd.MultiIndex.from_frame(key), sort=True)
+    agg = np.zeros((len(uniq), mean.shape[1]))
+    np.add.at(agg, codes, mean)
+    gi, wi = np.nonzero(agg > 0)
+    out = pd.MultiIndex.from_tuples(uniq, names=list(key.columns)).to_frame(index=False).iloc[gi].reset_index(drop=True)
+    out["week_start"] = WEEKS.date[wi]
+    out["expected_units"] = np.round(agg[gi, wi], 3)
+    return out
 
 
 def _material_prices(m: Master, r: np.random.Generator) -> pd.DataFrame:
@@ -219,11 +240,13 @@ def build_sales(m: Master, seed: int) -> Sales:
     weekly_channel = orders.groupby(["week", "channel"], as_index=False).quantity.sum()
     weekly_channel["week_start"] = WEEKS.date[weekly_channel.week]
 
+    # The capacity cut and the stockouts of each week are part of what was shippable, so the oracle carries them.
+    expected = _expected_demand(b, pc, channel, mean * np.minimum(ratio, stock_ratio))
     payments = _payments(orders, cust, r)
     inventory = _inventory(m, mean, sku_pos, stockout, r)
     mp = _material_prices(m, r)
     orders = orders.drop(columns=["week", "order_key"])
-    return Sales(orders, payments, promos, price_list, mp, capacity, inventory, weekly_channel)
+    return Sales(orders, payments, promos, price_list, mp, capacity, inventory, weekly_channel, expected)
 
 
 def _payments(orders: pd.DataFrame, cust: pd.DataFrame, r: np.random.Generator) -> pd.DataFrame:

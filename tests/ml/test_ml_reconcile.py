@@ -12,8 +12,8 @@ import scipy.sparse as sp
 from hierarchicalforecast.methods import BottomUp, MinTrace
 
 from ml.config import RECONCILERS, ForecastConfig, LGBMParams
-from ml.forecaster import Forecaster
-from ml.hierarchy import reconcile
+from ml.forecaster import Forecaster, choose_reconciler
+from ml.hierarchy import reconcile, residual_variances
 from ml.schema import LEVELS
 
 FAST = ForecastConfig(horizon=8, calibration_origins=1, origin_stride=3, lgbm=LGBMParams(n_estimators=30, num_threads=1))
@@ -55,9 +55,12 @@ def test_incoherent_base_becomes_coherent(history: pd.DataFrame) -> None:
     rng = np.random.default_rng(3)
     base = rng.normal(100, 30, (H.S.shape[0], 4))
     assert not np.allclose(H.S @ base[-H.n_bottom :], base)
+    variances = rng.gamma(2.0, 10.0, H.S.shape[0])
     for method in RECONCILERS:
-        rec = reconcile(base, H, method)
+        rec = reconcile(base, H, method, variances)
         np.testing.assert_allclose(H.S @ rec[-H.n_bottom :], rec, atol=1e-6)
+    with pytest.raises(ValueError, match="mint_wls_var needs one residual variance per node"):
+        reconcile(base, H, "mint_wls_var")
 
 
 @pytest.mark.parametrize(
@@ -74,6 +77,49 @@ def test_sparse_reconciliation_equals_hierarchicalforecast(history: pd.DataFrame
     np.testing.assert_allclose(reconcile(base, H, method), want, rtol=1e-7, atol=1e-6)
 
 
+def test_wls_var_equals_hierarchicalforecast(history: pd.DataFrame) -> None:
+    """mint_wls_var from base-forecast errors gives MinTrace(wls_var) fed the same in-sample errors."""
+    H = Forecaster("seasonal_naive", FAST).fit(history).hierarchy
+    rng = np.random.default_rng(12)
+    n = H.S.shape[0]
+    base = rng.normal(100, 30, (n, 5))
+    y_in = rng.normal(100, 30, (n, 20))
+    y_hat_in = y_in + rng.normal(0, 1, (n, 1)) * rng.normal(0, 5, (n, 20))
+    want = MinTrace(method="wls_var").fit_predict(S=H.S.toarray(), y_hat=base, y_insample=y_in, y_hat_insample=y_hat_in)["mean"]
+    got = reconcile(base, H, "mint_wls_var", residual_variances(y_hat_in - y_in))
+    np.testing.assert_allclose(got, np.asarray(want, dtype=float), rtol=1e-6, atol=1e-6)
+
+
+def test_wls_var_leaves_small_series_alone(history: pd.DataFrame) -> None:
+    """An aggregate correction lands on the series whose base errors are large, not evenly on tiny ones:
+    OLS moves a near-constant small grain series as much as a big one, wls_var barely touches it."""
+    H = Forecaster("seasonal_naive", FAST).fit(history).hierarchy
+    n, nb = H.S.shape
+    bottom = np.full((nb, 1), 100.0)
+    base = np.asarray(H.S @ bottom, dtype=float)
+    base[0] += 500.0  # the total's base forecast disagrees with the sum of its grain series
+    variances = np.full(n, 100.0)
+    variances[n - nb] = 1e-6  # grain series 0: small and almost perfectly forecast
+    ols = reconcile(base, H, "mint_ols")
+    var = reconcile(base, H, "mint_wls_var", residual_variances(np.sqrt(variances)[:, None]))
+    moved_ols = abs(ols[n - nb, 0] - 100.0)
+    moved_var = abs(var[n - nb, 0] - 100.0)
+    assert moved_ols > 1.0 and moved_var < 1e-3 * moved_ols
+
+
+def test_choose_reconciler_refuses_a_method_that_worsens_grain_mase() -> None:
+    """A method with the best mean WAPE over levels but a worse grain MASE than bottom-up is not chosen."""
+    rows = []
+    for method, wape_top, wape_grain, mase_grain in [("bottom_up", 0.20, 0.90, 1.00), ("mint_ols", 0.05, 0.85, 9.24),
+                                                     ("mint_wls_var", 0.10, 0.88, 0.99)]:
+        rows += [{"method": method, "level": "total", "wape": wape_top, "mase": 1.0},
+                 {"method": method, "level": "grain", "wape": wape_grain, "mase": mase_grain}]
+    cal = pd.DataFrame(rows)
+    assert cal.groupby("method")["wape"].mean().idxmin() == "mint_ols"  # what the old WAPE-only rule picked
+    assert choose_reconciler(cal) == "mint_wls_var"
+    assert choose_reconciler(cal[cal["method"] != "mint_wls_var"]) == "bottom_up"
+
+
 def test_reconcile_accepts_a_dense_summing_matrix(history: pd.DataFrame) -> None:
     """Forecasters pickled before the summing matrix became sparse still reconcile."""
     H = Forecaster("seasonal_naive", FAST).fit(history).hierarchy
@@ -86,5 +132,7 @@ def test_reconciler_is_chosen_by_calibration(history: pd.DataFrame) -> None:
     f = Forecaster("traditional", FAST).fit(history)
     cal = f.calibration_metrics
     assert set(cal["method"]) == set(RECONCILERS)
-    best = cal.groupby("method")["wape"].mean().idxmin()
-    assert f.reconciler == best
+    assert f.reconciler == choose_reconciler(cal)
+    assert f.variances is not None and len(f.variances) == f.hierarchy.S.shape[0]
+    mase = cal[cal["level"] == "grain"].groupby("method")["mase"].mean()
+    assert mase[f.reconciler] <= mase["bottom_up"] * (1 + 1e-9)

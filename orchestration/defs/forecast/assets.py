@@ -48,7 +48,8 @@ FORECAST_PARTITIONS = dg.WeeklyPartitionsDefinition(
 class TrainConfig(dg.Config):
     """Training run config; the defaults keep the demo fast (small LightGBM, one backtest cutoff)."""
 
-    family: str = Field("lgbm", description="seasonal_naive | traditional | ets | lgbm")
+    family: str = Field("lgbm", description="seasonal_naive | traditional | ets | mstl | croston_sba | tsb | adida | imapa | lgbm")
+    objective: str = Field("tweedie", description="LightGBM objective: tweedie (fast, unbiased sums) | l1 | huber | ...")
     n_cutoffs: int = Field(1, description="rolling backtest origins logged to MLflow")
     horizon: int = 13
     n_estimators: int = 80
@@ -66,7 +67,7 @@ class TrainConfig(dg.Config):
             origin_stride=self.origin_stride,
             calibration_origins=self.calibration_origins,
             reconciler=self.reconciler,
-            lgbm=LGBMParams(n_estimators=self.n_estimators, num_leaves=self.num_leaves,
+            lgbm=LGBMParams(objective=self.objective, n_estimators=self.n_estimators, num_leaves=self.num_leaves,
                             learning_rate=self.learning_rate, min_child_samples=20, num_threads=1),
         )
 
