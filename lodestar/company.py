@@ -24,7 +24,9 @@ Omitting ``sources`` (or ``http``) means every contract of the company's own ``c
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -136,21 +138,30 @@ def current_company() -> Company | None:
     return _cache[path][1]
 
 
-def apply_http_environment(company: Company | None, contracts: list) -> None:
-    """Point each HTTP contract's base-URL env var at the company's base URL, and its token env var at
-    the token in the company's ``token_env`` (values are copied in this process only, never printed)."""
-    if company is None or not company.http:
-        return
-    for contract in contracts:
-        cfg = company.http.get(contract.name)
-        if cfg is None:
-            continue
+@contextlib.contextmanager
+def http_environment(company: Company | None, contract) -> Iterator[None]:
+    """For one HTTP feed's load: point its base-URL env var at the company's base URL, and its token env var at
+    the token in the company's ``token_env`` (copied in this process only, never printed); restored afterwards,
+    so loading the definitions never writes the environment."""
+    cfg = company.http.get(contract.name) if company is not None and company.http else None
+    overrides: dict[str, str] = {}
+    if cfg is not None:
         if cfg.base_url:
-            os.environ[contract.base_url_env] = cfg.base_url
+            overrides[contract.base_url_env] = cfg.base_url
         if cfg.token_env and contract.auth and cfg.token_env != contract.auth.token_env:
             token = os.environ.get(cfg.token_env)
             if token:
-                os.environ[contract.auth.token_env] = token
+                overrides[contract.auth.token_env] = token
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def demo_company_yaml(contracts_dir: Path, http_dir: Path) -> str:

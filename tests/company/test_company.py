@@ -17,9 +17,9 @@ from lodestar.cli import app
 from lodestar.company import (
     COMPANY_ENV,
     CompanyError,
-    apply_http_environment,
     current_company,
     demo_company_yaml,
+    http_environment,
     load_company,
 )
 from lodestar.settings import PROJECT_ROOT, get_settings
@@ -109,9 +109,10 @@ def test_http_base_url_and_token_come_from_the_company(company_dir, monkeypatch)
     monkeypatch.delenv("ACME_ORDERS_URL", raising=False)
     monkeypatch.delenv("ACME_ORDERS_TOKEN", raising=False)
     contract = load_http_contract(company_dir / "http" / "acme_orders.yaml")
-    apply_http_environment(current_company(), [contract])
-    assert os.environ["ACME_ORDERS_URL"] == "http://127.0.0.1:9"
-    assert os.environ["ACME_ORDERS_TOKEN"] == "tok"
+    with http_environment(current_company(), contract):
+        assert os.environ["ACME_ORDERS_URL"] == "http://127.0.0.1:9"
+        assert os.environ["ACME_ORDERS_TOKEN"] == "tok"
+    assert "ACME_ORDERS_URL" not in os.environ and "ACME_ORDERS_TOKEN" not in os.environ
 
 
 def test_the_generator_writes_the_demo_as_a_company_file(tmp_path):

@@ -21,7 +21,7 @@ from connectors.contracts import (
 from connectors.files import land_file_source
 from connectors.http_api import land_http_feed
 from connectors.landing import FeedLandingResult
-from lodestar.company import apply_http_environment, current_company
+from lodestar.company import current_company, http_environment
 from lodestar.settings import PROJECT_ROOT
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
@@ -225,7 +225,8 @@ def http_feed_asset(contract: HttpContract) -> dg.AssetsDefinition:
     )
     def _land(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         wh = warehouse.get()
-        fr = land_http_feed(contract, wh)
+        with http_environment(current_company(), contract):
+            fr = land_http_feed(contract, wh)
         context.log.info(f"{fr.table}: {fr.pages_fetched} pages, {fr.rows_accepted} accepted, {fr.rows_rejected} rejected")
         yield dg.MaterializeResult(metadata=landing_metadata(fr, _preview(wh, fr.table)))
         yield reject_rate_check(fr, key)
@@ -253,7 +254,6 @@ def build_raw_assets(
     if company is not None:
         sources = [c for c in sources if company.applies(c.source)]
         feeds = [h for h in feeds if company.http_applies(h.name)]
-        apply_http_environment(company, feeds)
     errors = [*file_errors, *http_errors]
     _report(errors)
     assets = [file_source_assets(c) for c in sources] + [http_feed_asset(c) for c in feeds]
