@@ -468,13 +468,20 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=types.get(c, float)) for c in TABLE_COLUMNS})
 
 
+# The dbt relations build_sandbox reads, with what must run when one is missing.
+INPUT_RELATIONS = {("intermediate", "int_forecasts"): "build the dbt models first",
+                   ("marts", "customer_matrix"): "build the dbt marts first",
+                   ("intermediate", "int_order_lines"): "build the dbt models first",
+                   ("staging", "stg_erp__price_list"): "build the dbt models first"}
+
+
 def build_sandbox(warehouse, n: int = 3, lever: str = "price_elasticity", current_value: float | None = None,
                   write: bool = True) -> SandboxBuild:
     """Run the sandbox over every month the stored forecasts allow; with ``write`` replace raw.forecast_sandbox.
 
-    Reads raw.forecast_predictions (each origin week's latest run), marts.customer_matrix (the picks: the current
-    top ``n`` by strategic value), raw.erp_orders (non-cancelled; weekly customer x SKU actuals and the
-    traditional arm's history) and raw.erp_price_list (price_rel, the driver of the calibrated lever). The model
+    Reads dbt's intermediate.int_forecasts (each origin week's latest run), marts.customer_matrix (the picks: the
+    current top ``n`` by strategic value), intermediate.int_order_lines (weekly customer x SKU actuals and the
+    traditional arm's history) and staging.stg_erp__price_list (price_rel, the driver of the calibrated lever). The model
     arm is the grain forecast split to customers by their 13-week order share before the origin
     (:func:`ml.customer_split.split_grain_forecast`); the traditional arm uses the same origin. Months run in
     order and the calibrated lever value is carried from one month to the next (starting at ``current_value``,
@@ -482,25 +489,19 @@ def build_sandbox(warehouse, n: int = 3, lever: str = "price_elasticity", curren
     """
     from ml.customer_split import split_grain_forecast
 
-    for schema, table, hint in (("raw", "forecast_predictions", "materialise the forecast first"),
-                                ("marts", "customer_matrix", "build the dbt marts first"),
-                                ("raw", "erp_orders", "land the ERP feed first")):
+    for (schema, table), hint in INPUT_RELATIONS.items():
         if not warehouse.table_exists(schema, table):
             raise SandboxError(f"{schema}.{table} does not exist yet: {hint}")
-    fc = warehouse.query(
-        "select cast(p.origin_week as date) origin_week, p.account_manager_id, p.sku_id, p.channel, "
-        "cast(p.week_start as date) week_start, cast(p.y_hat as double) y_hat "
-        "from raw.forecast_predictions p join (select origin_week, arg_max(run_id, created_at) run_id "
-        "from raw.forecast_predictions group by origin_week) l using (origin_week, run_id)")
+    fc = warehouse.query("select origin_week, account_manager_id, sku_id, channel, week_start, y_hat "
+                         "from intermediate.int_forecasts")
     fc["origin_week"] = pd.to_datetime(fc["origin_week"])
     fc["week_start"] = pd.to_datetime(fc["week_start"])
-    orders = warehouse.query(
-        "select customer_id, account_manager_id, sku_id, channel, cast(order_date as date) order_date, "
-        "cast(quantity as double) quantity from raw.erp_orders where coalesce(status, '') <> 'cancelled'")
+    orders = warehouse.query("select customer_id, account_manager_id, sku_id, channel, order_date, quantity "
+                             "from intermediate.int_order_lines")
     orders["order_date"] = pd.to_datetime(orders["order_date"])
     matrix = warehouse.query("select customer_id, strategic_value_score from marts.customer_matrix")
-    prices = (warehouse.query("select sku_id, effective_date, list_price from raw.erp_price_list")
-              if warehouse.table_exists("raw", "erp_price_list") else None)
+    prices = warehouse.query("select sku_id, effective_date, list_price from staging.stg_erp__price_list")
+    prices = prices if len(prices) else None
 
     weekly = orders.assign(week_start=orders["order_date"] - pd.to_timedelta(orders["order_date"].dt.dayofweek, unit="D"))
     weekly = weekly.groupby(["customer_id", "sku_id", "week_start"], as_index=False)["quantity"].sum()

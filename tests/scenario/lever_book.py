@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from staged_warehouse import build_ml_inputs
 
 from lodestar.warehouse import Warehouse
 
@@ -96,8 +97,14 @@ def intent_signals() -> pd.DataFrame:
     return pd.DataFrame(rows).assign(_loaded_at=LOADED)
 
 
-def build_book(path: Path, drivers: bool = True) -> Warehouse:
-    wh = Warehouse(path)
+def build_book(path: Path, drivers: bool = True, forecast: bool = True) -> Warehouse:
+    """The book's raw tables (and the two marts the lever assets read, by hand), then the dbt models ml/ reads."""
+    wh = _land_book(Warehouse(path), drivers, forecast)
+    build_ml_inputs(wh)
+    return wh
+
+
+def _land_book(wh: Warehouse, drivers: bool, forecast: bool) -> Warehouse:
     wh.replace_table("raw", "erp_customers", CUSTOMERS.assign(_loaded_at=LOADED))
     wh.replace_table("raw", "erp_skus", SKUS.assign(_loaded_at=LOADED))
     wh.replace_table("raw", "erp_orders", orders())
@@ -121,10 +128,15 @@ def build_book(path: Path, drivers: bool = True) -> Warehouse:
         "distributor_id": ["C5", "C5", "C6", "C6"] * 2, "sku_id": ["S4", "S2", "S4", "S1"] * 2,
         "on_hand": [900, 900, 900, 900, 50, 100, 500, 5], "in_transit": [0, 0, 0, 0, 0, 0, 100, 0],
         "_loaded_at": LOADED}))
-    wh.replace_table("raw", "forecast_predictions", forecast_predictions())
+    if forecast:
+        wh.replace_table("raw", "forecast_predictions", forecast_predictions())
     wh.replace_table("marts", "customer_matrix", pd.DataFrame({
         "customer_id": CUSTOMERS["customer_id"], "strategic_value_score": [90.0, 80.0, 70.0, 40.0, 60.0, 20.0]}))
     if not drivers:
+        # dbt builds every mart, empty when its feeds have not landed
+        wh.replace_table("marts", "customer_health", pd.DataFrame({
+            "customer_id": pd.Series(dtype=str), "health_score": pd.Series(dtype=float),
+            "health_colour": pd.Series(dtype=str)}))
         return wh
     mp = []
     for w in weeks(FIRST_WEEK, LAST_WEEK):
