@@ -22,9 +22,11 @@ SOURCES_FILE = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
 TYPES = {"string": "varchar", "integer": "bigint", "decimal": "double", "date": "date", "timestamp": "timestamp",
          "boolean": "boolean"}
 LANDING = {"_source_file": "string", "_source_row": "integer", "_batch_id": "string", "_loaded_at": "timestamp"}
-# The dbt models ml/ and nlp/ read, with everything they are built from except marts.
+# The dbt models ml/ and nlp/ read, built with everything they are built from except marts.
 ML_INPUTS = ("int_scenario_inputs", "int_forecasts", "int_order_lines", "int_skus", "int_customer_notes",
              "int_distributor_stock_latest", "stg_erp__customers", "stg_erp__price_list")
+NLP_INPUTS = ("int_customer_directory", "stg_crm__meeting_notes", "stg_complaints__complaints", "stg_crm__visits",
+              "stg_crm__contacts")
 
 
 def declared_columns() -> dict[str, dict[str, str]]:

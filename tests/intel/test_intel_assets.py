@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
+from staged_warehouse import NLP_INPUTS, build_ml_inputs
 
 from lodestar.warehouse import Warehouse
 from nlp import intel
@@ -155,6 +156,7 @@ def _land_demo(wh: Warehouse, demo: Path) -> None:
     wh.replace_table("raw", "complaints_complaints", complaints.assign(_loaded_at=now))
     erp = pd.read_csv(demo / "drops" / "erp" / "customers.csv", encoding="gb18030", dtype=str)
     wh.replace_table("raw", "erp_customers", erp[["customer_id", "legal_name", "city"]].assign(_loaded_at=now))
+    build_ml_inputs(wh, NLP_INPUTS)  # the dbt models the signal assets read
 
 
 def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
@@ -197,7 +199,7 @@ def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
     assert {t: wh.row_count("raw", t) for t in before} == before
 
 
-def test_missing_staging_tables_name_what_must_run_first(warehouse):
-    wh = warehouse
-    with pytest.raises(LookupError, match="raw.crm_meeting_notes is missing.*raw/crm_meeting_notes"):
+def test_missing_staging_tables_name_what_must_run_first(tmp_path):
+    wh = Warehouse(tmp_path / "warehouse.duckdb")
+    with pytest.raises(LookupError, match="staging.stg_crm__meeting_notes is missing.*dbt"):
         intel.score_meeting_notes(wh)
