@@ -27,13 +27,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from connectors.contracts import ColumnSpec
+from lodestar.files import sha256_file
 from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse, quote_ident
 
@@ -494,9 +494,4 @@ def resolve_references(
     return refs
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+file_sha256 = sha256_file  # the one file hash (lodestar.files), under the name the connectors use

@@ -267,10 +267,6 @@ def main() -> None:
     print(f"wrote {OUT} ({len(tables)} tables)")
 
 
-if __name__ == "__main__":
-    main()
-
-
 # --- staging models -------------------------------------------------------------------------------
 STAGING = Path(__file__).resolve().parent / "models" / "staging"
 # Column renames so that marts never see an ambiguous `name`, `status` or `value`.
@@ -359,4 +355,5 @@ def write_staging() -> None:
 
 
 if __name__ == "__main__":
+    main()
     write_staging()

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
+from declared_reads import ReadRecorder
 from staged_warehouse import NLP_INPUTS, build_ml_inputs
 
 from lodestar.warehouse import Warehouse
@@ -80,8 +81,10 @@ def test_extract_asset_ocrs_a_scan_links_an_alias_and_is_idempotent(tmp_path, wa
     res = _resource(inbox, rules_champion, tmp_path)
     resources = {"warehouse": WarehouseResource(path=str(warehouse.path)), "intel_config": res}
 
-    result = dg.materialize([intel_defs.extract_documents], resources=resources)
+    with ReadRecorder([intel_defs.extract_documents]) as reads:
+        result = dg.materialize([intel_defs.extract_documents], resources=resources)
     assert result.success
+    reads.assert_declared_equals_read()
     docs = warehouse.query("select * from raw.intel_documents")
     assert docs["file_name"].tolist() == ["notice_scan.png"]
     assert docs["page_paths"].iloc[0] == "ocr"
@@ -164,9 +167,11 @@ def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
     _land_demo(wh, small_demo)
     res = _resource(tmp_path / "inbox", "sqlite:///unused.db", tmp_path, truth=small_demo / "truth")
     resources = {"warehouse": WarehouseResource(path=str(wh.path)), "intel_config": res}
-    result = dg.materialize([intel_defs.intel_note_sentiment, intel_defs.complaint_signals,
-                             intel_defs.influence_graph], resources=resources)
+    signal_assets = [intel_defs.intel_note_sentiment, intel_defs.complaint_signals, intel_defs.influence_graph]
+    with ReadRecorder(signal_assets) as reads:
+        result = dg.materialize(signal_assets, resources=resources)
     assert result.success
+    reads.assert_declared_equals_read()
     meta = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
 
     # sentiment: every note scored, accuracy against the generator's truth reported and better than chance

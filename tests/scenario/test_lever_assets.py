@@ -9,6 +9,7 @@ import re
 import dagster as dg
 import pytest
 import yaml
+from declared_reads import ReadRecorder
 
 from lodestar.settings import PROJECT_ROOT
 from orchestration.defs.levers import assets as L
@@ -81,8 +82,10 @@ def test_readme_launchpad_yaml_is_valid_run_config() -> None:
 
 def test_materialise_levers_on_the_small_book(book) -> None:
     resources = {"warehouse": WarehouseResource(path=str(book.path))}
-    result = dg.materialize(LEVER_ASSETS, resources=resources)
+    with ReadRecorder(LEVER_ASSETS) as reads:
+        result = dg.materialize(LEVER_ASSETS, resources=resources)
     assert result.success
+    reads.assert_declared_equals_read()  # each asset declares exactly the relations its code read
     meta = _metadata(result)
 
     sc = book.query("select scenario_name, sum(y_base) b, sum(y_scenario) s, max(changed_levers) c "
