@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from lodestar.warehouse import Warehouse, quote_ident
-from orchestration.dbt_manifest import DBT_PROJECT_DIR, dbt_executable, ensure_manifest
+from orchestration.lib.dbt import DBT_PROJECT_DIR, dbt_executable, prepare_manifest
 
 SOURCES_FILE = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
 TYPES = {"string": "varchar", "integer": "bigint", "decimal": "double", "date": "date", "timestamp": "timestamp",
@@ -54,7 +54,7 @@ def pad_raw_tables(wh: Warehouse) -> None:
 
 def upstream_models(models: tuple[str, ...]) -> list[str]:
     """The models and every model they are built from, not walking through marts (the book writes those)."""
-    nodes = json.loads(ensure_manifest().read_text(encoding="utf-8"))["nodes"]
+    nodes = json.loads(prepare_manifest().read_text(encoding="utf-8"))["nodes"]
     by_name = {n["name"]: uid for uid, n in nodes.items() if n["resource_type"] == "model"}
     todo, seen = [by_name[m] for m in models], set()
     while todo:

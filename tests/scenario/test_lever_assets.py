@@ -46,37 +46,7 @@ def test_readme_launchpad_yaml_is_valid_run_config() -> None:
     tests/orchestration/test_definitions_snapshot.py)."""
     from orchestration.definitions import load as load_defs
 
-<<<<<<< HEAD
     main = load_defs().resolve_job_def("main")
-=======
-    graph = defs.resolve_asset_graph()
-    assert LEVER_KEYS <= graph.get_all_asset_keys()
-    assert {graph.get(k).group_name for k in LEVER_KEYS} == {"levers"}
-    main = defs.resolve_job_def("main")
-    assert LEVER_KEYS <= set(main.asset_layer.executable_asset_keys)
-    # Each Python table feeds its staging model and mart; the lever assets sit downstream of what they read.
-    for raw, stg, mart in (("raw/alerts", "staging/stg_ml__alerts", "marts/drop_alerts"),
-                           ("raw/replenishment", "staging/stg_ml__replenishment", "marts/replenishment_suggestions"),
-                           ("raw/forecast_sandbox", "staging/stg_forecast__sandbox", "marts/forecast_sandbox")):
-        assert _key(raw) in graph.get(_key(stg)).parent_keys
-        assert _key(stg) in graph.get(_key(mart)).parent_keys
-    assert _key("raw/forecast_scenarios") in graph.get(_key("staging/stg_forecast__scenarios")).parent_keys
-    # The Python assets read dbt models only; the forecast reaches them through intermediate/int_forecasts.
-    assert {_key("intermediate/int_forecasts"), _key("marts/customer_matrix")} <= graph.get(L.SANDBOX_KEY).parent_keys
-    assert _key("intermediate/int_forecasts") in graph.get(L.ALERTS_KEY).parent_keys
-    assert L.SCENARIOS_KEY in graph.get(L.REPLENISHMENT_KEY).parent_keys
-    assert graph.get(L.SCENARIOS_KEY).parent_keys == {_key("intermediate/int_scenario_inputs")}
-    assert {_key("marts/customer_health"), _key("intermediate/int_forecasts")} <= graph.get(
-        _key("intermediate/int_scenario_inputs")).parent_keys
-    assert _key("raw/forecast_predictions") in graph.get(_key("staging/stg_forecast__predictions")).parent_keys
-
-    sensor = defs.resolve_sensor_def("replenishment_on_new_stock_data")
-    assert sensor.job_name == "replenishment" and sensor.default_status == dg.DefaultSensorStatus.STOPPED
-    job = defs.resolve_job_def("replenishment")
-    assert set(job.asset_layer.executable_asset_keys) == {
-        L.REPLENISHMENT_KEY, _key("staging/stg_ml__replenishment"), _key("marts/replenishment_suggestions")}
-    # The README's launchpad YAML is valid run config for the main job and for the asset alone.
->>>>>>> 4d9df2b (ml reads dbt models only: the scenario frame, alert inputs, distributor stock and sandbox inputs become dbt models)
     dg.validate_run_config(main, _readme_run_config())
 
 
@@ -143,7 +113,10 @@ def test_new_stock_data_requests_replenishment_by_declarative_automation() -> No
     defs = load_defs()
     sensor = defs.resolve_sensor_def("replenishment_on_new_stock_data")
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
-    chain = [L.REPLENISHMENT_KEY, _key("staging/stg_ml__replenishment"), _key("marts/replenishment_suggestions")]
+    # raw/replenishment reads the dbt model of the newest stock snapshot, so new stock reaches it through
+    # staging/stg_distributor__inventory and intermediate/int_distributor_stock_latest (both eager too).
+    chain = [_key("staging/stg_distributor__inventory"), _key("intermediate/int_distributor_stock_latest"),
+             L.REPLENISHMENT_KEY, _key("staging/stg_ml__replenishment"), _key("marts/replenishment_suggestions")]
     selection = dg.AssetSelection.assets(*chain)
 
     def materialise(*keys: dg.AssetKey) -> None:

@@ -222,7 +222,9 @@ replenishment_job = dg.define_asset_job(
 
 replenishment_automation = dg.AutomationConditionSensorDefinition(
     "replenishment_on_new_stock_data",
-    target=dg.AssetSelection.assets(REPLENISHMENT_KEY).downstream(),
+    # raw/replenishment reads dbt's newest-stock model: the two models between it and the landed stock go too
+    target=dg.AssetSelection.assets(dg.AssetKey(["staging", "stg_distributor__inventory"]), _relation(STOCK_RELATION))
+    | dg.AssetSelection.assets(REPLENISHMENT_KEY).downstream(),
     default_status=dg.DefaultSensorStatus.STOPPED,
     minimum_interval_seconds=60,
     description="Declarative automation of raw/replenishment and marts/replenishment_suggestions: rebuilt when new "
