@@ -18,14 +18,15 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
-from ml.features import SCALE_WINDOW
+from ml.config import ForecastConfig
+from ml.features import Panel
 from ml.levers import SPECS
+from ml.models import Traditional
 from ml.schema import numeric_column, require_columns
 
 ARMS = ("traditional", "model")
 SERIES_KEYS = ("customer_id", "sku_id")
 SEASON_WEEKS = 52
-GROWTH_CLIP = (0.5, 2.0)  # same clip as ml.models.Traditional
 MIN_CALIBRATION_OBS = 3  # fewer informative rows than this leave the lever unchanged
 SANDBOX_COLUMNS = [
     "month", "customer_id", "arm", "series_count", "forecast_total", "actual_total", "wape", "bias",
@@ -142,9 +143,9 @@ def assign_arms(series_df: pd.DataFrame, month: Any) -> pd.DataFrame:
 def traditional_forecast(history_df: pd.DataFrame, month: Any, origin: Any | None = None) -> pd.DataFrame:
     """Traditional (sales-team) forecast of ``month`` per customer x SKU from weekly history.
 
-    Same formula as ``ml.models.Traditional``: each target week = the same week a year earlier x the growth of
-    the last 13 weeks over the same 13 weeks a year earlier (clipped to [0.5, 2]); with less than a year of
-    history, the 13-week mean level. ``history_df``: customer_id, sku_id, week_start, quantity. ``origin`` is
+    The forecast is ``ml.models.Traditional``'s, summed over the month's weeks: each target week = the same week
+    a year earlier x the growth of the last 13 weeks over the same 13 weeks a year earlier (clipped to [0.5, 2]);
+    with less than a year of history, the 13-week mean level. ``history_df``: customer_id, sku_id, week_start, quantity. ``origin`` is
     the last week of history the forecast may use (default: the last week start before the month; give the
     model's forecast origin to compare both arms on the same information); later weeks are ignored.
     Returns month, customer_id, sku_id, y_hat.
@@ -189,17 +190,14 @@ def traditional_forecast(history_df: pd.DataFrame, month: Any, origin: Any | Non
     A = Y.to_numpy(float)
     targets = [w for w in pd.date_range(origin + pd.Timedelta(days=7), ms + pd.offsets.MonthEnd(0), freq="7D")
                if w.month == ms.month and w.year == ms.year]
-    lo13 = max(0, o - SCALE_WINDOW + 1)
-    recent = A[:, lo13: o + 1].sum(axis=1)
-    if o - SEASON_WEEKS < SCALE_WINDOW - 1:  # no full year behind the window: flat 13-week level
-        y = A[:, lo13: o + 1].mean(axis=1) * len(targets)
-    else:
-        year_ago = A[:, o - SEASON_WEEKS - SCALE_WINDOW + 1: o - SEASON_WEEKS + 1].sum(axis=1)
-        growth = np.clip(np.where(year_ago > 0, recent / np.where(year_ago > 0, year_ago, 1.0), 1.0), *GROWTH_CLIP)
-        y = np.zeros(len(A))
-        for w in targets:
-            src = o + (w - origin).days // 7 - SEASON_WEEKS
-            y += A[:, src] * growth
+    y = np.zeros(len(A))
+    if targets:
+        # The forecast itself is ml.models.Traditional's (it reads only the panel's weekly matrix), summed over
+        # the month's target weeks.
+        steps = [(w - origin).days // 7 for w in targets]
+        panel = Panel(hierarchy=None, weeks=weeks, n_hist=len(weeks), Y=A)
+        weekly = Traditional().predict(panel, o, max(steps), ForecastConfig(season_length=SEASON_WEEKS))
+        y = weekly[:, [h - 1 for h in steps]].sum(axis=1)
     out = Y.index.to_frame(index=False)
     out.insert(0, "month", ms)
     out["y_hat"] = y
