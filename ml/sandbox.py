@@ -22,6 +22,7 @@ from ml.config import ForecastConfig
 from ml.features import Panel
 from ml.levers import SPECS
 from ml.models import Traditional
+from ml.scenario import complaint_response, material_response, price_response
 from ml.schema import numeric_column, require_columns
 
 ARMS = ("traditional", "model")
@@ -49,11 +50,11 @@ class LeverResponse:
 
 
 # Only the levers with a single multiplicative response are calibratable from forecast vs actual pairs.
+# The curves are the scenario engine's own (ml.scenario), so a calibrated value means the same there.
 RESPONSES: dict[str, LeverResponse] = {
-    "price_elasticity": LeverResponse("price_rel", lambda e, x: x ** (-e), 1.0),
-    "material_price_sensitivity": LeverResponse(
-        "material_price_index", lambda k, x: np.maximum(x, 1.0) ** (-k), 1.0),
-    "complaint_impact": LeverResponse("complaint_heat", lambda k, x: np.exp(-k * x), 0.0),
+    "price_elasticity": LeverResponse("price_rel", price_response, 1.0),
+    "material_price_sensitivity": LeverResponse("material_price_index", material_response, 1.0),
+    "complaint_impact": LeverResponse("complaint_heat", complaint_response, 0.0),
 }
 
 

@@ -42,6 +42,21 @@ INTENT_LIFT = 0.1  # lift per unit intent score at weight 1
 BAND_WEIGHT = {"red": 1.0, "amber": 0.5, "green": 0.0}
 
 
+def price_response(elasticity: float, price_rel: np.ndarray) -> np.ndarray:
+    """Demand factor of a planned price ``price_rel`` times the reference price."""
+    return price_rel ** (-elasticity)
+
+
+def material_response(sensitivity: float, material_price_index: np.ndarray) -> np.ndarray:
+    """Demand factor of a material price index (only a rise above the reference acts)."""
+    return np.maximum(material_price_index, 1.0) ** (-sensitivity)
+
+
+def complaint_response(impact: float, complaint_heat: np.ndarray) -> np.ndarray:
+    """Demand factor of competitor-naming complaint heat."""
+    return np.exp(-impact * complaint_heat)
+
+
 class ScenarioError(ValueError):
     """The scenario frame breaks its contract; the message names the column."""
 
@@ -117,17 +132,16 @@ class ScenarioEngine:
         ks = c["key_share"]
         ratio("delivery_delay_tolerance", lambda t: 1 - DELAY_MAX_LOSS * ks
               * np.clip((c["delivery_delay_days"] - t) / DELAY_LOSS_SPAN_DAYS, 0, 1))
-        mpi = np.maximum(c["material_price_index"], 1.0)
-        ratio("material_price_sensitivity", lambda k: mpi ** (-k))
+        ratio("material_price_sensitivity", lambda k: material_response(k, c["material_price_index"]))
         ps = c["project_share"] * ks
         ratio("project_cycle_float", lambda fl: 1 - ps + ps * (1 - np.exp(-(fl + 1) / PROJECT_SLIP_WEEKS)))
         lift, age = c["promo_lift"], np.maximum(c["weeks_since_promo_start"], 0)
         ratio("promo_half_life", lambda hl: 1 + lift * 0.5 ** (age / hl))
-        ratio("price_elasticity", lambda e: c["price_rel"] ** (-e))
+        ratio("price_elasticity", lambda e: price_response(e, c["price_rel"]))
         launch = c["weeks_since_launch"]
         ratio("new_product_ramp", lambda r: np.where(np.isnan(launch), 1.0, np.minimum(1.0, (np.nan_to_num(launch) + 1) / r)))
         ratio("intent_signal_weight", lambda w: 1 + INTENT_LIFT * w * c["intent_score"])
-        ratio("complaint_impact", lambda k: np.exp(-k * c["complaint_heat"]))
+        ratio("complaint_impact", lambda k: complaint_response(k, c["complaint_heat"]))
         ratio("churn_risk_discount", lambda dd: 1 - dd * c["band_w"])
         # Multiplicative factors scale positive demand; returns (negative rows) are left as forecast.
         y = np.where(y > 0, y * factor, y)
