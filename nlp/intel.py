@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from spacy.language import Language
 
+from lodestar.tracking import mlflow_client
 from lodestar.warehouse import Warehouse
 from nlp.documents import process_documents, sha256_file
 from nlp.linking import customer_gazetteer, find_customer_mentions, link_organisations
@@ -365,7 +366,7 @@ def ensure_ner_champion(tracking_uri: str, shipped_dir: Path, work_dir: Path, *,
     from nlp.training import CHAMPION, MODEL_NAME, register_pipeline, train_ner
 
     mlflow.set_tracking_uri(tracking_uri)
-    client = mlflow.MlflowClient()
+    client = mlflow_client(tracking_uri)
 
     def champion() -> Any:
         try:
