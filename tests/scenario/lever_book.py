@@ -97,14 +97,14 @@ def intent_signals() -> pd.DataFrame:
     return pd.DataFrame(rows).assign(_loaded_at=LOADED)
 
 
-def build_book(path: Path, drivers: bool = True, forecast: bool = True) -> Warehouse:
+def build_book(path: Path, drivers: bool = True) -> Warehouse:
     """The book's raw tables (and the two marts the lever assets read, by hand), then the dbt models ml/ reads."""
-    wh = _land_book(Warehouse(path), drivers, forecast)
+    wh = _land_book(Warehouse(path), drivers)
     build_ml_inputs(wh)
     return wh
 
 
-def _land_book(wh: Warehouse, drivers: bool, forecast: bool) -> Warehouse:
+def _land_book(wh: Warehouse, drivers: bool) -> Warehouse:
     wh.replace_table("raw", "erp_customers", CUSTOMERS.assign(_loaded_at=LOADED))
     wh.replace_table("raw", "erp_skus", SKUS.assign(_loaded_at=LOADED))
     wh.replace_table("raw", "erp_orders", orders())
@@ -128,8 +128,7 @@ def _land_book(wh: Warehouse, drivers: bool, forecast: bool) -> Warehouse:
         "distributor_id": ["C5", "C5", "C6", "C6"] * 2, "sku_id": ["S4", "S2", "S4", "S1"] * 2,
         "on_hand": [900, 900, 900, 900, 50, 100, 500, 5], "in_transit": [0, 0, 0, 0, 0, 0, 100, 0],
         "_loaded_at": LOADED}))
-    if forecast:
-        wh.replace_table("raw", "forecast_predictions", forecast_predictions())
+    wh.replace_table("raw", "forecast_predictions", forecast_predictions())
     wh.replace_table("marts", "customer_matrix", pd.DataFrame({
         "customer_id": CUSTOMERS["customer_id"], "strategic_value_score": [90.0, 80.0, 70.0, 40.0, 60.0, 20.0]}))
     if not drivers:

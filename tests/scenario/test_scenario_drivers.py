@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from lever_book import build_book
 
 from ml.levers import Levers
 from ml.scenario import DRIVER_COLUMNS, ScenarioEngine, ScenarioError, load_scenario_frame
@@ -62,18 +61,18 @@ def test_defaults_reproduce_base_and_levers_act_through_the_read_drivers(book) -
     assert (churn[row] / f.loc[row, "y_hat"]).to_numpy() == pytest.approx((1 - 0.9 * w) / (1 - 0.2 * w))
 
 
-def test_absent_tables_leave_their_drivers_neutral(tmp_path) -> None:
-    wh = build_book(tmp_path / "warehouse.duckdb", drivers=False)
-    f = load_scenario_frame(wh)
+def test_absent_tables_leave_their_drivers_neutral(neutral_book) -> None:
+    f = load_scenario_frame(neutral_book)
     assert f.attrs["drivers"] == []
     assert (f["material_price_index"] == 1).all() and f["capacity_units"].isna().all()
     assert (f[["intent_score", "complaint_heat", "health_band_weight", "project_share"]] == 0).all().all()
 
 
-def test_no_forecast_is_a_clear_error(tmp_path) -> None:
-    wh = build_book(tmp_path / "warehouse.duckdb", drivers=False, forecast=False)
-    with pytest.raises(ScenarioError, match="raw.forecast_predictions does not exist yet"):
-        load_scenario_frame(wh)
+def test_no_forecast_is_a_clear_error(neutral_book) -> None:
+    with neutral_book.connect() as con:
+        con.execute("delete from raw.forecast_predictions")  # dbt's views read it live: no forecast rows
+    with pytest.raises(ScenarioError, match="raw.forecast_predictions does not exist yet or is empty"):
+        load_scenario_frame(neutral_book)
 
 
 def test_health_band_weight_out_of_range_is_rejected() -> None:
