@@ -41,9 +41,20 @@ class ColumnSpec(_Strict):
     @field_validator("references")
     @classmethod
     def _reference_shape(cls, v: str | None) -> str | None:
-        if v is not None and len(v.split(".")) not in (2, 3):
-            raise ValueError("must be feed.column or source.feed.column")
+        if v is not None:
+            parse_reference(v)
         return v
+
+
+def parse_reference(ref: str, own_source: str | None = None) -> tuple[str | None, str, str]:
+    """A column reference, ``feed.column`` (a feed of the same source) or ``source.feed.column``, as
+    ``(source, feed, column)``; the source of a same-source reference is ``own_source``."""
+    parts = ref.split(".")
+    if len(parts) == 2:
+        return own_source, parts[0], parts[1]
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    raise ValueError("must be feed.column or source.feed.column")
 
 
 def _check_columns(columns: dict[str, ColumnSpec], primary_key: list[str]) -> None:
@@ -129,9 +140,11 @@ class SourceContract(_Strict):
                 raise ValueError(f"feeds.{feed.name}: feed name must be lower snake_case")
             for col, spec in feed.columns.items():
                 ref = spec.references
-                if ref is None or len(ref.split(".")) == 3:
+                if ref is None:
                     continue
-                ref_feed, ref_col = ref.split(".")
+                ref_source, ref_feed, ref_col = parse_reference(ref)
+                if ref_source is not None:
+                    continue
                 if ref_feed not in self.feeds or ref_col not in self.feeds[ref_feed].columns:
                     raise ValueError(
                         f"feeds.{feed.name}.columns.{col}.references: unknown feed column {ref!r}"
@@ -154,13 +167,8 @@ class SourceContract(_Strict):
         """Feed names so that a referenced feed loads before the feeds that reference it."""
         deps: dict[str, set[str]] = {}
         for name, feed in self.feeds.items():
-            deps[name] = {
-                spec.references.split(".")[0]
-                for spec in feed.columns.values()
-                if spec.references
-                and len(spec.references.split(".")) == 2
-                and spec.references.split(".")[0] != name
-            }
+            refs = [parse_reference(spec.references) for spec in feed.columns.values() if spec.references]
+            deps[name] = {ref_feed for src, ref_feed, _ in refs if src is None and ref_feed != name}
         order: list[str] = []
         while deps:
             ready = sorted(n for n, d in deps.items() if not (d - set(order)))
@@ -351,20 +359,12 @@ def source_dependencies(
     landed first, since cross-source references are checked against the landed raw tables."""
     deps: dict[str, set[str]] = {}
     for c in file_contracts:
-        deps[c.source] = {
-            spec.references.split(".")[0]
-            for feed in c.feeds.values()
-            for spec in feed.columns.values()
-            if spec.references
-            and len(spec.references.split(".")) == 3
-            and spec.references.split(".")[0] != c.source
-        }
+        refs = [parse_reference(spec.references) for feed in c.feeds.values() for spec in feed.columns.values()
+                if spec.references]
+        deps[c.source] = {src for src, _, _ in refs if src is not None and src != c.source}
     for h in http_contracts or []:
-        deps[h.name] = {
-            spec.references.split(".")[0] if len(spec.references.split(".")) == 3 else h.source
-            for spec in h.columns.values()
-            if spec.references
-        }
+        deps[h.name] = {parse_reference(spec.references, h.source)[0] for spec in h.columns.values()
+                        if spec.references}
     return deps
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.contracts import FeedContract, SourceContract
+from connectors.contracts import FeedContract, SourceContract, parse_reference
 from connectors.landing import (
     FeedLandingResult,
     SourceLandingResult,
@@ -394,12 +394,9 @@ def land_file_source(
         source=contract.source, batch_id=batch_id, rejects_table=f"raw.{contract.rejects_table}"
     )
     batch_keys: dict[tuple[str, str], pd.Index] = {}  # (feed, column) -> keys accepted in this batch
-    referenced = {
-        tuple(spec.references.split("."))
-        for feed in contract.feeds.values()
-        for spec in feed.columns.values()
-        if spec.references and len(spec.references.split(".")) == 2
-    }
+    refs = [parse_reference(spec.references) for feed in contract.feeds.values() for spec in feed.columns.values()
+            if spec.references]
+    referenced = {(ref_feed, ref_col) for src, ref_feed, ref_col in refs if src is None}
     loads, all_rejects, file_rows = [], [], []
 
     with snapshot(warehouse) as snap:  # closed before the load writes (one writer per file)

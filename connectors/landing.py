@@ -27,13 +27,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from connectors.contracts import ColumnSpec
+from connectors.contracts import ColumnSpec, parse_reference
+from lodestar.files import sha256_file
 from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse, quote_ident
 
@@ -485,8 +485,7 @@ def resolve_references(
     for col, spec in columns.items():
         if not spec.references:
             continue
-        parts = spec.references.split(".")
-        src, ref_feed, ref_col = [source, *parts] if len(parts) == 2 else parts
+        src, ref_feed, ref_col = parse_reference(spec.references, source)
         known = reference_values(warehouse, f"{src}_{ref_feed}", ref_col)
         if src == source and batch_keys:
             known = known.append(batch_keys.get((ref_feed, ref_col), pd.Index([], dtype=object)))
@@ -494,9 +493,4 @@ def resolve_references(
     return refs
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+file_sha256 = sha256_file  # the one file hash (lodestar.files), under the name the connectors use

@@ -6,11 +6,17 @@ libraries land later (forecasts, NLP outputs) are declared in FUTURE_TABLES belo
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from nlp.intel import TYPES as INTEL_TYPES  # noqa: E402  (the raw.intel_* schema lives in nlp, once)
+
+# nlp.intel's type words in the contract vocabulary of the source declarations
+INTEL_TYPE_NAMES = {"string": "string", "int": "integer", "float": "decimal", "ts": "timestamp", "date": "date"}
 OUT = Path(__file__).resolve().parent / "models" / "staging" / "_sources.yml"
 LANDING = {
     "_source_file": ("string", "File (or API page) the row came from."),
@@ -144,90 +150,110 @@ FUTURE_TABLES = {
         "created_at": ("timestamp", "When the suggestions were computed."),
     }),
     "intel_note_sentiment": ("Meeting-note sentiment scored by nlp/ (absent until the NLP asset runs).", {
-        "note_id": ("string", "crm.meeting_notes note id."),
-        "sentiment": ("string", "positive / neutral / negative."),
-        "score": ("decimal", "Sentiment score in [-1, 1]."),
-        "account_id": ("string", "CRM account of the note."),
-        "note_date": ("date", "Date of the note."),
+        "note_id": ("crm.meeting_notes note id."),
+        "sentiment": ("positive / neutral / negative."),
+        "score": ("Sentiment score in [-1, 1]."),
+        "account_id": ("CRM account of the note."),
+        "note_date": ("Date of the note."),
     }),
     "intel_documents": ("Inbox documents accepted by nlp/ (one row per sha256; absent until the first extraction).", {
-        "doc_id": ("string", "sha256 of the file: the document id."),
-        "file_name": ("string", "File name in the inbox."),
-        "source_path": ("string", "Path the file was read from."),
-        "format": ("string", "pdf / png / jpeg / tiff."),
-        "pages": ("integer", "Pages processed."),
-        "pages_total": ("integer", "Pages in the file (more than pages when the page cap truncated it)."),
-        "page_paths": ("string", "Per page: text (PDF text layer) or ocr."),
-        "mean_confidence": ("decimal", "Mean OCR confidence (100 for text-layer pages)."),
-        "status": ("string", "ok / truncated."),
-        "processed_at": ("timestamp", "When the document was processed."),
+        "doc_id": ("sha256 of the file: the document id."),
+        "file_name": ("File name in the inbox."),
+        "source_path": ("Path the file was read from."),
+        "format": ("pdf / png / jpeg / tiff."),
+        "pages": ("Pages processed."),
+        "pages_total": ("Pages in the file (more than pages when the page cap truncated it)."),
+        "page_paths": ("Per page: text (PDF text layer) or ocr."),
+        "language": ("Language of the document text (zh: only Chinese documents are accepted)."),
+        "ocr_languages": ("Tesseract languages the OCR read pages with, comma-separated (null: text layer only)."),
+        "mean_confidence": ("Mean OCR confidence (100 for text-layer pages)."),
+        "status": ("ok / truncated."),
+        "note": ("What processing noted about the document (e.g. the page cap), null when nothing."),
+        "processed_at": ("When the document was processed."),
     }),
     "intel_pages": ("Text per document page (absent until the first extraction).", {
-        "doc_id": ("string", "Document (sha256)."),
-        "page": ("integer", "1-based page."),
-        "path": ("string", "text or ocr."),
-        "confidence": ("decimal", "OCR confidence 0-100."),
-        "chars": ("integer", "Characters of text."),
-        "text": ("string", "The page text."),
+        "doc_id": ("Document (sha256)."),
+        "page": ("1-based page."),
+        "path": ("text or ocr."),
+        "language": ("Language of the page text (the OCR re-reads a non-Chinese page with eng)."),
+        "confidence": ("OCR confidence 0-100."),
+        "rotation": ("Degrees the page was rotated before OCR (orientation detection)."),
+        "skew": ("Degrees of skew corrected before OCR."),
+        "chars": ("Characters of text."),
+        "text": ("The page text."),
     }),
     "intel_facts": ("Facts extracted from inbox documents (absent until the first extraction).", {
-        "doc_id": ("string", "Document (sha256)."),
-        "page": ("integer", "1-based page."),
-        "start": ("integer", "Start offset of the span in the page text."),
-        "end": ("integer", "End offset of the span."),
-        "sentence": ("string", "The sentence the fact is in."),
-        "fact_type": ("string", "policy_measure / financial_risk / capacity_change / esg_carbon / demand_signal / mention."),
-        "fact_subtype": ("string", "e.g. subsidy, standard, restriction."),
-        "entity_label": ("string", "Entity label of the span (company, MONEY, DEADLINE, ...)."),
-        "value": ("string", "Normalised value of the span."),
-        "unit": ("string", "Unit of a number (万元, %, 吨, ...)."),
-        "confidence": ("decimal", "Confidence of the fact type in [0, 1]."),
-        "linked_customer_id": ("string", "ERP customer the organisation span links to."),
-        "link_score": ("decimal", "Name match score 0-100."),
+        "doc_id": ("Document (sha256)."),
+        "page": ("1-based page."),
+        "start": ("Start offset of the span in the page text."),
+        "end": ("End offset of the span."),
+        "sentence": ("The sentence the fact is in."),
+        "fact_type": ("policy_measure / financial_risk / capacity_change / esg_carbon / demand_signal / mention."),
+        "fact_subtype": ("e.g. subsidy, standard, restriction."),
+        "entity_label": ("Entity label of the span (company, MONEY, DEADLINE, ...)."),
+        "value": ("Normalised value of the span."),
+        "unit": ("Unit of a number (万元, %, 吨, ...)."),
+        "confidence": ("Confidence of the fact type in [0, 1]."),
+        "linked_customer_id": ("ERP customer the organisation span links to."),
+        "link_score": ("Name match score 0-100."),
     }),
     "intel_rejects": ("Inbox files nlp/ could not process, with the reason (absent until the first extraction).", {
-        "feed": ("string", "Always documents."),
-        "kind": ("string", "Reject kind (corrupt, unsupported_format, not_chinese, unsafe_path, ...)."),
-        "file_name": ("string", "File name."),
-        "source_path": ("string", "Path in the inbox."),
-        "doc_id": ("string", "sha256 when the file could be read."),
-        "reason": ("string", "Why the file was rejected."),
-        "rejected_at": ("timestamp", "When."),
+        "feed": ("Always documents."),
+        "kind": ("Reject kind (corrupt, unsupported_format, not_chinese, unsafe_path, ...)."),
+        "file_name": ("File name."),
+        "source_path": ("Path in the inbox."),
+        "doc_id": ("sha256 when the file could be read."),
+        "reason": ("Why the file was rejected."),
+        "payload": ("The rejected file's inbox path (the whole file is the rejected unit)."),
+        "_source_file": ("File name of the rejected file."),
+        "_source_row": ("Always 0: the whole file was rejected."),
+        "rejected_at": ("When."),
     }),
     "intel_complaint_hotwords": ("Complaint hot words per competitor per week, from nlp/.", {
-        "competitor": ("string", "Competitor named in the complaints ('none' = no competitor named)."),
-        "week_start": ("date", "Monday of the week."),
-        "term": ("string", "Term (jieba token)."),
-        "term_count": ("integer", "Occurrences in the week's complaints."),
-        "prev_count": ("integer", "Occurrences the week before."),
-        "wow_change": ("integer", "term_count - prev_count."),
-        "heat": ("decimal", "Summed TF-IDF weight in the week."),
+        "competitor": ("Competitor named in the complaints ('none' = no competitor named)."),
+        "week_start": ("Monday of the week."),
+        "term": ("Term (jieba token)."),
+        "term_count": ("Occurrences in the week's complaints."),
+        "prev_count": ("Occurrences the week before."),
+        "wow_change": ("term_count - prev_count."),
+        "heat": ("Summed TF-IDF weight in the week."),
     }),
     "intel_complaint_heat": ("Weekly complaint heat per customer, from nlp/.", {
-        "customer_id": ("string", "ERP customer the complaint alias links to."),
-        "week_start": ("date", "Monday of the week."),
-        "complaints": ("integer", "Complaints in the week."),
-        "negative_complaints": ("integer", "Of which negative in tone."),
-        "competitor_mentions": ("integer", "Of which naming a competitor."),
-        "heat": ("decimal", "complaints + negative_complaints + competitor_mentions."),
+        "customer_id": ("ERP customer the complaint alias links to."),
+        "week_start": ("Monday of the week."),
+        "complaints": ("Complaints in the week."),
+        "negative_complaints": ("Of which negative in tone."),
+        "competitor_mentions": ("Of which naming a competitor."),
+        "heat": ("complaints + negative_complaints + competitor_mentions."),
     }),
     "intel_influence_edges": ("Stakeholder ties per CRM account, from nlp/.", {
-        "account_id": ("string", "CRM account."),
-        "source_contact_id": ("string", "Contact (the smaller id)."),
-        "target_contact_id": ("string", "Contact (the larger id)."),
-        "weight": ("decimal", "co_visits + 0.5 x co_mentions."),
-        "co_visits": ("integer", "Visits both attended."),
-        "co_mentions": ("integer", "Meeting notes naming both."),
+        "account_id": ("CRM account."),
+        "source_contact_id": ("Contact (the smaller id)."),
+        "target_contact_id": ("Contact (the larger id)."),
+        "weight": ("co_visits + 0.5 x co_mentions."),
+        "co_visits": ("Visits both attended."),
+        "co_mentions": ("Meeting notes naming both."),
     }),
     "intel_influence_nodes": ("Stakeholder centrality within the account, from nlp/.", {
-        "account_id": ("string", "CRM account."),
-        "contact_id": ("string", "Contact."),
-        "degree": ("integer", "Number of ties."),
-        "weighted_degree": ("decimal", "Sum of tie weights."),
-        "pagerank": ("decimal", "PageRank within the account graph."),
-        "betweenness": ("decimal", "Betweenness centrality within the account graph."),
+        "account_id": ("CRM account."),
+        "contact_id": ("Contact."),
+        "degree": ("Number of ties."),
+        "weighted_degree": ("Sum of tie weights."),
+        "pagerank": ("PageRank within the account graph."),
+        "betweenness": ("Betweenness centrality within the account graph."),
     }),
 }
+
+
+def _intel_columns(table: str, descriptions: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """A raw.intel_* table's columns: names and types from nlp.intel.TYPES (the one schema nlp lands them with),
+    descriptions from FUTURE_TABLES; a column described here but not landed, or landed but not described, fails."""
+    # `_loaded_at` is bookkeeping the staging models do not read; declared only where a table documents it
+    types = {c: t for c, t in INTEL_TYPES[table].items() if c != "_loaded_at" or c in descriptions}
+    if set(types) != set(descriptions):
+        raise SystemExit(f"{table}: nlp.intel.TYPES has {sorted(set(types) - set(descriptions))} undescribed here, "
+                         f"FUTURE_TABLES describes {sorted(set(descriptions) - set(types))} nlp does not land")
+    return {c: (INTEL_TYPE_NAMES[types[c]], d) for c, d in descriptions.items()}
 
 
 def _col(name: str, t: str, desc: str) -> dict:
@@ -257,7 +283,8 @@ def main() -> None:
         tables.append({"name": name, "description": desc,
                        "columns": [_col(c, t, d) for c, (t, d) in REJECT_COLUMNS.items()]})
     for name, (desc, cols) in FUTURE_TABLES.items():
-        tables.append({"name": name, "description": desc, "columns": [_col(c, t, d) for c, (t, d) in cols.items()]})
+        typed = _intel_columns(name, cols) if name in INTEL_TYPES else cols
+        tables.append({"name": name, "description": desc, "columns": [_col(c, t, d) for c, (t, d) in typed.items()]})
     doc = {"version": 2, "sources": [{
         "name": "raw", "schema": "raw",
         "description": "Tables landed by connectors/ (one per feed, see connectors/contracts) and by ml/ and nlp/.",
@@ -265,10 +292,6 @@ def main() -> None:
     header = "# Generated by dbt_project/gen_sources.py from connectors/contracts and connectors/http: do not edit.\n"
     OUT.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
     print(f"wrote {OUT} ({len(tables)} tables)")
-
-
-if __name__ == "__main__":
-    main()
 
 
 # --- staging models -------------------------------------------------------------------------------
@@ -359,4 +382,5 @@ def write_staging() -> None:
 
 
 if __name__ == "__main__":
+    main()
     write_staging()

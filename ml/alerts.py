@@ -185,19 +185,28 @@ def alert_precision(alerts: pd.DataFrame, injected: pd.DataFrame) -> dict[str, f
 
 # --------------------------------------------------------------------------------------- replenishment
 def replenishment(
-    stock: pd.DataFrame, demand: pd.DataFrame, lead_time_days: pd.Series | float = 14,
+    stock: pd.DataFrame, demand: pd.DataFrame, lead_time_days: pd.Series | float | None = None,
     safety_stock_coef: float = 1.0, z: float = Z_SERVICE,
 ) -> pd.DataFrame:
     """Flag holder x SKU whose stock covers less than lead time + safety stock; suggest an order quantity.
 
     stock: holder_id, sku_id, on_hand, in_transit (latest snapshot). demand: holder_id, sku_id,
     weekly_demand (forecast/scenario units per week), weekly_sd, account_manager_id. lead_time_days: per-SKU
-    Series (index sku_id) or one number. safety stock = coef x z x weekly_sd x sqrt(lead time in weeks).
+    Series (index sku_id) or one number; None = the stock's ``lead_time_days`` column (dbt's
+    int_distributor_stock_latest carries it, with the default lead time for SKUs ERP has none for). safety stock = coef x z x weekly_sd x sqrt(lead time in weeks).
     suggested_qty = ceil(weekly_demand x LT weeks + safety stock - on_hand - in_transit) when positive.
     """
     df = stock.merge(demand, on=["holder_id", "sku_id"], how="inner")
-    lt = df["sku_id"].map(lead_time_days) if isinstance(lead_time_days, pd.Series) else lead_time_days
-    df["lead_time_weeks"] = pd.Series(lt, index=df.index).fillna(14).astype(float) / 7.0
+    if lead_time_days is None:
+        if "lead_time_days" not in df.columns:
+            raise ValueError("replenishment: stock has no lead_time_days column and no lead_time_days was given")
+        lt = df["lead_time_days"]
+    else:
+        lt = df["sku_id"].map(lead_time_days) if isinstance(lead_time_days, pd.Series) else lead_time_days
+    lt = pd.Series(lt, index=df.index, dtype=float)
+    if lt.isna().any():
+        raise ValueError(f"replenishment: no lead time for SKU {df.loc[lt.isna(), 'sku_id'].iloc[0]!r}")
+    df["lead_time_weeks"] = lt / 7.0
     df["safety_stock"] = safety_stock_coef * z * df["weekly_sd"].fillna(0) * np.sqrt(df["lead_time_weeks"])
     df["demand_over_lead_time"] = df["weekly_demand"] * df["lead_time_weeks"]
     df["position"] = df["on_hand"] + df["in_transit"]
@@ -209,33 +218,35 @@ def replenishment(
 
 
 # ------------------------------------------------------------------------------------------- warehouse
+# The dbt models the alerts read (each cleaning rule, e.g. "not cancelled", lives in them), and the stock the
+# replenishment reads on top.
+ALERT_RELATIONS = (("intermediate", "int_order_lines"), ("intermediate", "int_skus"), ("staging", "stg_erp__customers"),
+                   ("intermediate", "int_customer_notes"), ("intermediate", "int_forecasts"))
+STOCK_RELATION = ("intermediate", "int_distributor_stock_latest")
+
+
 def load_alert_inputs(warehouse) -> dict[str, pd.DataFrame]:
-    """orders, skus, customers, notes (mapped to ERP customer ids) and the latest base forecast if any."""
+    """orders, skus, customers, notes (by ERP customer) and the latest base forecast, from the dbt models
+    (ALERT_RELATIONS). The forecast frame is empty before the first forecast (the alerts then use run-rates)."""
+    for relation in ALERT_RELATIONS:
+        if not warehouse.table_exists(*relation):
+            raise ValueError(f"{'.'.join(relation)} does not exist yet: build the dbt models first")
     q = warehouse.query
     out = {
-        "orders": q("select customer_id, account_manager_id, sku_id, channel, cast(order_date as date) order_date, "
-                    "quantity from raw.erp_orders where coalesce(status, '') <> 'cancelled'"),
-        "skus": q("select sku_id, product_line_id, cast(discontinue_date as date) discontinue_date, "
-                  "coalesce(lead_time_days, 14) lead_time_days from raw.erp_skus"),
-        "customers": q("select customer_id, industry, channel from raw.erp_customers"),
-        "notes": q("select a.erp_customer_id customer_id, cast(n.note_date as date) note_date, n.text "
-                   "from raw.crm_meeting_notes n join raw.crm_accounts a using (account_id) "
-                   "where a.erp_customer_id is not null"),
+        "orders": q("select customer_id, account_manager_id, sku_id, channel, order_date, quantity "
+                    "from intermediate.int_order_lines"),
+        "skus": q("select sku_id, product_line_id, discontinue_date, lead_time_days from intermediate.int_skus"),
+        "customers": q("select customer_id, industry, channel from staging.stg_erp__customers"),
+        "notes": q("select customer_id, note_date, note_text as text from intermediate.int_customer_notes"),
+        "forecast": q("select account_manager_id, sku_id, channel, week_start, y_hat from intermediate.int_forecasts "
+                      "where is_latest_origin"),
     }
-    if warehouse.table_exists("marts", "customer_360"):
-        # dbt's identity rules also match CRM accounts that carry no ERP id (by name/credit code).
-        out["notes"] = q("select coalesce(a.erp_customer_id, c.customer_id) customer_id, cast(n.note_date as date) "
-                         "note_date, n.text from raw.crm_meeting_notes n join raw.crm_accounts a using (account_id) "
-                         "left join (select distinct account_id, customer_id from marts.customer_360) c using (account_id) "
-                         "where coalesce(a.erp_customer_id, c.customer_id) is not null")
-    if warehouse.table_exists("raw", "forecast_predictions"):
-        out["forecast"] = q("select account_manager_id, sku_id, channel, cast(week_start as date) week_start, "
-                            "cast(y_hat as double) y_hat from raw.forecast_predictions where origin_week = "
-                            "(select max(origin_week) from raw.forecast_predictions)")  # not run_id: shared by origins
     for k in ("order_date", "discontinue_date", "note_date", "week_start"):
         for f in out.values():
             if k in f.columns:
                 f[k] = pd.to_datetime(f[k])
+    if out["forecast"].empty:
+        out.pop("forecast")
     return out
 
 
@@ -251,20 +262,20 @@ def build_alerts(warehouse, write: bool = True) -> pd.DataFrame:
 
 def build_replenishment(warehouse, safety_stock_coef: float = 1.0, scenario: pd.DataFrame | None = None,
                         write: bool = False, scenario_name: str | None = None) -> pd.DataFrame:
-    """Replenishment suggestions for distributors (latest raw.distributor_inventory snapshot).
+    """Replenishment suggestions for distributors (the newest distributor stock snapshot, dbt's
+    intermediate.int_distributor_stock_latest).
 
     Weekly demand per distributor x SKU is its 13-week order rate, scaled by the forecast (or the scenario's
     y_scenario / y_base) of its grain; returns the ``replenishment`` rows with account_manager_id. With
     ``write`` they replace raw.replenishment, with the snapshot date and ``scenario_name`` on every row.
     """
-    if not warehouse.table_exists("raw", "distributor_inventory"):
-        raise ValueError("raw.distributor_inventory does not exist yet: land the distributor feed first")
-    snapshot = pd.to_datetime(warehouse.query("select max(snapshot_date) d from raw.distributor_inventory")["d"].iloc[0])
-    snapshot = snapshot.date() if pd.notna(snapshot) else None
-    inv = warehouse.query(
-        "select distributor_id holder_id, sku_id, sum(on_hand) on_hand, sum(coalesce(in_transit, 0)) in_transit "
-        "from raw.distributor_inventory where snapshot_date = (select max(snapshot_date) from raw.distributor_inventory) "
-        "group by all")
+    if not warehouse.table_exists(*STOCK_RELATION):
+        raise ValueError(f"{'.'.join(STOCK_RELATION)} does not exist yet: build the dbt models first")
+    inv = warehouse.query("select snapshot_date, holder_id, sku_id, on_hand, in_transit, lead_time_days "
+                          f"from {'.'.join(STOCK_RELATION)}")
+    snapshot = pd.to_datetime(inv["snapshot_date"]).max() if len(inv) else None
+    snapshot = snapshot.date() if snapshot is not None and pd.notna(snapshot) else None
+    inv = inv.drop(columns="snapshot_date")
     inp = load_alert_inputs(warehouse)
     orders = inp["orders"]
     as_of = orders["order_date"].max()
@@ -282,8 +293,7 @@ def build_replenishment(warehouse, safety_stock_coef: float = 1.0, scenario: pd.
         dem["weekly_demand"] *= dem["ratio"].fillna(1.0)
     dem = dem.groupby(["holder_id", "sku_id"], as_index=False).agg(
         weekly_demand=("weekly_demand", "sum"), weekly_sd=("weekly_sd", "sum"), account_manager_id=("account_manager_id", "first"))
-    lt = inp["skus"].set_index("sku_id")["lead_time_days"]
-    out = replenishment(inv, dem, lt, safety_stock_coef=safety_stock_coef)
+    out = replenishment(inv, dem, safety_stock_coef=safety_stock_coef)
     out["snapshot_date"] = snapshot
     out["scenario_name"] = scenario_name if scenario is not None and len(scenario) else None
     out["created_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)

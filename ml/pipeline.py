@@ -21,6 +21,7 @@ from ml.tracking import (
     PROMOTION_METRIC,
     PromotionDecision,
     TrainResult,
+    get_client,
     load_champion,
     model_name,
     promote_if_better,
@@ -104,7 +105,7 @@ def train_challenger(
 def promote(tracking_uri: str | None, name: str, version: str | int) -> PromotionDecision:
     """Champion/challenger: ``version`` becomes ``@champion`` only if its backtest grain WAPE is lower."""
     uri = tracking_uri_or_default(tracking_uri)
-    return promote_if_better(MlflowClient(tracking_uri=uri, registry_uri=uri), name, version)
+    return promote_if_better(get_client(uri), name, version)
 
 
 @dataclass

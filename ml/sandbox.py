@@ -18,14 +18,16 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
-from ml.features import SCALE_WINDOW
+from ml.config import ForecastConfig
+from ml.features import Panel
 from ml.levers import SPECS
+from ml.models import Traditional
+from ml.scenario import complaint_response, material_response, price_response
 from ml.schema import numeric_column, require_columns
 
 ARMS = ("traditional", "model")
 SERIES_KEYS = ("customer_id", "sku_id")
 SEASON_WEEKS = 52
-GROWTH_CLIP = (0.5, 2.0)  # same clip as ml.models.Traditional
 MIN_CALIBRATION_OBS = 3  # fewer informative rows than this leave the lever unchanged
 SANDBOX_COLUMNS = [
     "month", "customer_id", "arm", "series_count", "forecast_total", "actual_total", "wape", "bias",
@@ -48,11 +50,11 @@ class LeverResponse:
 
 
 # Only the levers with a single multiplicative response are calibratable from forecast vs actual pairs.
+# The curves are the scenario engine's own (ml.scenario), so a calibrated value means the same there.
 RESPONSES: dict[str, LeverResponse] = {
-    "price_elasticity": LeverResponse("price_rel", lambda e, x: x ** (-e), 1.0),
-    "material_price_sensitivity": LeverResponse(
-        "material_price_index", lambda k, x: np.maximum(x, 1.0) ** (-k), 1.0),
-    "complaint_impact": LeverResponse("complaint_heat", lambda k, x: np.exp(-k * x), 0.0),
+    "price_elasticity": LeverResponse("price_rel", price_response, 1.0),
+    "material_price_sensitivity": LeverResponse("material_price_index", material_response, 1.0),
+    "complaint_impact": LeverResponse("complaint_heat", complaint_response, 0.0),
 }
 
 
@@ -142,9 +144,9 @@ def assign_arms(series_df: pd.DataFrame, month: Any) -> pd.DataFrame:
 def traditional_forecast(history_df: pd.DataFrame, month: Any, origin: Any | None = None) -> pd.DataFrame:
     """Traditional (sales-team) forecast of ``month`` per customer x SKU from weekly history.
 
-    Same formula as ``ml.models.Traditional``: each target week = the same week a year earlier x the growth of
-    the last 13 weeks over the same 13 weeks a year earlier (clipped to [0.5, 2]); with less than a year of
-    history, the 13-week mean level. ``history_df``: customer_id, sku_id, week_start, quantity. ``origin`` is
+    The forecast is ``ml.models.Traditional``'s, summed over the month's weeks: each target week = the same week
+    a year earlier x the growth of the last 13 weeks over the same 13 weeks a year earlier (clipped to [0.5, 2]);
+    with less than a year of history, the 13-week mean level. ``history_df``: customer_id, sku_id, week_start, quantity. ``origin`` is
     the last week of history the forecast may use (default: the last week start before the month; give the
     model's forecast origin to compare both arms on the same information); later weeks are ignored.
     Returns month, customer_id, sku_id, y_hat.
@@ -189,17 +191,14 @@ def traditional_forecast(history_df: pd.DataFrame, month: Any, origin: Any | Non
     A = Y.to_numpy(float)
     targets = [w for w in pd.date_range(origin + pd.Timedelta(days=7), ms + pd.offsets.MonthEnd(0), freq="7D")
                if w.month == ms.month and w.year == ms.year]
-    lo13 = max(0, o - SCALE_WINDOW + 1)
-    recent = A[:, lo13: o + 1].sum(axis=1)
-    if o - SEASON_WEEKS < SCALE_WINDOW - 1:  # no full year behind the window: flat 13-week level
-        y = A[:, lo13: o + 1].mean(axis=1) * len(targets)
-    else:
-        year_ago = A[:, o - SEASON_WEEKS - SCALE_WINDOW + 1: o - SEASON_WEEKS + 1].sum(axis=1)
-        growth = np.clip(np.where(year_ago > 0, recent / np.where(year_ago > 0, year_ago, 1.0), 1.0), *GROWTH_CLIP)
-        y = np.zeros(len(A))
-        for w in targets:
-            src = o + (w - origin).days // 7 - SEASON_WEEKS
-            y += A[:, src] * growth
+    y = np.zeros(len(A))
+    if targets:
+        # The forecast itself is ml.models.Traditional's (it reads only the panel's weekly matrix), summed over
+        # the month's target weeks.
+        steps = [(w - origin).days // 7 for w in targets]
+        panel = Panel(hierarchy=None, weeks=weeks, n_hist=len(weeks), Y=A)
+        weekly = Traditional().predict(panel, o, max(steps), ForecastConfig(season_length=SEASON_WEEKS))
+        y = weekly[:, [h - 1 for h in steps]].sum(axis=1)
     out = Y.index.to_frame(index=False)
     out.insert(0, "month", ms)
     out["y_hat"] = y
@@ -468,13 +467,20 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=types.get(c, float)) for c in TABLE_COLUMNS})
 
 
+# The dbt relations build_sandbox reads, with what must run when one is missing.
+INPUT_RELATIONS = {("intermediate", "int_forecasts"): "build the dbt models first",
+                   ("marts", "customer_matrix"): "build the dbt marts first",
+                   ("intermediate", "int_order_lines"): "build the dbt models first",
+                   ("staging", "stg_erp__price_list"): "build the dbt models first"}
+
+
 def build_sandbox(warehouse, n: int = 3, lever: str = "price_elasticity", current_value: float | None = None,
                   write: bool = True) -> SandboxBuild:
     """Run the sandbox over every month the stored forecasts allow; with ``write`` replace raw.forecast_sandbox.
 
-    Reads raw.forecast_predictions (each origin week's latest run), marts.customer_matrix (the picks: the current
-    top ``n`` by strategic value), raw.erp_orders (non-cancelled; weekly customer x SKU actuals and the
-    traditional arm's history) and raw.erp_price_list (price_rel, the driver of the calibrated lever). The model
+    Reads dbt's intermediate.int_forecasts (each origin week's latest run), marts.customer_matrix (the picks: the
+    current top ``n`` by strategic value), intermediate.int_order_lines (weekly customer x SKU actuals and the
+    traditional arm's history) and staging.stg_erp__price_list (price_rel, the driver of the calibrated lever). The model
     arm is the grain forecast split to customers by their 13-week order share before the origin
     (:func:`ml.customer_split.split_grain_forecast`); the traditional arm uses the same origin. Months run in
     order and the calibrated lever value is carried from one month to the next (starting at ``current_value``,
@@ -482,25 +488,19 @@ def build_sandbox(warehouse, n: int = 3, lever: str = "price_elasticity", curren
     """
     from ml.customer_split import split_grain_forecast
 
-    for schema, table, hint in (("raw", "forecast_predictions", "materialise the forecast first"),
-                                ("marts", "customer_matrix", "build the dbt marts first"),
-                                ("raw", "erp_orders", "land the ERP feed first")):
+    for (schema, table), hint in INPUT_RELATIONS.items():
         if not warehouse.table_exists(schema, table):
             raise SandboxError(f"{schema}.{table} does not exist yet: {hint}")
-    fc = warehouse.query(
-        "select cast(p.origin_week as date) origin_week, p.account_manager_id, p.sku_id, p.channel, "
-        "cast(p.week_start as date) week_start, cast(p.y_hat as double) y_hat "
-        "from raw.forecast_predictions p join (select origin_week, arg_max(run_id, created_at) run_id "
-        "from raw.forecast_predictions group by origin_week) l using (origin_week, run_id)")
+    fc = warehouse.query("select origin_week, account_manager_id, sku_id, channel, week_start, y_hat "
+                         "from intermediate.int_forecasts")
     fc["origin_week"] = pd.to_datetime(fc["origin_week"])
     fc["week_start"] = pd.to_datetime(fc["week_start"])
-    orders = warehouse.query(
-        "select customer_id, account_manager_id, sku_id, channel, cast(order_date as date) order_date, "
-        "cast(quantity as double) quantity from raw.erp_orders where coalesce(status, '') <> 'cancelled'")
+    orders = warehouse.query("select customer_id, account_manager_id, sku_id, channel, order_date, quantity "
+                             "from intermediate.int_order_lines")
     orders["order_date"] = pd.to_datetime(orders["order_date"])
     matrix = warehouse.query("select customer_id, strategic_value_score from marts.customer_matrix")
-    prices = (warehouse.query("select sku_id, effective_date, list_price from raw.erp_price_list")
-              if warehouse.table_exists("raw", "erp_price_list") else None)
+    prices = warehouse.query("select sku_id, effective_date, list_price from staging.stg_erp__price_list")
+    prices = prices if len(prices) else None
 
     weekly = orders.assign(week_start=orders["order_date"] - pd.to_timedelta(orders["order_date"].dt.dayofweek, unit="D"))
     weekly = weekly.groupby(["customer_id", "sku_id", "week_start"], as_index=False)["quantity"].sum()

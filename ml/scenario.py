@@ -42,6 +42,21 @@ INTENT_LIFT = 0.1  # lift per unit intent score at weight 1
 BAND_WEIGHT = {"red": 1.0, "amber": 0.5, "green": 0.0}
 
 
+def price_response(elasticity: float, price_rel: np.ndarray) -> np.ndarray:
+    """Demand factor of a planned price ``price_rel`` times the reference price."""
+    return price_rel ** (-elasticity)
+
+
+def material_response(sensitivity: float, material_price_index: np.ndarray) -> np.ndarray:
+    """Demand factor of a material price index (only a rise above the reference acts)."""
+    return np.maximum(material_price_index, 1.0) ** (-sensitivity)
+
+
+def complaint_response(impact: float, complaint_heat: np.ndarray) -> np.ndarray:
+    """Demand factor of competitor-naming complaint heat."""
+    return np.exp(-impact * complaint_heat)
+
+
 class ScenarioError(ValueError):
     """The scenario frame breaks its contract; the message names the column."""
 
@@ -117,17 +132,16 @@ class ScenarioEngine:
         ks = c["key_share"]
         ratio("delivery_delay_tolerance", lambda t: 1 - DELAY_MAX_LOSS * ks
               * np.clip((c["delivery_delay_days"] - t) / DELAY_LOSS_SPAN_DAYS, 0, 1))
-        mpi = np.maximum(c["material_price_index"], 1.0)
-        ratio("material_price_sensitivity", lambda k: mpi ** (-k))
+        ratio("material_price_sensitivity", lambda k: material_response(k, c["material_price_index"]))
         ps = c["project_share"] * ks
         ratio("project_cycle_float", lambda fl: 1 - ps + ps * (1 - np.exp(-(fl + 1) / PROJECT_SLIP_WEEKS)))
         lift, age = c["promo_lift"], np.maximum(c["weeks_since_promo_start"], 0)
         ratio("promo_half_life", lambda hl: 1 + lift * 0.5 ** (age / hl))
-        ratio("price_elasticity", lambda e: c["price_rel"] ** (-e))
+        ratio("price_elasticity", lambda e: price_response(e, c["price_rel"]))
         launch = c["weeks_since_launch"]
         ratio("new_product_ramp", lambda r: np.where(np.isnan(launch), 1.0, np.minimum(1.0, (np.nan_to_num(launch) + 1) / r)))
         ratio("intent_signal_weight", lambda w: 1 + INTENT_LIFT * w * c["intent_score"])
-        ratio("complaint_impact", lambda k: np.exp(-k * c["complaint_heat"]))
+        ratio("complaint_impact", lambda k: complaint_response(k, c["complaint_heat"]))
         ratio("churn_risk_discount", lambda dd: 1 - dd * c["band_w"])
         # Multiplicative factors scale positive demand; returns (negative rows) are left as forecast.
         y = np.where(y > 0, y * factor, y)
@@ -168,249 +182,40 @@ def summarize(result: pd.DataFrame, by: tuple[str, ...] = ("region", "product_li
 
 
 # ------------------------------------------------------------------------------------------ warehouse
-# The scenario frame is one SQL statement of CTEs, one per lever-aware input. An input whose source tables are
-# absent gets an empty CTE of the same shape, so its column falls back to the neutral value (DRIVER_DEFAULTS).
-# `origin.first_week` is the first forecast week: every observed input is read from the weeks before it.
-_BASE_CTES = {
-    "latest": (("raw", "forecast_predictions"), """
-        -- the latest forecast origin (one champion forecasts many origins under one run id: never key on run_id)
-        select max(origin_week) as origin_week from raw.forecast_predictions""", None),
-    "fc": ((), """
-        select p.account_manager_id, p.sku_id, p.channel, p.region, cast(p.week_start as date) as week_start,
-               cast(p.y_hat as double) as y_hat, p.run_id
-        from raw.forecast_predictions p join latest using (origin_week)""", None),
-    "origin": ((), """
-        select min(week_start) as first_week, max(week_start) + interval 6 day as horizon_end from fc""", None),
-    # raw tables keep every load of a row: the latest load of a customer / account counts
-    "cust": (("raw", "erp_customers"), """
-        select customer_id, arg_max(tier, _loaded_at) as tier from raw.erp_customers group by customer_id""",
-        "select null::varchar as customer_id, null::varchar as tier"),
-    "acct": (("raw", "crm_accounts"), """
-        select account_id, arg_max(account_manager_id, _loaded_at) as account_manager_id,
-               arg_max(erp_customer_id, _loaded_at) as erp_customer_id
-        from raw.crm_accounts group by account_id""",
-        "select null::varchar as account_id, null::varchar as account_manager_id, null::varchar as erp_customer_id"),
-    "sku": (("raw", "erp_skus"), """
-        select sku_id, product_line_id as product_line, cast(launch_date as date) as launch_date,
-               coalesce(lead_time_days, 14) as lead_time_days
-        from raw.erp_skus""",
-        "select null::varchar as sku_id, null::varchar as product_line, null::date as launch_date, "
-        "null::integer as lead_time_days"),
-    # orders of the last 52 weeks before the forecast: key-account share and delays
-    "recent": (("raw", "erp_orders"), """
-        select o.account_manager_id, o.sku_id, o.channel,
-               sum(o.quantity) filter (where c.tier = 'A') / nullif(sum(o.quantity), 0) as key_share,
-               avg(date_diff('day', cast(o.order_date as date), cast(o.ship_date as date)))
-                   filter (where c.tier = 'A') as delivery_delay_days
-        from raw.erp_orders o join cust c using (customer_id), origin
-        where cast(o.order_date as date) >= first_week - interval 364 day
-        group by all""",
-        "select null::varchar as account_manager_id, null::varchar as sku_id, null::varchar as channel, "
-        "null::double as key_share, null::double as delivery_delay_days"),
-    # each customer's share of its grain's (non-cancelled) units in those 52 weeks: weights customer-level inputs
-    "shares": (("raw", "erp_orders"), """
-        select account_manager_id, sku_id, channel, customer_id,
-               units / nullif(sum(units) over (partition by account_manager_id, sku_id, channel), 0) as share
-        from (
-            select o.account_manager_id, o.sku_id, o.channel, o.customer_id, sum(greatest(o.quantity, 0)) as units
-            from raw.erp_orders o, origin
-            where cast(o.order_date as date) >= first_week - interval 364 day
-              and cast(o.order_date as date) < first_week and coalesce(o.status, '') <> 'cancelled'
-            group by all
-        )""",
-        "select null::varchar as account_manager_id, null::varchar as sku_id, null::varchar as channel, "
-        "null::varchar as customer_id, null::double as share"),
-    "promo": (("raw", "erp_promotions"), """
-        select fc.account_manager_id, fc.sku_id, fc.channel, fc.week_start,
-               max(p.expected_lift) as promo_lift,
-               min(date_diff('week', cast(p.start_date as date), fc.week_start)) as weeks_since_promo_start
-        from fc join raw.erp_promotions p
-          on p.sku_id = fc.sku_id and p.channel = fc.channel
-         and fc.week_start between cast(p.start_date as date) and cast(p.end_date as date)
-        group by all""",
-        "select null::varchar as account_manager_id, null::varchar as sku_id, null::varchar as channel, "
-        "null::date as week_start, null::double as promo_lift, null::double as weeks_since_promo_start"),
-    "price": (("raw", "erp_price_list"), """
-        select fc.sku_id, fc.week_start,
-               arg_max(pl.list_price, pl.effective_date) filter (where cast(pl.effective_date as date) <= fc.week_start)
-                 / nullif(arg_max(pl.list_price, pl.effective_date)
-                     filter (where cast(pl.effective_date as date) <= origin.first_week), 0) as price_rel
-        from (select distinct sku_id, week_start from fc) fc join raw.erp_price_list pl using (sku_id), origin
-        group by all""",
-        "select null::varchar as sku_id, null::date as week_start, null::double as price_rel"),
-}
-_DRIVER_CTES = {
-    # BOM cost of the SKU at the material prices of the week (planned, else the last known) over its cost at the
-    # mean prices of the 13 weeks before the forecast.
-    "material": ((("raw", "erp_material_prices"), ("raw", "erp_bom")), """
-        select m.sku_id, m.week_start,
-               case when sum(m.qty * r.ref_price) > 0
-                    then sum(m.qty * m.price_now) / sum(m.qty * r.ref_price) end as material_price_index
-        from (
-            select w.sku_id, w.week_start, b.bom_line_id, b.material_id, cast(b.qty_per_unit as double) as qty,
-                   arg_max(cast(mp.price as double), cast(mp.week_start as date)) as price_now
-            from (select distinct sku_id, week_start from fc) w
-            join raw.erp_bom b on b.sku_id = w.sku_id
-            join raw.erp_material_prices mp on mp.material_id = b.material_id
-             and cast(mp.week_start as date) <= w.week_start and mp.price > 0
-            group by all
-        ) m
-        join (
-            select material_id, avg(cast(price as double)) as ref_price
-            from raw.erp_material_prices, origin
-            where cast(week_start as date) >= first_week - interval 91 day and cast(week_start as date) < first_week
-              and price > 0
-            group by material_id
-        ) r using (material_id)
-        where m.qty > 0
-        group by m.sku_id, m.week_start""",
-        "select null::varchar as sku_id, null::date as week_start, null::double as material_price_index"),
-    # product-line capacity of the week (all factories; the median of the last 13 weeks when the plan does not
-    # reach that far), split to the grain by its share of the line's forecast that week
-    "capacity": ((("raw", "erp_capacity"),), """
-        with cap as (
-            select product_line_id, cast(week_start as date) as week_start, sum(capacity_units) as cap
-            from raw.erp_capacity group by all
-        ), ref as (
-            select product_line_id, median(cap) as cap_median from cap, origin
-            where week_start >= first_week - interval 91 day and week_start < first_week group by product_line_id
-        ), f as (
-            select fc.account_manager_id, fc.sku_id, fc.channel, fc.week_start, fc.y_hat, sku.product_line
-            from fc left join sku using (sku_id)
-        )
-        select f.account_manager_id, f.sku_id, f.channel, f.week_start,
-               coalesce(cap.cap, ref.cap_median) * greatest(f.y_hat, 0)
-                 / nullif(sum(greatest(f.y_hat, 0)) over (partition by f.product_line, f.week_start), 0) as capacity_units
-        from f
-        left join cap on cap.product_line_id = f.product_line and cap.week_start = f.week_start
-        left join ref on ref.product_line_id = f.product_line
-        where f.product_line is not null""",
-        "select null::varchar as account_manager_id, null::varchar as sku_id, null::varchar as channel, "
-        "null::date as week_start, null::double as capacity_units"),
-    # buying signals of the account manager's accounts: the last 4 weeks' weekly rate standardised against the
-    # manager's own 52 weeks (z-score, only a rise counts)
-    "intent": ((("raw", "crm_intent_signals"), ("raw", "crm_accounts")), """
-        with sig as (
-            select a.account_manager_id, date_trunc('week', cast(s.occurred_at as timestamp))::date as week_start,
-                   count(*)::double as n
-            from raw.crm_intent_signals s join acct a using (account_id), origin
-            where cast(s.occurred_at as date) >= first_week - interval 364 day and cast(s.occurred_at as date) < first_week
-            group by all
-        )
-        select account_manager_id,
-               greatest(0.0, (coalesce(sum(n) filter (where week_start >= first_week - interval 28 day), 0) / 4.0
-                              - sum(n) / 52.0)
-                             / nullif(sqrt(greatest(sum(n * n) / 52.0 - pow(sum(n) / 52.0, 2), 0.0)), 0)) as intent_score
-        from sig, origin group by account_manager_id, first_week""",
-        "select null::varchar as account_manager_id, null::double as intent_score"),
-    # weekly heat of the customer's complaints that name a competitor over the last 4 weeks, demand-weighted
-    "heat": ((("raw", "intel_complaint_heat"), ("raw", "erp_orders")), """
-        select s.account_manager_id, s.sku_id, s.channel, sum(s.share * h.heat) as complaint_heat
-        from shares s join (
-            select customer_id, coalesce(sum(heat) filter (where competitor_mentions > 0), 0) / 4.0 as heat
-            from raw.intel_complaint_heat, origin
-            where cast(week_start as date) >= first_week - interval 28 day and cast(week_start as date) < first_week
-            group by customer_id
-        ) h using (customer_id)
-        group by all""",
-        "select null::varchar as account_manager_id, null::varchar as sku_id, null::varchar as channel, "
-        "null::double as complaint_heat"),
-    # churn risk: demand-weighted band weight of the grain's customers (red 1, amber/yellow 0.5, green 0)
-    "health": ((("marts", "customer_health"), ("raw", "erp_orders")), """
-        select s.account_manager_id, s.sku_id, s.channel,
-               sum(s.share * case lower(h.health_colour) when 'red' then 1.0 when 'yellow' then 0.5
-                                  when 'amber' then 0.5 else 0.0 end) as health_band_weight
-        from shares s join marts.customer_health h using (customer_id)
-        group by all""",
-        "select null::varchar as account_manager_id, null::varchar as sku_id, null::varchar as channel, "
-        "null::double as health_band_weight"),
-    # key-account demand tied to a project: share of the grain's tier-A units from customers with an open
-    # opportunity on the SKU's product line expected to close within the forecast horizon
-    "project": ((("raw", "crm_opportunities"), ("raw", "crm_accounts"), ("raw", "erp_orders")), """
-        with opp as (
-            select distinct a.erp_customer_id as customer_id, o.product_line_id
-            from raw.crm_opportunities o join acct a using (account_id), origin
-            where o.closed_date is null and a.erp_customer_id is not null
-              and cast(o.expected_close_date as date) between first_week and horizon_end
-        )
-        select s.account_manager_id, s.sku_id, s.channel,
-               coalesce(sum(s.share) filter (where opp.customer_id is not null), 0) / nullif(sum(s.share), 0) as project_share
-        from shares s join cust c using (customer_id) join sku using (sku_id)
-        left join opp on opp.customer_id = s.customer_id and opp.product_line_id = sku.product_line
-        where c.tier = 'A'
-        group by all""",
-        "select null::varchar as account_manager_id, null::varchar as sku_id, null::varchar as channel, "
-        "null::double as project_share"),
-}
-_SELECT = """
-select fc.*, sku.product_line,
-       case when date_diff('week', sku.launch_date, fc.week_start) between 0 and 51
-            then date_diff('week', sku.launch_date, fc.week_start) end as weeks_since_launch,
-       coalesce(recent.key_share, 0) as key_share,
-       coalesce(greatest(recent.delivery_delay_days, 0), 0) as delivery_delay_days,
-       coalesce(promo.promo_lift, 0) as promo_lift, coalesce(promo.weeks_since_promo_start, 0) as weeks_since_promo_start,
-       coalesce(price.price_rel, 1) as price_rel, sku.lead_time_days,
-       coalesce(material.material_price_index, 1) as material_price_index,
-       coalesce(project.project_share, 0) as project_share,
-       capacity.capacity_units,
-       coalesce(intent.intent_score, 0) as intent_score,
-       coalesce(heat.complaint_heat, 0) as complaint_heat,
-       coalesce(health.health_band_weight, 0) as health_band_weight
-from fc
-left join sku using (sku_id)
-left join recent using (account_manager_id, sku_id, channel)
-left join promo using (account_manager_id, sku_id, channel, week_start)
-left join price using (sku_id, week_start)
-left join material using (sku_id, week_start)
-left join capacity using (account_manager_id, sku_id, channel, week_start)
-left join intent using (account_manager_id)
-left join heat using (account_manager_id, sku_id, channel)
-left join health using (account_manager_id, sku_id, channel)
-left join project using (account_manager_id, sku_id, channel)
-"""
-# The drivers each CTE fills (for the "inputs" report of load_scenario_frame).
-DRIVER_SOURCES = {"material": "material_price_index", "capacity": "capacity_units", "intent": "intent_score",
-                  "heat": "complaint_heat", "health": "health_band_weight", "project": "project_share"}
-
-
-def scenario_frame_sql(present: set[tuple[str, str]]) -> tuple[str, list[str]]:
-    """The scenario-frame SQL for a warehouse holding the tables in ``present``; also the driver CTEs that had
-    their tables (the others are empty and leave their input neutral)."""
-    ctes, live = [], []
-    for name, (needs, sql, empty) in _BASE_CTES.items():
-        ok = not needs or tuple(needs) in present
-        ctes.append(f"{name} as ({sql if ok or empty is None else empty + ' limit 0'})")
-    for name, (needs, sql, empty) in _DRIVER_CTES.items():
-        ok = all(t in present for t in needs)
-        live += [name] if ok else []
-        ctes.append(f"{name} as ({sql if ok else empty + ' limit 0'})")
-    return "with " + ",\n".join(ctes) + _SELECT, live
-
-
-def _tables_present(warehouse) -> set[tuple[str, str]]:
-    tables = warehouse.query("select table_schema, table_name from information_schema.tables")
-    return set(zip(tables["table_schema"], tables["table_name"], strict=True))
+# dbt builds the scenario frame (models/intermediate/int_scenario_inputs.sql): every lever-aware input in SQL,
+# null where its feed has no rows for a grain.
+INPUTS_RELATION = ("intermediate", "int_scenario_inputs")
+# The drivers the frame can carry (for the "inputs" report of load_scenario_frame).
+DRIVER_COLUMNS = ("material_price_index", "capacity_units", "intent_score", "complaint_heat", "health_band_weight",
+                  "project_share")
+# Neutral value of the base inputs and drivers the frame leaves null (capacity stays NaN: unconstrained).
+_FILL = {**{c: DRIVER_DEFAULTS[c] for c in ("key_share", "delivery_delay_days", "promo_lift",
+                                             "weeks_since_promo_start", "price_rel", "material_price_index",
+                                             "project_share", "intent_score", "complaint_heat")},
+         "health_band_weight": BAND_WEIGHT[str(DRIVER_DEFAULTS["health_band"])]}
 
 
 def load_scenario_frame(warehouse) -> pd.DataFrame:
-    """The latest base forecast (raw.forecast_predictions, newest origin week) at the grain with lever-aware inputs.
+    """The latest base forecast at the grain with lever-aware inputs (dbt model intermediate.int_scenario_inputs).
 
-    Inputs whose tables are not in the warehouse stay neutral (see DRIVER_DEFAULTS); ``frame.attrs["drivers"]``
-    lists the driver inputs that were read. Raises ScenarioError if there is no forecast.
+    Inputs without source rows stay neutral (see DRIVER_DEFAULTS); ``frame.attrs["drivers"]`` lists the driver
+    inputs that were read (non-null somewhere). Raises ScenarioError if there is no forecast.
     """
-    present = _tables_present(warehouse)
-    if ("raw", "forecast_predictions") not in present:
-        raise ScenarioError("raw.forecast_predictions does not exist yet: materialise the forecast first")
-    sql, live = scenario_frame_sql(present)
-    df = warehouse.query(sql)
+    if not warehouse.table_exists(*INPUTS_RELATION):
+        raise ScenarioError("intermediate.int_scenario_inputs does not exist yet: build the dbt models first")
+    df = warehouse.query(f"select * from {'.'.join(INPUTS_RELATION)}")
     if df.empty:
-        raise ScenarioError("raw.forecast_predictions is empty: materialise the forecast first")
+        raise ScenarioError("raw.forecast_predictions does not exist yet or is empty: materialise the forecast "
+                            "first (then dbt's int_scenario_inputs)")
+    df["week_start"] = pd.to_datetime(df["week_start"])
+    drivers = [c for c in DRIVER_COLUMNS if df[c].notna().any()]
+    df = df.fillna(_FILL)
     df["product_line"] = df["product_line"].fillna("unknown")
     # Channel (distributor) series carry the standard safety stock: z=1.65 x weekly sd x sqrt(lead time).
     sd = df.groupby(list(GRAIN))["y_hat"].transform("std").fillna(0.0)
-    lt_weeks = df["lead_time_days"].fillna(14).astype(float) / 7.0
+    lt_weeks = df["lead_time_days"].astype(float) / 7.0
     df["safety_stock_units"] = np.where(df["channel"] == "distributor", 1.65 * sd * np.sqrt(lt_weeks), 0.0)
-    df.attrs["drivers"] = [DRIVER_SOURCES[n] for n in live]
+    df.attrs["drivers"] = drivers
     return df
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
+from lodestar.tracking import mlflow_client
 from ml.backtest import BacktestResult, backtest, default_cutoffs
 from ml.config import ForecastConfig
 from ml.forecaster import Forecaster
@@ -57,7 +58,7 @@ def tracking_uri_or_default(tracking_uri: str | None = None) -> str:
 
 def get_client(tracking_uri: str | None = None) -> MlflowClient:
     uri = tracking_uri_or_default(tracking_uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return mlflow_client(uri)
 
 
 def dataset_digest(df: pd.DataFrame) -> str:
@@ -243,7 +244,7 @@ def train_and_log(
         )
         version = str(info.registered_model_version) if register and info.registered_model_version else None
         if version:
-            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            client = mlflow_client(uri)
             for key in (PROMOTION_METRIC, GRAIN_MASE_METRIC, PLANNING_WAPE_METRIC):
                 client.set_model_version_tag(name, version, key, str(summary[key]))
             client.set_model_version_tag(name, version, "reconciliation", forecaster.reconciler)
@@ -321,7 +322,7 @@ def load_champion(name: str, tracking_uri: str | None = None) -> mlflow.pyfunc.P
     uri = tracking_uri_or_default(tracking_uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    mv = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(name, CHAMPION)
+    mv = mlflow_client(uri).get_model_version_by_alias(name, CHAMPION)
     model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
     # The pickle is written before registration, so the version is stamped here, where it is known.
     model.unwrap_python_model().forecaster.model_version = f"{name}/{mv.version}"

@@ -4,7 +4,6 @@ record for every bad input and the file's sha256 as document id so that re-drops
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Iterable
@@ -15,6 +14,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from spacy.language import Language
 
+from lodestar.files import sha256_file
 from nlp.facts import FACT_COLUMNS, classify_sentence, extract_facts, split_sentences
 from nlp.linking import customer_gazetteer, find_customer_mentions, link_organisations
 from nlp.ocr import MIN_SIDE_PX, cjk_share, ocr_image
@@ -54,14 +54,6 @@ class IntelBatch:
     def hashes(self) -> list[str]:
         """sha256 of every document that was accepted or rejected in this batch: append these to the hash log."""
         return [*self.documents["doc_id"].tolist(), *[h for h in self.rejects["doc_id"].tolist() if h]]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_path(path: Path, inbox: Path | None) -> None:

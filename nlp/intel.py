@@ -1,4 +1,4 @@
-"""The intelligence library's warehouse side: read inputs from the staged CRM/ERP tables, run the nlp functions,
+"""The intelligence library's warehouse side: read inputs from dbt's staged CRM/ERP models, run the nlp functions,
 and land the results as raw.intel_* tables (one call per table family, idempotent on re-runs)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from spacy.language import Language
 
+from lodestar.tracking import mlflow_client
 from lodestar.warehouse import Warehouse
 from nlp.documents import process_documents, sha256_file
 from nlp.linking import customer_gazetteer, find_customer_mentions, link_organisations
@@ -94,29 +95,26 @@ def _require_relation(wh: Warehouse, schema: str, table: str, built_by: str) -> 
         raise LookupError(f"{schema}.{table} is missing in {wh.path}: {built_by} must run first")
 
 
-def latest(wh: Warehouse, table: str, key: str, columns: str) -> pd.DataFrame:
-    """The latest landed version of each row of a connector table (raw.<table>, one row per key). The intel
-    assets read the raw layer, not dbt's staging, so that the graph stays raw -> intel -> dbt without cycles."""
-    _require_relation(wh, RAW, table, f"the connector asset raw/{table}")
-    return wh.query(f"select {columns} from raw.{table} "
-                    f"qualify row_number() over (partition by {key} order by _loaded_at desc) = 1 order by {key}")
+def read_model(wh: Warehouse, relation: tuple[str, str], columns: str, order_by: str) -> pd.DataFrame:
+    """Columns of a dbt model (staging or intermediate): dbt owns the cleaning rules ("latest load wins", rejects
+    excluded), so the intel assets read its models, never a connector's raw table."""
+    _require_relation(wh, *relation, f"dbt ({'/'.join(relation)})")
+    return wh.query(f"select {columns} from {relation[0]}.{relation[1]} order by {order_by}")
+
+
+# The dbt models each intel entry point reads (the assets declare exactly these).
+CUSTOMER_DIRECTORY = ("intermediate", "int_customer_directory")
+MEETING_NOTES = ("staging", "stg_crm__meeting_notes")
+COMPLAINTS = ("staging", "stg_complaints__complaints")
+VISITS = ("staging", "stg_crm__visits")
+CONTACTS = ("staging", "stg_crm__contacts")
 
 
 # --- customers ------------------------------------------------------------------------------------------------
 def customer_directory(wh: Warehouse) -> pd.DataFrame:
-    """Every ERP customer with the names other systems use for it (CRM account linked by its ERP code, POS chain,
-    distributor): columns id, name, aliases (;-joined), city. Read from the landed raw tables."""
-    customers = latest(wh, "erp_customers", "customer_id", "customer_id as id, legal_name as name, city")
-    alias_sources = [("crm_accounts", "account_id", "erp_customer_id as id, account_name as alias"),
-                     ("pos_stores", "store_id", "customer_id as id, chain_name as alias"),
-                     ("distributor_inventory", "distributor_id, sku_id, snapshot_date",
-                      "distributor_id as id, distributor_name as alias")]
-    frames = [latest(wh, t, k, c) for t, k, c in alias_sources if wh.table_exists(RAW, t)]
-    aliases = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "alias"])
-    aliases = aliases.dropna().drop_duplicates()
-    joined = aliases.groupby("id")["alias"].agg(lambda a: ";".join(sorted(set(a))))
-    customers["aliases"] = customers["id"].map(joined)
-    return customers
+    """Every ERP customer with the names other systems use for it: columns id, name, aliases (;-joined), city
+    (dbt's intermediate.int_customer_directory)."""
+    return read_model(wh, CUSTOMER_DIRECTORY, "id, name, city, aliases", "id")
 
 
 # --- documents ------------------------------------------------------------------------------------------------
@@ -207,9 +205,9 @@ class SentimentResult:
 
 
 def score_meeting_notes(wh: Warehouse, truth_csv: Path | None = None) -> SentimentResult:
-    """Score every CRM meeting note (raw.crm_meeting_notes) into raw.intel_note_sentiment (replaced
+    """Score every CRM meeting note (dbt's staging.stg_crm__meeting_notes) into raw.intel_note_sentiment (replaced
     whole). With truth_csv (note_id, sentiment) the labels are scored against it."""
-    notes = latest(wh, "crm_meeting_notes", "note_id", "note_id, account_id, note_date, text as note_text")
+    notes = read_model(wh, MEETING_NOTES, "note_id, account_id, note_date, note_text", "note_id")
     scored = score_sentiment(notes["note_text"].fillna("").tolist())
     out = notes[["note_id", "account_id", "note_date"]].assign(
         sentiment=scored["label"].values, score=scored["score"].values, _loaded_at=pd.Timestamp.now(tz="UTC"))
@@ -259,8 +257,7 @@ def complaint_signals(wh: Warehouse, customers: pd.DataFrame | None = None, trut
     """Hot words per competitor per week into raw.intel_complaint_hotwords and a weekly complaint heat per
     customer into raw.intel_complaint_heat (both replaced whole). heat = complaints + negative complaints +
     complaints naming a competitor: a negative complaint or one naming a competitor counts twice, both three times."""
-    df = latest(wh, "complaints_complaints", "complaint_id",
-                "complaint_id, received_at, customer_alias, text as complaint_text")
+    df = read_model(wh, COMPLAINTS, "complaint_id, received_at, customer_alias, complaint_text", "complaint_id")
     now = pd.Timestamp.now(tz="UTC")
     df["competitor"] = df["complaint_text"].map(find_competitor)
     df["text"] = df["complaint_text"].fillna("")
@@ -327,9 +324,9 @@ def _mentions(notes: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
 def influence_edges(wh: Warehouse, *, mention_weight: float = 0.5) -> InfluenceResult:
     """Stakeholder graph per CRM account from visit co-attendance and meeting-note co-mentions into
     raw.intel_influence_edges and raw.intel_influence_nodes (PageRank/betweenness within the account)."""
-    visits = latest(wh, "crm_visits", "visit_id", "visit_id, account_id, attendee_contact_ids")
-    contacts = latest(wh, "crm_contacts", "contact_id", "contact_id, account_id, name as contact_name, title")
-    notes = latest(wh, "crm_meeting_notes", "note_id", "note_id, account_id, text as note_text")
+    visits = read_model(wh, VISITS, "visit_id, account_id, attendee_contact_ids", "visit_id")
+    contacts = read_model(wh, CONTACTS, "contact_id, account_id, contact_name, title", "contact_id")
+    notes = read_model(wh, MEETING_NOTES, "note_id, account_id, note_text", "note_id")
     attendees = (visits.assign(stakeholder_id=visits["attendee_contact_ids"].fillna("").str.split(";"))
                  .explode("stakeholder_id"))
     attendees["stakeholder_id"] = attendees["stakeholder_id"].str.strip()
@@ -369,7 +366,7 @@ def ensure_ner_champion(tracking_uri: str, shipped_dir: Path, work_dir: Path, *,
     from nlp.training import CHAMPION, MODEL_NAME, register_pipeline, train_ner
 
     mlflow.set_tracking_uri(tracking_uri)
-    client = mlflow.MlflowClient()
+    client = mlflow_client(tracking_uri)
 
     def champion() -> Any:
         try:

@@ -14,6 +14,7 @@ from typing import Any
 from spacy.language import Language
 
 from lodestar.settings import get_settings
+from lodestar.tracking import mlflow_client
 from nlp.embeddings import cached_pretrain, read_thucnews_titles
 from nlp.ner import (
     CLUENER_LABELS,
@@ -222,7 +223,7 @@ def _ensure_experiment(mlflow: Any, tracking_uri: str) -> str:
 def champion_macro_f1(tracking_uri: str) -> float | None:
     """Test macro F1 of the current champion, or None when there is none."""
     mlflow = _mlflow(tracking_uri)
-    client = mlflow.MlflowClient()
+    client = mlflow_client(tracking_uri)
     try:
         mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
     except mlflow.exceptions.MlflowException:
@@ -234,7 +235,7 @@ def log_to_mlflow(pipeline_dir: Path, metrics: dict[str, Any], hp: dict[str, Any
                   ) -> tuple[str, bool]:
     """Log params, metrics and the pipeline; register a new version; move `champion` only if it is better."""
     mlflow = _mlflow(tracking_uri)
-    client = mlflow.MlflowClient()
+    client = mlflow_client(tracking_uri)
     exp_id = _ensure_experiment(mlflow, tracking_uri)
     with mlflow.start_run(experiment_id=exp_id) as run:
         mlflow.log_params({**{f"hp_{k}": v for k, v in hp.items()},

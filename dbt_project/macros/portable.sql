@@ -71,3 +71,8 @@
                  else 'automatic quarterly report for part of the key customers' end
     end
 {%- endmacro %}
+
+{#- Whole weeks from one date to another, truncated toward zero (DuckDB's date_diff('week', ...)). -#}
+{% macro whole_weeks_between(start, stop) -%}
+    cast(trunc(({{ as_date(stop) }} - {{ as_date(start) }}) / 7.0) as integer)
+{%- endmacro %}

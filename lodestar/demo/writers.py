@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +15,7 @@ import yaml
 from lodestar.demo import badrows
 from lodestar.demo.common import rng
 from lodestar.demo.xlsx import xlsx_bytes
+from lodestar.files import sha256_file  # noqa: F401  (re-exported: the generator and its tests import it here)
 from lodestar.settings import PROJECT_ROOT
 
 CONTRACTS_DIR = PROJECT_ROOT / "connectors" / "contracts"
@@ -29,14 +29,6 @@ def load_contract(source: str, contracts_dir: Path = CONTRACTS_DIR) -> dict:
     if spec.get("source") != source:
         raise ValueError(f"{path}: 'source' is {spec.get('source')!r}, expected {source!r}")
     return spec
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _fmt(spec: dict, default: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 import pytest
+from declared_reads import ReadRecorder
 from mlflow import MlflowClient
 
 from ml.config import ForecastConfig, LGBMParams
@@ -73,12 +74,14 @@ def test_forecast_asset_loads_the_champion_by_alias(warehouse, tracking_uri, tmp
     client.set_registered_model_alias(NAME, "champion", "2")
     rollback(NAME, "1", client=client)
     key = LAST_WEEK.strftime("%Y-%m-%d")
-    result = dg.materialize(
-        [fdefs.forecast_demand],
-        partition_key=key,
-        resources={"warehouse": WarehouseResource(path=str(warehouse.path)), "mlflow": mlflow_res},
-    )
+    with ReadRecorder([fdefs.forecast_demand]) as reads:
+        result = dg.materialize(
+            [fdefs.forecast_demand],
+            partition_key=key,
+            resources={"warehouse": WarehouseResource(path=str(warehouse.path)), "mlflow": mlflow_res},
+        )
     assert result.success
+    reads.assert_declared_equals_read()
     p = warehouse.query("select distinct model_version, run_id, origin_week from raw.forecast_predictions")
     assert p["model_version"].tolist() == [f"{NAME}/1"]
     assert p["run_id"].tolist() == [v1.run_id]

@@ -4,10 +4,12 @@ registered as champion in a real MLflow sqlite store, a small generated demo com
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from staged_warehouse import NLP_INPUTS, build_ml_inputs
 
 from lodestar.warehouse import Warehouse
 
@@ -35,12 +37,21 @@ def seed_customers(wh: Warehouse) -> None:
     wh.replace_table("raw", "crm_accounts", ACCOUNTS)
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Warehouse:
+@pytest.fixture(scope="session")
+def _staged_customers(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # named like the real file: dbt's views refer to the catalog by the file's stem
-    wh = Warehouse(tmp_path / "warehouse.duckdb")
+    wh = Warehouse(tmp_path_factory.mktemp("customers") / "warehouse.duckdb")
     seed_customers(wh)
-    return wh
+    build_ml_inputs(wh, NLP_INPUTS)  # the dbt models nlp/ reads (int_customer_directory, ...)
+    return wh.path
+
+
+@pytest.fixture
+def warehouse(_staged_customers: Path, tmp_path: Path) -> Warehouse:
+    """A fresh copy of the staged customer tables per test (built once per session)."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(_staged_customers, path)
+    return Warehouse(path)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
+from declared_reads import ReadRecorder
+from staged_warehouse import NLP_INPUTS, build_ml_inputs
 
 from lodestar.warehouse import Warehouse
 from nlp import intel
@@ -79,8 +81,10 @@ def test_extract_asset_ocrs_a_scan_links_an_alias_and_is_idempotent(tmp_path, wa
     res = _resource(inbox, rules_champion, tmp_path)
     resources = {"warehouse": WarehouseResource(path=str(warehouse.path)), "intel_config": res}
 
-    result = dg.materialize([intel_defs.extract_documents], resources=resources)
+    with ReadRecorder([intel_defs.extract_documents]) as reads:
+        result = dg.materialize([intel_defs.extract_documents], resources=resources)
     assert result.success
+    reads.assert_declared_equals_read()
     docs = warehouse.query("select * from raw.intel_documents")
     assert docs["file_name"].tolist() == ["notice_scan.png"]
     assert docs["page_paths"].iloc[0] == "ocr"
@@ -155,6 +159,7 @@ def _land_demo(wh: Warehouse, demo: Path) -> None:
     wh.replace_table("raw", "complaints_complaints", complaints.assign(_loaded_at=now))
     erp = pd.read_csv(demo / "drops" / "erp" / "customers.csv", encoding="gb18030", dtype=str)
     wh.replace_table("raw", "erp_customers", erp[["customer_id", "legal_name", "city"]].assign(_loaded_at=now))
+    build_ml_inputs(wh, NLP_INPUTS)  # the dbt models the signal assets read
 
 
 def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
@@ -162,9 +167,11 @@ def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
     _land_demo(wh, small_demo)
     res = _resource(tmp_path / "inbox", "sqlite:///unused.db", tmp_path, truth=small_demo / "truth")
     resources = {"warehouse": WarehouseResource(path=str(wh.path)), "intel_config": res}
-    result = dg.materialize([intel_defs.intel_note_sentiment, intel_defs.complaint_signals,
-                             intel_defs.influence_graph], resources=resources)
+    signal_assets = [intel_defs.intel_note_sentiment, intel_defs.complaint_signals, intel_defs.influence_graph]
+    with ReadRecorder(signal_assets) as reads:
+        result = dg.materialize(signal_assets, resources=resources)
     assert result.success
+    reads.assert_declared_equals_read()
     meta = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
 
     # sentiment: every note scored, accuracy against the generator's truth reported and better than chance
@@ -197,7 +204,7 @@ def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
     assert {t: wh.row_count("raw", t) for t in before} == before
 
 
-def test_missing_staging_tables_name_what_must_run_first(warehouse):
-    wh = warehouse
-    with pytest.raises(LookupError, match="raw.crm_meeting_notes is missing.*raw/crm_meeting_notes"):
+def test_missing_staging_tables_name_what_must_run_first(tmp_path):
+    wh = Warehouse(tmp_path / "warehouse.duckdb")
+    with pytest.raises(LookupError, match="staging.stg_crm__meeting_notes is missing.*dbt"):
         intel.score_meeting_notes(wh)

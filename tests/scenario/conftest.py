@@ -22,3 +22,16 @@ def book(_book_file: Path, tmp_path: Path) -> Warehouse:
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(_book_file, path)
     return Warehouse(path)
+
+
+@pytest.fixture(scope="session")
+def _neutral_book_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_book(tmp_path_factory.mktemp("neutral_book") / "warehouse.duckdb", drivers=False).path
+
+
+@pytest.fixture()
+def neutral_book(_neutral_book_file: Path, tmp_path: Path) -> Warehouse:
+    """The book without the driver feeds (their dbt models empty), a fresh copy per test."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(_neutral_book_file, path)
+    return Warehouse(path)

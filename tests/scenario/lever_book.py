@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from staged_warehouse import build_ml_inputs
 
 from lodestar.warehouse import Warehouse
 
@@ -97,7 +98,13 @@ def intent_signals() -> pd.DataFrame:
 
 
 def build_book(path: Path, drivers: bool = True) -> Warehouse:
-    wh = Warehouse(path)
+    """The book's raw tables (and the two marts the lever assets read, by hand), then the dbt models ml/ reads."""
+    wh = _land_book(Warehouse(path), drivers)
+    build_ml_inputs(wh)
+    return wh
+
+
+def _land_book(wh: Warehouse, drivers: bool) -> Warehouse:
     wh.replace_table("raw", "erp_customers", CUSTOMERS.assign(_loaded_at=LOADED))
     wh.replace_table("raw", "erp_skus", SKUS.assign(_loaded_at=LOADED))
     wh.replace_table("raw", "erp_orders", orders())
@@ -125,6 +132,10 @@ def build_book(path: Path, drivers: bool = True) -> Warehouse:
     wh.replace_table("marts", "customer_matrix", pd.DataFrame({
         "customer_id": CUSTOMERS["customer_id"], "strategic_value_score": [90.0, 80.0, 70.0, 40.0, 60.0, 20.0]}))
     if not drivers:
+        # dbt builds every mart, empty when its feeds have not landed
+        wh.replace_table("marts", "customer_health", pd.DataFrame({
+            "customer_id": pd.Series(dtype=str), "health_score": pd.Series(dtype=float),
+            "health_colour": pd.Series(dtype=str)}))
         return wh
     mp = []
     for w in weeks(FIRST_WEEK, LAST_WEEK):

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from lever_book import build_book
 
 from ml.levers import Levers
-from ml.scenario import DRIVER_SOURCES, ScenarioEngine, ScenarioError, load_scenario_frame, scenario_frame_sql
+from ml.scenario import DRIVER_COLUMNS, ScenarioEngine, ScenarioError, load_scenario_frame
 
 GRAIN = ["account_manager_id", "sku_id", "channel"]
 
@@ -20,7 +19,7 @@ def _by_grain(frame: pd.DataFrame, col: str) -> dict[tuple[str, str, str], float
 
 def test_drivers_from_the_warehouse_hand_computed(book) -> None:
     f = load_scenario_frame(book)
-    assert sorted(f.attrs["drivers"]) == sorted(DRIVER_SOURCES.values())
+    assert sorted(f.attrs["drivers"]) == sorted(DRIVER_COLUMNS)
     # the newest origin (2026-11-16) only, 13 weeks of 10 grains
     assert f["week_start"].min() == pd.Timestamp("2026-11-23") and len(f) == 13 * 10
     mpi = _by_grain(f, "material_price_index")
@@ -62,22 +61,18 @@ def test_defaults_reproduce_base_and_levers_act_through_the_read_drivers(book) -
     assert (churn[row] / f.loc[row, "y_hat"]).to_numpy() == pytest.approx((1 - 0.9 * w) / (1 - 0.2 * w))
 
 
-def test_absent_tables_leave_their_drivers_neutral(tmp_path) -> None:
-    wh = build_book(tmp_path / "warehouse.duckdb", drivers=False)
-    f = load_scenario_frame(wh)
+def test_absent_tables_leave_their_drivers_neutral(neutral_book) -> None:
+    f = load_scenario_frame(neutral_book)
     assert f.attrs["drivers"] == []
     assert (f["material_price_index"] == 1).all() and f["capacity_units"].isna().all()
     assert (f[["intent_score", "complaint_heat", "health_band_weight", "project_share"]] == 0).all().all()
-    sql, live = scenario_frame_sql({("raw", "forecast_predictions")})
-    assert live == [] and "raw.erp_orders" not in sql  # not even the base inputs are read when absent
 
 
-def test_no_forecast_is_a_clear_error(tmp_path) -> None:
-    wh = build_book(tmp_path / "warehouse.duckdb", drivers=False)
-    with wh.connect() as con:
-        con.execute("drop table raw.forecast_predictions")
-    with pytest.raises(ScenarioError, match="raw.forecast_predictions does not exist yet"):
-        load_scenario_frame(wh)
+def test_no_forecast_is_a_clear_error(neutral_book) -> None:
+    with neutral_book.connect() as con:
+        con.execute("delete from raw.forecast_predictions")  # dbt's views read it live: no forecast rows
+    with pytest.raises(ScenarioError, match="raw.forecast_predictions does not exist yet or is empty"):
+        load_scenario_frame(neutral_book)
 
 
 def test_health_band_weight_out_of_range_is_rejected() -> None:

@@ -14,7 +14,11 @@ from orchestration.lib.resources import WAREHOUSE_POOL, IntelResource, Warehouse
 OWNERS = ["team:data-science"]
 GROUP = "intel"
 NER_MODEL = dg.AssetKey(["intel", "ner_model"])
-CUSTOMER_DEPS = [dg.AssetKey(["raw", t]) for t in ("erp_customers", "crm_accounts", "pos_stores", "distributor_inventory")]
+# The dbt models each asset reads (nlp.intel names them); raw.intel_* are the assets' own outputs.
+CUSTOMER_DEPS = [dg.AssetKey(list(intel.CUSTOMER_DIRECTORY))]
+NOTES_DEPS = [dg.AssetKey(list(intel.MEETING_NOTES))]
+COMPLAINT_DEPS = [dg.AssetKey(list(intel.COMPLAINTS))]
+INFLUENCE_DEPS = [dg.AssetKey(list(r)) for r in (intel.VISITS, intel.CONTACTS, intel.MEETING_NOTES)]
 DOC_KINDS = {"duckdb", "tesseract", "spacy"}
 DOC_KEYS = {t: dg.AssetKey(["raw", t]) for t in ("intel_documents", "intel_pages", "intel_facts", "intel_rejects")}
 
@@ -76,12 +80,12 @@ class InboxConfig(dg.Config):
         _spec(DOC_KEYS["intel_documents"], DOC_KINDS, description="One row per accepted inbox document (doc_id = sha256).",
                      deps=[NER_MODEL, *CUSTOMER_DEPS], metadata=_table_meta("intel_documents")),
         _spec(DOC_KEYS["intel_pages"], DOC_KINDS, description="Text of every page, with the path (text layer or OCR).",
-                     deps=[NER_MODEL], metadata=_table_meta("intel_pages")),
+                     deps=[NER_MODEL, *CUSTOMER_DEPS], metadata=_table_meta("intel_pages")),
         _spec(DOC_KEYS["intel_facts"], DOC_KINDS, description="Facts (document, page, span, type, value, unit, "
                      "confidence) with the customer they link to.", deps=[NER_MODEL, *CUSTOMER_DEPS],
                      metadata=_table_meta("intel_facts")),
         _spec(DOC_KEYS["intel_rejects"], DOC_KINDS, description="Inbox files that could not be processed, with the reason.",
-                     metadata=_table_meta("intel_rejects")),
+                     deps=[NER_MODEL, *CUSTOMER_DEPS], metadata=_table_meta("intel_rejects")),
     ],
     pool=WAREHOUSE_POOL,
     description="OCR/text-layer extraction, NER, fact typing and customer linking of inbox documents not seen before.",
@@ -119,7 +123,7 @@ def extract_documents(context: dg.AssetExecutionContext, config: InboxConfig, wa
     kinds={"duckdb", "jieba"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
-    deps=[_raw("crm_meeting_notes")],
+    deps=NOTES_DEPS,
     metadata=_table_meta("intel_note_sentiment"),
     description="Sentiment (lexicon + negation + degree words) of every CRM meeting note; accuracy against the "
     "demo's truth/meeting_notes.csv when present.",
@@ -142,11 +146,11 @@ def intel_note_sentiment(context: dg.AssetExecutionContext, warehouse: Warehouse
     specs=[
         _spec(_raw("intel_complaint_hotwords"), {"duckdb", "scikitlearn"}, description="Top complaint terms per competitor per week "
                      "(TF-IDF heat, week-over-week change); competitor 'none' = no competitor named.",
-                     deps=[_raw("complaints_complaints")],
+                     deps=COMPLAINT_DEPS,
                      metadata=_table_meta("intel_complaint_hotwords")),
         _spec(_raw("intel_complaint_heat"), {"duckdb", "scikitlearn"}, description="Weekly complaint heat per customer (complaints + "
                      "negative ones + ones naming a competitor), customer linked from the complaint's alias.",
-                     deps=[_raw("complaints_complaints"), *CUSTOMER_DEPS],
+                     deps=[*COMPLAINT_DEPS, *CUSTOMER_DEPS],
                      metadata=_table_meta("intel_complaint_heat")),
     ],
     pool=WAREHOUSE_POOL,
@@ -172,10 +176,11 @@ def complaint_signals(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     specs=[
         _spec(_raw("intel_influence_edges"), {"duckdb", "networkx"}, description="Stakeholder ties per account: co-attended visits "
                      "and co-mentions in meeting notes (weight = co_visits + 0.5 x co_mentions).",
-                     deps=[_raw(t) for t in ("crm_visits", "crm_contacts", "crm_meeting_notes")],
+                     deps=INFLUENCE_DEPS,
                      metadata=_table_meta("intel_influence_edges")),
         _spec(_raw("intel_influence_nodes"), {"duckdb", "networkx"}, description="Stakeholder centrality within the account "
-                     "(degree, PageRank, betweenness).", metadata=_table_meta("intel_influence_nodes")),
+                     "(degree, PageRank, betweenness).", deps=INFLUENCE_DEPS,
+                     metadata=_table_meta("intel_influence_nodes")),
     ],
     pool=WAREHOUSE_POOL,
     description="The stakeholder influence graph from CRM visits and meeting notes.",

@@ -11,11 +11,12 @@ import pandas as pd
 from pydantic import Field
 
 from lodestar.settings import get_settings
-from ml.alerts import alert_precision, build_alerts, build_replenishment
+from ml.alerts import ALERT_RELATIONS, STOCK_RELATION, alert_precision, build_alerts, build_replenishment
 from ml.levers import LEVERS_FILE, LeverError, Levers, load_levers
+from ml.sandbox import INPUT_RELATIONS as SANDBOX_RELATIONS
 from ml.sandbox import STATUS_SCORED, SandboxError, build_sandbox
-from ml.scenario import ScenarioError, load_stored_scenario, run_scenario, summarize
-from orchestration.defs.forecast.assets import PREDICTIONS_KEY, SANDBOX_KEY
+from ml.scenario import INPUTS_RELATION, ScenarioError, load_stored_scenario, run_scenario, summarize
+from orchestration.defs.forecast.assets import SANDBOX_KEY
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
 OWNERS = ["team:sales-ops"]
@@ -32,13 +33,16 @@ ALERTS_KEY = _raw("alerts")
 REPLENISHMENT_KEY = _raw("replenishment")
 DISTRIBUTOR_INVENTORY_KEY = _raw("distributor_inventory")
 
-# What ml.scenario.load_scenario_frame reads besides the forecast (absent tables leave their lever neutral).
-SCENARIO_INPUTS = [*(_raw(t) for t in ("erp_skus", "erp_orders", "erp_customers", "erp_promotions", "erp_price_list",
-                                        "erp_material_prices", "erp_bom", "erp_capacity", "crm_intent_signals",
-                                        "crm_accounts", "crm_opportunities", "intel_complaint_heat")),
-                   dg.AssetKey(["marts", "customer_health"])]
-ALERT_INPUTS = [*(_raw(t) for t in ("erp_orders", "erp_skus", "erp_customers", "crm_meeting_notes", "crm_accounts")),
-                dg.AssetKey(["marts", "customer_360"])]
+
+def _relation(schema_table: tuple[str, str]) -> dg.AssetKey:
+    return dg.AssetKey(list(schema_table))
+
+
+# Exactly the relations each library entry point reads (the asset tests check it: tests/declared_reads.py).
+SCENARIO_INPUTS = [_relation(INPUTS_RELATION)]
+ALERT_INPUTS = [_relation(r) for r in ALERT_RELATIONS]
+REPLENISHMENT_INPUTS = [SCENARIOS_KEY, _relation(STOCK_RELATION), *ALERT_INPUTS]
+SANDBOX_INPUTS = [_relation(r) for r in SANDBOX_RELATIONS]
 
 
 def _md(df: pd.DataFrame, empty: str = "(none)") -> dg.MetadataValue:
@@ -59,7 +63,7 @@ class ScenarioConfig(dg.Config):
     kinds={"duckdb", "python"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
-    deps=[PREDICTIONS_KEY, *SCENARIO_INPUTS],
+    deps=SCENARIO_INPUTS,
     metadata={"dagster/table_name": "raw.forecast_scenarios"},
     description="A named scenario: the latest base forecast re-computed under business levers (levers.yaml plus "
     "the run config's overrides) without retraining, one row per grain week with y_base, y_scenario and the lever "
@@ -103,7 +107,7 @@ def forecast_scenarios(context: dg.AssetExecutionContext, config: ScenarioConfig
     kinds={"duckdb", "python"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
-    deps=[PREDICTIONS_KEY, *ALERT_INPUTS],
+    deps=ALERT_INPUTS,
     metadata={"dagster/table_name": "raw.alerts"},
     description="Customer drop alerts: next-month forecast >= 40% below the 13-week run-rate, with the main driver "
     "(model trend, a discontinued SKU in ERP, a production-line upgrade in CRM notes), three substitute customers "
@@ -136,7 +140,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     kinds={"duckdb", "python"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
-    deps=[SCENARIOS_KEY, DISTRIBUTOR_INVENTORY_KEY, _raw("erp_orders"), _raw("erp_skus")],
+    deps=REPLENISHMENT_INPUTS,
     automation_condition=dg.AutomationCondition.eager(),
     metadata={"dagster/table_name": "raw.replenishment"},
     description="Replenishment suggestions per distributor x SKU from the latest distributor stock snapshot: weekly "
@@ -170,7 +174,7 @@ def replenishment(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     kinds={"duckdb", "python"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
-    deps=[PREDICTIONS_KEY, dg.AssetKey(["marts", "customer_matrix"]), _raw("erp_orders"), _raw("erp_price_list")],
+    deps=SANDBOX_INPUTS,
     metadata={"dagster/table_name": "raw.forecast_sandbox"},
     description="Forecast sandbox (A/B): each month the top 3 customers by strategic value have their SKU series "
     "split between the traditional forecast and the model (stable sha256 arms); months with a forecast made before "
@@ -218,7 +222,9 @@ replenishment_job = dg.define_asset_job(
 
 replenishment_automation = dg.AutomationConditionSensorDefinition(
     "replenishment_on_new_stock_data",
-    target=dg.AssetSelection.assets(REPLENISHMENT_KEY).downstream(),
+    # raw/replenishment reads dbt's newest-stock model: the two models between it and the landed stock go too
+    target=dg.AssetSelection.assets(dg.AssetKey(["staging", "stg_distributor__inventory"]), _relation(STOCK_RELATION))
+    | dg.AssetSelection.assets(REPLENISHMENT_KEY).downstream(),
     default_status=dg.DefaultSensorStatus.STOPPED,
     minimum_interval_seconds=60,
     description="Declarative automation of raw/replenishment and marts/replenishment_suggestions: rebuilt when new "

@@ -17,6 +17,7 @@ from connectors.contracts import (
     SourceContract,
     discover_http_contracts,
     load_file_contracts,
+    parse_reference,
 )
 from connectors.files import land_file_source
 from connectors.http_api import land_http_feed
@@ -58,8 +59,7 @@ def _reference_keys(contract_source: str, columns: dict[str, ColumnSpec], own_ta
     for spec in columns.values():
         if not spec.references:
             continue
-        parts = spec.references.split(".")
-        source, feed = (contract_source, parts[0]) if len(parts) == 2 else (parts[0], parts[1])
+        source, feed, _ = parse_reference(spec.references, contract_source)
         table = f"{source}_{feed}"
         if table != own_table:
             keys.add(raw_key(table))

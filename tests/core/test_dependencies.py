@@ -1,0 +1,68 @@
+"""pyproject's runtime dependencies are what the product imports: every third-party package imported by
+lodestar/, connectors/, ml/, nlp/ or orchestration/ is declared (runtime, or an optional extra when imported
+only inside the optional feature), and every runtime dependency is imported or named here with the reason."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ("lodestar", "connectors", "ml", "nlp", "orchestration")
+# Runtime dependencies the product uses without importing them by that name.
+USED_WITHOUT_IMPORT = {
+    "dagster-webserver": "the UI of `dagster dev`",
+    "dbt-core": "the dbt CLI the dbt assets run", "dbt-duckdb": "dbt's DuckDB adapter",
+    "dbt-postgres": "dbt's PostgreSQL target",
+    "pyarrow": "the Arrow engine of pandas and DuckDB DataFrame exchange",
+    "tabulate": "pandas.DataFrame.to_markdown in asset metadata",
+    "openpyxl": "pandas.read_excel(engine=\"openpyxl\") of the xlsx feeds (connectors/files.py)",
+}
+# Optional extras and the product modules allowed to import them (lazily, inside the optional feature).
+OPTIONAL = {"dlt": ("connectors/landing.py",), "gensim": ("nlp/embeddings.py",)}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~ ;]", requirement, maxsplit=1)[0].strip().lower().replace("_", "-")
+
+
+def _imports() -> dict[str, set[str]]:
+    """top-level module -> files (relative) of the product importing it."""
+    found: dict[str, set[str]] = {}
+    for pkg in PRODUCT:
+        for path in (ROOT / pkg).rglob("*.py"):
+            rel = str(path.relative_to(ROOT))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                         else [])
+                for n in names:
+                    found.setdefault(n.split(".")[0], set()).add(rel)
+    return found
+
+
+def test_runtime_dependencies_are_what_the_product_imports() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = {_name(r) for r in project["dependencies"]}
+    extras = {_name(r): extra for extra, reqs in project["optional-dependencies"].items() for r in reqs}
+    dists = {m: {d.lower().replace("_", "-") for d in ds} for m, ds in packages_distributions().items()}
+    declared = runtime | set(extras)
+    imported: dict[str, set[str]] = {}
+    for module, files in _imports().items():
+        if module in PRODUCT or module in sys.stdlib_module_names or module == "__future__":
+            continue
+        candidates = dists.get(module, {module})  # mlflow is in mlflow, mlflow-skinny and mlflow-tracing
+        dist = next(iter(sorted(candidates & declared)), sorted(candidates)[0])
+        imported.setdefault(dist, set()).update(files)
+    undeclared = {d: sorted(f) for d, f in imported.items() if d not in runtime and d not in extras}
+    assert not undeclared, f"imported but not declared in pyproject: {undeclared}"
+    for dist, files in imported.items():
+        if dist in extras and dist not in runtime:
+            allowed = OPTIONAL.get(dist, ())
+            assert set(files) <= set(allowed), f"{dist} is the optional extra [{extras[dist]}] but {sorted(files)} import it"
+    unused = sorted(runtime - set(imported) - set(USED_WITHOUT_IMPORT))
+    assert not unused, f"runtime dependencies nothing in the product imports (move to an extra or drop): {unused}"
