@@ -27,23 +27,35 @@ Public API (what the Dagster assets call):
     load_champion(name, tracking_uri=None), rollback(name, version, client=None, tracking_uri=None)
 """
 
-from ml.backtest import BacktestResult, backtest, default_cutoffs
-from ml.config import ForecastConfig, LGBMParams
-from ml.features import build_features
-from ml.forecaster import Forecaster, forecast
-from ml.hierarchy import build_hierarchy, reconcile
-from ml.schema import ContractError, validate_history
-from ml.tracking import (
-    PromotionDecision,
-    TrainResult,
-    champion_forecaster,
-    get_client,
-    load_champion,
-    model_name,
-    promote_if_better,
-    rollback,
-    train_and_log,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Imported on first use, so `import ml.config` (the code location does) does not load MLflow and LightGBM.
+_EXPORTS = {
+    'BacktestResult': 'ml.backtest',
+    'backtest': 'ml.backtest',
+    'default_cutoffs': 'ml.backtest',
+    'ForecastConfig': 'ml.config',
+    'LGBMParams': 'ml.config',
+    'build_features': 'ml.features',
+    'Forecaster': 'ml.forecaster',
+    'forecast': 'ml.forecaster',
+    'build_hierarchy': 'ml.hierarchy',
+    'reconcile': 'ml.hierarchy',
+    'ContractError': 'ml.schema',
+    'validate_history': 'ml.schema',
+    'PromotionDecision': 'ml.tracking',
+    'TrainResult': 'ml.tracking',
+    'champion_forecaster': 'ml.tracking',
+    'get_client': 'ml.tracking',
+    'load_champion': 'ml.tracking',
+    'model_name': 'ml.tracking',
+    'promote_if_better': 'ml.tracking',
+    'rollback': 'ml.tracking',
+    'train_and_log': 'ml.tracking',
+}
 
 __all__ = [
     "BacktestResult",
@@ -68,3 +80,9 @@ __all__ = [
     "train_and_log",
     "validate_history",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'ml' has no attribute {name!r}")

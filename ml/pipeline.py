@@ -15,7 +15,17 @@ from mlflow import MlflowClient
 from lodestar.warehouse import Warehouse
 from ml.backtest import default_cutoffs
 from ml.config import ForecastConfig
-from ml.schema import HIERARCHY_COLS, KEY_COLS, SERIES_SEP, TIME_COL, ContractError
+from ml.schema import (
+    HIERARCHY_COLS,
+    KEY_COLS,
+    LEVELS_TABLE,
+    PREDICTIONS_TABLE,
+    RUNS_TABLE,
+    SERIES_SEP,
+    TIME_COL,
+    TRAINING_TABLE,
+    ContractError,
+)
 from ml.tracking import (
     EXPERIMENT,
     PROMOTION_METRIC,
@@ -28,11 +38,6 @@ from ml.tracking import (
     tracking_uri_or_default,
     train_and_log,
 )
-
-TRAINING_TABLE = ("marts", "forecast_training_features")
-PREDICTIONS_TABLE = ("raw", "forecast_predictions")  # grain x week, what marts read
-LEVELS_TABLE = ("raw", "forecast_levels")  # every level x week/month/quarter
-RUNS_TABLE = ("raw", "forecast_runs")
 
 
 def ensure_experiment(client: MlflowClient, artifact_location: str | Path, name: str = EXPERIMENT) -> str:

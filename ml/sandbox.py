@@ -16,12 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
 from ml.config import ForecastConfig
 from ml.features import Panel
 from ml.levers import SPECS
-from ml.models import Traditional
 from ml.scenario import complaint_response, material_response, price_response
 from ml.schema import numeric_column, require_columns
 
@@ -197,6 +195,8 @@ def traditional_forecast(history_df: pd.DataFrame, month: Any, origin: Any | Non
         # the month's target weeks.
         steps = [(w - origin).days // 7 for w in targets]
         panel = Panel(hierarchy=None, weeks=weeks, n_hist=len(weeks), Y=A)
+        from ml.models import Traditional  # LightGBM comes with ml.models: only when the sandbox runs
+
         weekly = Traditional().predict(panel, o, max(steps), ForecastConfig(season_length=SEASON_WEEKS))
         y = weekly[:, [h - 1 for h in steps]].sum(axis=1)
     out = Y.index.to_frame(index=False)
@@ -285,6 +285,8 @@ def calibrate_elasticity(
     before = mse(base) if len(y) else float("nan")
     if int((np.abs(x - resp.neutral) > 1e-12).sum()) < MIN_CALIBRATION_OBS:
         return base, before, before
+    from scipy.optimize import minimize_scalar
+
     res = minimize_scalar(mse, bounds=(spec.lo, spec.hi), method="bounded", options={"xatol": 1e-5})
     # Bounded Brent never evaluates the bounds themselves; keep the best of optimum, bounds and base value.
     value = min((float(res.x), spec.lo, spec.hi, base), key=mse)

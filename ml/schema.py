@@ -129,3 +129,10 @@ def numeric_column(df: pd.DataFrame, col: str, name: str, error: type[ValueError
         row = bad.idxmax()
         raise error(f"{name}: column {col} row {row} is not numeric: {df.loc[row, col]!r}")
     return v
+
+
+# The forecast's tables: what it trains on (a dbt mart) and what it writes (raw.forecast_*).
+TRAINING_TABLE = ("marts", "forecast_training_features")
+PREDICTIONS_TABLE = ("raw", "forecast_predictions")  # grain x week, what marts read
+LEVELS_TABLE = ("raw", "forecast_levels")  # every level x week/month/quarter
+RUNS_TABLE = ("raw", "forecast_runs")

@@ -20,7 +20,6 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
-from lodestar.tracking import mlflow_client
 from ml.backtest import BacktestResult, backtest, default_cutoffs
 from ml.config import ForecastConfig
 from ml.forecaster import Forecaster
@@ -54,6 +53,14 @@ def tracking_uri_or_default(tracking_uri: str | None = None) -> str:
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return uri
+
+
+def mlflow_client(uri: str) -> MlflowClient:
+    """The project's one client constructor (lodestar.tracking), imported when called: a served champion carries
+    only the ml package (code_paths), and loading it must not need the project."""
+    from lodestar.tracking import mlflow_client as build
+
+    return build(uri)
 
 
 def get_client(tracking_uri: str | None = None) -> MlflowClient:

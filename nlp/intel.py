@@ -8,10 +8,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from spacy.language import Language
 
 from lodestar.tracking import mlflow_client
 from lodestar.warehouse import Warehouse
@@ -19,6 +18,9 @@ from nlp.documents import process_documents, sha256_file
 from nlp.linking import customer_gazetteer, find_customer_mentions, link_organisations
 from nlp.sentiment import score_sentiment, sentiment_accuracy
 from nlp.signals import complaint_hot_words, find_competitor, influence_graph
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 log = logging.getLogger(__name__)
 
@@ -32,39 +34,14 @@ REJECT_KINDS = (  # reason fragment -> kind, first match wins (raw.<source>_reje
     ("corrupt", "corrupt"), ("unreadable", "corrupt"), ("no pages", "corrupt"), ("too small", "too_small"),
     ("no text", "no_text"), ("not a Chinese", "not_chinese"), ("processing error", "processing_error"),
 )
-# Column types of the raw.intel_* tables (the dbt source declarations in gen_sources.py say the same).
-TYPES: dict[str, dict[str, str]] = {
-    "intel_documents": {
-        "doc_id": "string", "file_name": "string", "source_path": "string", "format": "string", "pages": "int",
-        "pages_total": "int", "page_paths": "string", "language": "string", "ocr_languages": "string",
-        "mean_confidence": "float", "status": "string", "note": "string", "processed_at": "ts", "_loaded_at": "ts"},
-    "intel_pages": {
-        "doc_id": "string", "page": "int", "path": "string", "language": "string", "confidence": "float",
-        "rotation": "int", "skew": "float", "chars": "int", "text": "string", "_loaded_at": "ts"},
-    "intel_facts": {
-        "doc_id": "string", "page": "int", "start": "int", "end": "int", "sentence": "string", "fact_type": "string",
-        "fact_subtype": "string", "entity_label": "string", "value": "string", "unit": "string",
-        "confidence": "float", "linked_customer_id": "string", "link_score": "float", "_loaded_at": "ts"},
-    "intel_rejects": {
-        "feed": "string", "kind": "string", "file_name": "string", "source_path": "string", "doc_id": "string",
-        "reason": "string", "payload": "string", "_source_file": "string", "_source_row": "int",
-        "rejected_at": "ts", "_loaded_at": "ts"},
-    "intel_note_sentiment": {
-        "note_id": "string", "account_id": "string", "note_date": "date", "sentiment": "string", "score": "float",
-        "_loaded_at": "ts"},
-    "intel_complaint_hotwords": {
-        "competitor": "string", "week_start": "date", "term": "string", "term_count": "int", "prev_count": "int",
-        "wow_change": "int", "heat": "float", "_loaded_at": "ts"},
-    "intel_complaint_heat": {
-        "customer_id": "string", "week_start": "date", "complaints": "int", "negative_complaints": "int",
-        "competitor_mentions": "int", "heat": "float", "_loaded_at": "ts"},
-    "intel_influence_edges": {
-        "account_id": "string", "source_contact_id": "string", "target_contact_id": "string", "weight": "float",
-        "co_visits": "int", "co_mentions": "int", "_loaded_at": "ts"},
-    "intel_influence_nodes": {
-        "account_id": "string", "contact_id": "string", "degree": "int", "weighted_degree": "float",
-        "pagerank": "float", "betweenness": "float", "_loaded_at": "ts"},
-}
+from nlp.tables import (  # noqa: E402  (re-exported: gen_sources.py reads TYPES here)
+    COMPLAINTS,
+    CONTACTS,
+    CUSTOMER_DIRECTORY,
+    MEETING_NOTES,
+    TYPES,
+    VISITS,
+)
 
 
 def typed(df: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -102,12 +79,6 @@ def read_model(wh: Warehouse, relation: tuple[str, str], columns: str, order_by:
     return wh.query(f"select {columns} from {relation[0]}.{relation[1]} order by {order_by}")
 
 
-# The dbt models each intel entry point reads (the assets declare exactly these).
-CUSTOMER_DIRECTORY = ("intermediate", "int_customer_directory")
-MEETING_NOTES = ("staging", "stg_crm__meeting_notes")
-COMPLAINTS = ("staging", "stg_complaints__complaints")
-VISITS = ("staging", "stg_crm__visits")
-CONTACTS = ("staging", "stg_crm__contacts")
 
 
 # --- customers ------------------------------------------------------------------------------------------------

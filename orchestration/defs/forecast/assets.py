@@ -11,16 +11,7 @@ from pydantic import Field
 
 from lodestar.settings import get_settings
 from ml.config import ForecastConfig, LGBMParams
-from ml.pipeline import (
-    LEVELS_TABLE,
-    PREDICTIONS_TABLE,
-    RUNS_TABLE,
-    forecast_from_champion,
-    promote,
-    red_warning_scopes,
-    train_challenger,
-)
-from ml.tracking import model_name
+from ml.schema import LEVELS_TABLE, PREDICTIONS_TABLE, RUNS_TABLE
 from orchestration.lib.resources import WAREHOUSE_POOL, MlflowResource, WarehouseResource
 
 OWNERS = ["team:ml-engineering"]
@@ -92,6 +83,8 @@ class ForecastRunConfig(dg.Config):
 def train_forecast_challenger(context: dg.AssetExecutionContext, config: TrainConfig,
                               warehouse: WarehouseResource, mlflow: MlflowResource):
     """Train + backtest a challenger on marts.forecast_training_features and log it to MLflow."""
+    from ml.pipeline import train_challenger  # MLflow and LightGBM load when a step runs
+
     experiment_id = mlflow.ensure_experiment()
     result = train_challenger(warehouse.get(), config.forecast_config(), tracking_uri=mlflow.uri,
                               family=config.family, n_cutoffs=config.n_cutoffs)
@@ -115,6 +108,9 @@ def train_forecast_challenger(context: dg.AssetExecutionContext, config: TrainCo
 @dg.asset(key=CHAMPION_KEY, deps=[CHALLENGER_KEY], group_name=GROUP, kinds={"mlflow"}, owners=OWNERS)
 def champion_model(context: dg.AssetExecutionContext, config: ForecastRunConfig, mlflow: MlflowResource) -> dg.MaterializeResult:
     """Champion/challenger: the newest version becomes @champion only if its backtest grain WAPE is lower."""
+    from ml.pipeline import promote
+    from ml.tracking import model_name
+
     name = model_name(config.family)
     latest = max(mlflow.client().search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version))
     decision = promote(mlflow.uri, name, latest.version)
@@ -154,6 +150,8 @@ def champion_model(context: dg.AssetExecutionContext, config: ForecastRunConfig,
 def forecast_demand(context: dg.AssetExecutionContext, config: ForecastRunConfig,
                     warehouse: WarehouseResource, mlflow: MlflowResource):
     """Forecast from the partition's origin week with the model behind the @champion alias."""
+    from ml.pipeline import forecast_from_champion
+
     written = forecast_from_champion(warehouse.get(), context.partition_key, tracking_uri=mlflow.uri,
                                      family=config.family, horizon=config.horizon)
     preview = written.grain.head(8).drop(columns=["run_id", "created_at"]).round(2).to_markdown(index=False)
@@ -250,6 +248,8 @@ def weekly_forecast_retraining(context: dg.ScheduleEvaluationContext) -> dg.RunR
 @dg.sensor(job=retrain_forecast_job, minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.STOPPED,
            description="Retrain when a red warning light (forecast deviation > 15% two weeks running) turns on.")
 def retrain_on_red_light(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    from ml.pipeline import red_warning_scopes
+
     red = red_warning_scopes(warehouse.get())
     previous = set(json.loads(context.cursor)) if context.cursor else set()
     context.update_cursor(json.dumps(sorted(red)))

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from nlp import intel
+from nlp import tables
 from orchestration.lib.resources import WAREHOUSE_POOL, IntelResource, WarehouseResource
 
 OWNERS = ["team:data-science"]
 GROUP = "intel"
 NER_MODEL = dg.AssetKey(["intel", "ner_model"])
 # The dbt models each asset reads (nlp.intel names them); raw.intel_* are the assets' own outputs.
-CUSTOMER_DEPS = [dg.AssetKey(list(intel.CUSTOMER_DIRECTORY))]
-NOTES_DEPS = [dg.AssetKey(list(intel.MEETING_NOTES))]
-COMPLAINT_DEPS = [dg.AssetKey(list(intel.COMPLAINTS))]
-INFLUENCE_DEPS = [dg.AssetKey(list(r)) for r in (intel.VISITS, intel.CONTACTS, intel.MEETING_NOTES)]
+CUSTOMER_DEPS = [dg.AssetKey(list(tables.CUSTOMER_DIRECTORY))]
+NOTES_DEPS = [dg.AssetKey(list(tables.MEETING_NOTES))]
+COMPLAINT_DEPS = [dg.AssetKey(list(tables.COMPLAINTS))]
+INFLUENCE_DEPS = [dg.AssetKey(list(r)) for r in (tables.VISITS, tables.CONTACTS, tables.MEETING_NOTES)]
 DOC_KINDS = {"duckdb", "tesseract", "spacy"}
 DOC_KEYS = {t: dg.AssetKey(["raw", t]) for t in ("intel_documents", "intel_pages", "intel_facts", "intel_rejects")}
 
@@ -33,7 +33,7 @@ def _spec(key: dg.AssetKey, kinds: set[str], **kwargs) -> dg.AssetSpec:
 
 def _schema(table: str) -> dg.TableSchema:
     sql = {"string": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "ts": "TIMESTAMP"}
-    return dg.TableSchema(columns=[dg.TableColumn(c, sql[t]) for c, t in intel.TYPES[table].items()])
+    return dg.TableSchema(columns=[dg.TableColumn(c, sql[t]) for c, t in tables.TYPES[table].items()])
 
 
 def _table_meta(table: str) -> dict:
@@ -60,6 +60,8 @@ def _preview(wh, table: str, limit: int = 5) -> dg.MetadataValue:
     "job trains a full challenger.",
 )
 def ner_model(context: dg.AssetExecutionContext, intel_config: IntelResource) -> dg.MaterializeResult:
+    from nlp import intel
+
     info = intel.ensure_ner_champion(intel_config.uri, Path(intel_config.shipped_ner_dir),
                                      intel_config.work / "ner_fallback")
     context.log.info(f"lodestar-ner@champion = v{info['version']} ({info['source']}): {info['note']}")
@@ -92,6 +94,7 @@ class InboxConfig(dg.Config):
 )
 def extract_documents(context: dg.AssetExecutionContext, config: InboxConfig, warehouse: WarehouseResource,
                       intel_config: IntelResource):
+    from nlp import intel
     from nlp.training import load_champion_ner
 
     wh = warehouse.get()
@@ -130,6 +133,8 @@ def extract_documents(context: dg.AssetExecutionContext, config: InboxConfig, wa
 )
 def intel_note_sentiment(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                          intel_config: IntelResource) -> dg.MaterializeResult:
+    from nlp import intel
+
     wh = warehouse.get()
     res = intel.score_meeting_notes(wh, intel_config.truth("meeting_notes.csv"))
     meta = {"dagster/row_count": res.rows, "labels": dg.MetadataValue.json(res.label_counts),
@@ -157,6 +162,8 @@ def intel_note_sentiment(context: dg.AssetExecutionContext, warehouse: Warehouse
     description="Complaint hot words per competitor per week and complaint heat per customer per week.",
 )
 def complaint_signals(context: dg.AssetExecutionContext, warehouse: WarehouseResource, intel_config: IntelResource):
+    from nlp import intel
+
     wh = warehouse.get()
     res = intel.complaint_signals(wh, truth_csv=intel_config.truth("complaints.csv"))
     context.log.info(f"{res.complaints} complaints, {res.linked} linked to a customer")
@@ -186,6 +193,8 @@ def complaint_signals(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     description="The stakeholder influence graph from CRM visits and meeting notes.",
 )
 def influence_graph(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from nlp import intel
+
     wh = warehouse.get()
     res = intel.influence_edges(wh)
     context.log.info(f"{res.edges} edges among {res.nodes} stakeholders of {res.accounts} accounts")
@@ -207,6 +216,8 @@ extract_job = dg.define_asset_job(
            description="Watches the document inbox; each file gets an extraction run keyed by its sha256, and Dagster "
                        "launches a run key only once, so re-dropping the same bytes under any name does nothing.")
 def intel_inbox_sensor(context: dg.SensorEvaluationContext, intel_config: IntelResource):
+    from nlp import intel
+
     for path in intel.inbox_files(intel_config.inbox_dir):
         digest = intel.file_hash(path)
         yield dg.RunRequest(
