@@ -37,6 +37,21 @@ class ColumnSpec(_Strict):
     values: list[str] | None = None
     references: str | None = None
     source_name: str | None = None
+    # Plausible window of a date / timestamp column (ISO dates); default 1970-01-01..2100-12-31.
+    earliest: str | None = None
+    latest: str | None = None
+
+    @field_validator("earliest", "latest")
+    @classmethod
+    def _iso_date(cls, v: str | None) -> str | None:
+        if v is not None:
+            from datetime import date
+
+            try:
+                date.fromisoformat(str(v))
+            except ValueError as exc:
+                raise ValueError(f"must be an ISO date like 1990-01-01 (got {v!r})") from exc
+        return None if v is None else str(v)
 
     @field_validator("references")
     @classmethod
