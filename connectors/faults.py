@@ -12,6 +12,7 @@ import bz2
 import contextlib
 import gzip
 import io
+import json
 import os
 import random
 import time
@@ -545,3 +546,264 @@ def run_case(case: FaultCase, home: Path) -> CaseOutcome:
     if added:
         problems.append(f"the second landing of the same files added {added} rows: {before} -> {after}")
     return CaseOutcome(case.name, case.fault_class, not problems, lost, dup + max(added, 0), recover_s, problems)
+
+
+# --- HTTP feeds -------------------------------------------------------------------------------------
+
+HTTP_FAULT_YAML = """
+name: flaky_orders
+source: flaky
+description: Fixture HTTP feed for the fault catalogue.
+base_url_env: FLAKY_API_URL
+auth: {type: bearer, token_env: FLAKY_API_TOKEN}
+endpoint: {path: /api/v1/orders, params: {page_size: 2}}
+data_selector: data
+paginator: {type: page_number, page_param: page, total_path: total_pages, base_page: 1}
+incremental: {cursor_param: updated_since, cursor_field: updated_at, initial_value: "2000-01-01T00:00:00"}
+retry: {attempts: 4, backoff_seconds: 0.05, max_wait_seconds: 5}
+primary_key: [order_id]
+reject_threshold: 1.0
+columns:
+  order_id: {type: string, required: true}
+  amount: {type: decimal, required: true, min: 0}
+  updated_at: {type: timestamp, required: true}
+  customer: {type: string, source_name: customerName}
+"""
+HTTP_TOKEN = "flaky-test-token-7f3a9c"  # tests grep logs and errors for it
+HTTP_TIMEOUT = 0.5
+
+
+class FaultyApi:
+    """The demo API protocol on 127.0.0.1 (page / page_size / updated_since, ordered by (updated_at,
+    key)) with faults injected per request: ``plan`` maps the n-th request (1-based) to a fault."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlparse
+
+        self.records: dict[str, dict] = {}
+        self.plan: dict[int, str] = {}
+        self.requests: list[tuple[float, dict]] = []
+        self.shape = lambda body: body  # rewrites a good body (non-list data, drift, ...)
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _send(self, status: int, raw: bytes, extra: dict | None = None, length: int | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw) if length is None else length))
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+                url = urlparse(self.path)
+                q = {k: v[0] for k, v in parse_qs(url.query).items()}
+                api.requests.append((time.monotonic(), q))
+                fault = api.plan.get(len(api.requests), "")
+                if self.headers.get("Authorization") != f"Bearer {HTTP_TOKEN}":
+                    return self._send(401, b"{}")
+                if fault.startswith("status:"):
+                    code, *after = fault.split(":")[1:]
+                    return self._send(int(code), b'{"error": "injected"}', {"Retry-After": after[0]} if after else None)
+                if fault == "timeout":
+                    time.sleep(HTTP_TIMEOUT * 3)
+                if fault == "reset":
+                    # Close without a response: the client sees a dropped connection.
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return None
+                since = q.get("updated_since", "")
+                rows = sorted((r for r in api.records.values() if r["updated_at"] > since),
+                              key=lambda r: (r["updated_at"], r["order_id"]))
+                page, size = int(q.get("page", 1)), int(q.get("page_size", 100))
+                body = api.shape({"data": rows[(page - 1) * size: page * size], "page": page,
+                                  "total_pages": -(-len(rows) // size), "total": len(rows)})
+                raw = json.dumps(body, ensure_ascii=False).encode()
+                if fault == "cut":
+                    self.close_connection = True
+                    return self._send(200, raw[: len(raw) // 2], length=len(raw))
+                if fault == "served_then_reset":
+                    # The server did the work and sent the page, then the connection dropped before the
+                    # client read it all: the retry fetches the same page again.
+                    self.close_connection = True
+                    return self._send(200, raw[:-1], length=len(raw))
+                return self._send(200, raw)
+
+        class QuietServer(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address) -> None:
+                pass  # a client that timed out leaves a broken pipe behind: expected here
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def put(self, order_id: str, amount, updated_at: str, customer: str = "ACME 华东") -> None:
+        self.records[order_id] = {"order_id": order_id, "amount": amount, "updated_at": updated_at,
+                                  "customerName": customer}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class HttpFaultCase:
+    name: str
+    fault_class: str
+    plan: dict[int, str] = field(default_factory=dict)
+    records: int = 5  # O1..On, one second apart
+    keys: set[str] | None = None  # keys landed (default: all records)
+    rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (row, kind, reason piece)
+    error: str | None = None  # the first landing must fail with a message containing this
+    shape: Callable[[dict], dict] | None = None
+    prepare: Callable[[FaultyApi], None] | None = None  # changes records before the first landing
+    between: Callable[[FaultyApi], None] | None = None  # server fixed / records changed before run 2
+    min_wait: float = 0.0  # the client must have waited this long between request 1 and 2
+
+
+def _tie_at_cursor(api: FaultyApi) -> None:
+    newest = max(r["updated_at"] for r in api.records.values())
+    api.put("O9", 9, newest)  # updated in the very second of the newest landed record
+
+
+def _rename(body: dict) -> dict:
+    return {**body, "data": [{("customer_name" if k == "customerName" else k): v for k, v in r.items()}
+                             for r in body["data"]]}
+
+
+def _new_field(body: dict) -> dict:
+    return {**body, "data": [{**r, "channel": "tmall"} for r in body["data"]]}
+
+
+def _drop_required(body: dict) -> dict:
+    return {**body, "data": [{k: v for k, v in r.items() if k != "amount"} for r in body["data"]]}
+
+
+def _non_objects(body: dict) -> dict:
+    return {**body, "data": [*body["data"], "not a record", [1, 2]] if body["page"] == 1 else body["data"]}
+
+
+HTTP_CASES: list[HttpFaultCase] = [
+    HttpFaultCase("429_with_retry_after", "http retry", {1: "status:429:1"}, min_wait=1.0),
+    HttpFaultCase("500_502_503_504", "http retry", {1: "status:500", 2: "status:502", 4: "status:503",
+                                                    6: "status:504"}),
+    HttpFaultCase("timeout", "http retry", {2: "timeout"}),
+    HttpFaultCase("connection_reset", "http retry", {1: "reset", 3: "reset"}),
+    HttpFaultCase("cut_off_body", "http retry", {2: "cut"}),
+    HttpFaultCase("page_served_then_connection_dropped", "http retry", {3: "served_then_reset"}),
+    HttpFaultCase(
+        "server_down_mid_feed_then_resume", "http resume",
+        {2: "status:503", 3: "status:503", 4: "status:503", 5: "status:503"},
+        error="page 2 failed after 4 attempt(s): answered 503",
+    ),
+    HttpFaultCase("record_tied_at_the_cursor", "http resume", between=_tie_at_cursor),
+    HttpFaultCase("body_without_data_selector", "http body", shape=lambda b: {"items": b["data"], **{
+        k: v for k, v in b.items() if k != "data"}}, error="body has no data selector 'data'"),
+    HttpFaultCase("data_not_a_list", "http body", shape=lambda b: {**b, "data": {"rows": b["data"]}},
+                  error="'data' is a dict, not a list of records"),
+    HttpFaultCase("non_object_records", "http body", shape=_non_objects,
+                  rejects=[(3, "truncated", "record is not a JSON object"),
+                           (4, "truncated", "record is not a JSON object")]),
+    HttpFaultCase("schema_drift_renamed_field", "http schema drift", shape=_rename,
+                  error="schema drift: field(s) ['customerName'] missing from all 5 record(s), new field(s) "
+                        "['customer_name']"),
+    HttpFaultCase("schema_drift_new_field", "http schema drift", shape=_new_field),
+    HttpFaultCase("schema_drift_missing_required_field", "http schema drift", shape=_drop_required, keys=set(),
+                  rejects=[(i, "missing_required", "amount: missing_required") for i in range(1, 6)]),
+]
+
+
+def run_http_case(case: HttpFaultCase, home: Path) -> CaseOutcome:
+    """Serve the case's records with its faults, land the feed, then (server fixed) land again twice:
+    every record must be in the table exactly once and the last landing must add nothing."""
+    from connectors.contracts import load_http_contract
+    from connectors.http_api import land_http_feed
+
+    path = home / "http" / "flaky_orders.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HTTP_FAULT_YAML, encoding="utf-8")
+    contract = load_http_contract(path)
+    wh = Warehouse(home / "warehouse.duckdb")
+    api = FaultyApi()
+    problems: list[str] = []
+    saved = {k: os.environ.get(k) for k in ("FLAKY_API_URL", "FLAKY_API_TOKEN")}
+    os.environ.update(FLAKY_API_URL=api.url, FLAKY_API_TOKEN=HTTP_TOKEN)
+    try:
+        for i in range(1, case.records + 1):
+            api.put(f"O{i}", float(i), f"2024-03-01T10:00:0{i}")
+        if case.prepare:
+            case.prepare(api)
+        api.plan = dict(case.plan)
+        if case.shape:
+            api.shape = case.shape
+        started = time.perf_counter()
+        try:
+            land_http_feed(contract, wh, timeout=HTTP_TIMEOUT)
+            if case.error:
+                problems.append(f"landing succeeded, want an error containing {case.error!r}")
+        except Exception as exc:  # noqa: BLE001 - compared with the expected error below
+            msg = str(exc)
+            if not case.error or case.error not in msg or contract.name not in msg:
+                problems.append(f"landing raised {type(exc).__name__}: {msg}")
+            if HTTP_TOKEN in msg:
+                problems.append("the error message holds the token")
+        recover_s = time.perf_counter() - started
+        if case.min_wait and len(api.requests) > 1:
+            waited = api.requests[1][0] - api.requests[0][0]
+            if waited < case.min_wait:
+                problems.append(f"retried after {waited:.2f}s, Retry-After asked {case.min_wait}s")
+        # The server recovers (faults off, shape kept unless it was an error case).
+        api.plan = {}
+        if case.error:
+            api.shape = lambda body: body
+        if case.between:
+            case.between(api)
+        if case.error:
+            started = time.perf_counter()
+            land_http_feed(contract, wh, timeout=HTTP_TIMEOUT)
+            recover_s += time.perf_counter() - started
+        elif case.between:
+            land_http_feed(contract, wh, timeout=HTTP_TIMEOUT)
+        want = set(api.records) if case.keys is None else case.keys
+        landed = wh.query("select order_id from raw.flaky_orders")["order_id"] if wh.table_exists(
+            "raw", "flaky_orders") else pd.Series([], dtype=object)
+        lost = len(want - set(landed))
+        dup = len(landed) - landed.nunique()
+        if set(landed) != want:
+            problems.append(f"raw.flaky_orders keys {sorted(set(landed))}, want {sorted(want)}")
+        rej = wh.query("select _source_row, kind, reason from raw.flaky_rejects") if wh.table_exists(
+            "raw", "flaky_rejects") else pd.DataFrame(columns=["_source_row", "kind", "reason"])
+        got = sorted(zip(rej["_source_row"].astype(int), rej["kind"], strict=True))
+        if got != sorted((r, k) for r, k, _ in case.rejects):
+            problems.append(f"rejects {got}, want {sorted((r, k) for r, k, _ in case.rejects)}")
+        for row, _, piece in case.rejects:
+            if not any(piece in x for x in rej[rej["_source_row"] == row]["reason"]):
+                problems.append(f"no reject reason at record {row} contains {piece!r}")
+        before = (wh.row_count("raw", "flaky_orders"), wh.row_count("raw", "flaky_rejects"))
+        land_http_feed(contract, wh, timeout=HTTP_TIMEOUT)
+        after = (wh.row_count("raw", "flaky_orders"), wh.row_count("raw", "flaky_rejects"))
+        if after != before:
+            problems.append(f"landing again added rows: {before} -> {after}")
+            dup += sum(after) - sum(before)
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"{type(exc).__name__}: {exc}")
+        lost, dup, recover_s = case.records, 0, 0.0
+    finally:
+        api.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return CaseOutcome(case.name, case.fault_class, not problems, lost, dup, recover_s, problems)
