@@ -94,6 +94,7 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
                       f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
         outcome.success = hist.success
         outcome.failed_steps += hist.failed_steps
+        outcome.checks.update(hist.checks)
     if outcome.success and not select:
         from datetime import date
 
@@ -105,8 +106,9 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
                       f"in {reports.seconds:.1f}s" + ("" if reports.success else f" [red]FAILED[/] {reports.failed_steps}"))
         outcome.success = reports.success
         outcome.failed_steps += reports.failed_steps
+        outcome.checks.update(reports.checks)
     print_summary(outcome, console, elapsed=time.perf_counter() - started)
-    if not outcome.success:
+    if not outcome.ok:  # a failed asset check fails the command too, not only a failed step
         raise typer.Exit(code=1)
 
 
