@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from prerequisites import require
 
 HERE = Path(__file__)
