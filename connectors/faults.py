@@ -585,6 +585,7 @@ class FaultyApi:
         self.records: dict[str, dict] = {}
         self.plan: dict[int, str] = {}
         self.requests: list[tuple[float, dict]] = []
+        self.seen_headers: list[dict] = []
         self.shape = lambda body: body  # rewrites a good body (non-list data, drift, ...)
         api = self
 
@@ -607,7 +608,12 @@ class FaultyApi:
                 url = urlparse(self.path)
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 api.requests.append((time.monotonic(), q))
+                api.seen_headers.append(dict(self.headers))
                 fault = api.plan.get(len(api.requests), "")
+                if fault.startswith("echo:"):
+                    # A misbehaving server that echoes the request, Authorization header included.
+                    sent = {"Authorization": self.headers.get("Authorization"), **dict(self.headers)}
+                    return self._send(int(fault.split(":")[1]), json.dumps({"you_sent": sent}).encode())
                 if self.headers.get("Authorization") != f"Bearer {HTTP_TOKEN}":
                     return self._send(401, b"{}")
                 if fault.startswith("status:"):
