@@ -28,7 +28,7 @@ class _App(typer.Typer):
         try:
             return super().__call__(*args, **kwargs)
         except Exception as exc:
-            if os.environ.get("LODESTAR_DEBUG", "").strip().lower() in ("1", "true", "yes"):
+            if get_settings().debug:
                 raise
             first = (str(exc).strip().splitlines() or [""])[0][:500]
             Console(stderr=True).print(f"[red]error:[/] {type(exc).__name__}: {first}", markup=True, highlight=False)

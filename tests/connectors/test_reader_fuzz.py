@@ -102,7 +102,8 @@ def test_jsonl_like_text(contract, records):
 
 
 cells = st.one_of(st.none(), st.integers(-10**20, 10**20), st.floats(allow_nan=True), st.booleans(),
-                  st.text(string.printable + "中文", max_size=10), st.datetimes())
+                  st.text(string.ascii_letters + string.digits + string.punctuation + " 中文", max_size=10),
+                  st.datetimes())  # openpyxl itself refuses control characters in cells
 
 
 @settings(FUZZ, max_examples=40)

@@ -143,8 +143,8 @@ def test_the_api_token_is_nowhere_after_a_real_http_landing(tiny_home, tmp_path,
     from connectors.contracts import load_http_contract
     from connectors.faults import FaultyApi
     from lodestar.demo.api import serve_demo_api
-    from orchestration.defs.raw import HTTP_DIR, http_feed_asset
-    from orchestration.resources import SourceApiResource, WarehouseResource
+    from orchestration.defs.raw.assets import HTTP_DIR, http_feed_asset
+    from orchestration.lib.resources import WarehouseResource
 
     caplog.set_level(logging.DEBUG)
     dagster_home = tmp_path / "dagster"
@@ -153,8 +153,7 @@ def test_the_api_token_is_nowhere_after_a_real_http_landing(tiny_home, tmp_path,
     monkeypatch.setenv("LODESTAR_HOME", str(tiny_home))
     monkeypatch.setenv("LODESTAR_DEMO_API_TOKEN", TOKEN)
     asset = http_feed_asset(load_http_contract(HTTP_DIR / "ecommerce_orders.yaml"))
-    resources = {"warehouse": WarehouseResource(path=str(tiny_home / "warehouse.duckdb")),
-                 "source_api": SourceApiResource(serve_demo=False, demo_dir=str(tiny_home / "demo"))}
+    resources = {"warehouse": WarehouseResource(path=str(tiny_home / "warehouse.duckdb"))}
     errors = []
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         with serve_demo_api(tiny_home / "demo", token=TOKEN) as url:
