@@ -3,22 +3,13 @@ of the batch always lands, each bad file or row ends as a named reject, and land
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from connectors.faults import CASES, run_case
 
 
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LODESTAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LODESTAR_LOADER", "duckdb")
-    return tmp_path / "home"
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_fault_lands_the_good_rows_and_rejects_the_bad_by_name(case, home):
-    outcome = run_case(case, home)
+def test_fault_lands_the_good_rows_and_rejects_the_bad_by_name(case, fault_home):
+    outcome = run_case(case, fault_home)
     assert outcome.survived, "\n".join(outcome.problems)
     assert (outcome.rows_lost, outcome.rows_duplicated) == (0, 0)

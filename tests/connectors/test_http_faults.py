@@ -4,34 +4,25 @@ bad bodies and schema drift."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from connectors.faults import HTTP_CASES, HttpFaultCase, run_http_case
 from connectors.http_api import retry_after_seconds, since_with_lookback
 
 
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LODESTAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LODESTAR_LOADER", "duckdb")
-    return tmp_path / "home"
-
-
 @pytest.mark.parametrize("case", HTTP_CASES, ids=[c.name for c in HTTP_CASES])
-def test_http_fault_ends_in_every_record_once_or_a_named_error(case: HttpFaultCase, home):
-    outcome = run_http_case(case, home)
+def test_http_fault_ends_in_every_record_once_or_a_named_error(case: HttpFaultCase, fault_home):
+    outcome = run_http_case(case, fault_home)
     assert outcome.survived, "\n".join(outcome.problems)
     assert (outcome.rows_lost, outcome.rows_duplicated) == (0, 0)
 
 
-def test_the_checker_catches_a_client_without_retries(home, monkeypatch):
+def test_the_checker_catches_a_client_without_retries(fault_home, monkeypatch):
     """The cases can fail: with one attempt, a 503 is the end of the landing."""
     import connectors.faults as faults
 
     monkeypatch.setattr(faults, "HTTP_FAULT_YAML", faults.HTTP_FAULT_YAML.replace("attempts: 4", "attempts: 1"))
-    outcome = run_http_case(HttpFaultCase("no_retry", "http retry", {1: "status:503"}), home)
+    outcome = run_http_case(HttpFaultCase("no_retry", "http retry", {1: "status:503"}), fault_home)
     assert not outcome.survived and "failed after 1 attempt(s): answered 503" in outcome.problems[0]
 
 
