@@ -50,6 +50,7 @@ def main() -> int:
         "nlp": [PY, str(ROOT / "nlp_bench.py")],
         "forecast_real": [PY, str(ROOT / "forecast_real.py")],
         "forecast_online_retail": [PY, str(ROOT / "forecast_online_retail.py")],
+        "reliability": [PY, str(ROOT / "reliability.py")],
     }
     # Benches that read a warehouse another bench built.
     homes = {"forecast_demo_scale1": scratch / "dbt1" / "home"}

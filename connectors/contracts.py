@@ -37,6 +37,21 @@ class ColumnSpec(_Strict):
     values: list[str] | None = None
     references: str | None = None
     source_name: str | None = None
+    # Plausible window of a date / timestamp column (ISO dates); default 1970-01-01..2100-12-31.
+    earliest: str | None = None
+    latest: str | None = None
+
+    @field_validator("earliest", "latest")
+    @classmethod
+    def _iso_date(cls, v: str | None) -> str | None:
+        if v is not None:
+            from datetime import date
+
+            try:
+                date.fromisoformat(str(v))
+            except ValueError as exc:
+                raise ValueError(f"must be an ISO date like 1990-01-01 (got {v!r})") from exc
+        return None if v is None else str(v)
 
     @field_validator("references")
     @classmethod
@@ -201,6 +216,18 @@ class Incremental(_Strict):
     cursor_param: str
     cursor_field: str
     initial_value: str
+    # The stored cursor is sent this much earlier: a record updated in the same second as the newest
+    # one landed would otherwise never come back from an API that answers "updated after".
+    lookback_seconds: float = Field(1.0, ge=0)
+
+
+class HttpRetry(_Strict):
+    """Retries of one request on 429 / 5xx / timeouts / dropped connections, with exponential backoff
+    (``backoff_seconds`` doubled per attempt) or the server's ``Retry-After``, capped at ``max_wait_seconds``."""
+
+    attempts: int = Field(5, ge=1)
+    backoff_seconds: float = Field(0.5, ge=0)
+    max_wait_seconds: float = Field(60.0, ge=0)
 
 
 class HttpContract(_Strict):
@@ -215,6 +242,7 @@ class HttpContract(_Strict):
     data_selector: str = "data"
     paginator: PageNumberPaginator
     incremental: Incremental | None = None
+    retry: HttpRetry = Field(default_factory=HttpRetry)
     primary_key: list[str] = Field(min_length=1)
     reject_threshold: float = Field(0.05, ge=0, le=1)
     null_values: list[str] = Field(default_factory=lambda: [""])

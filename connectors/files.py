@@ -7,9 +7,16 @@ with the wrong field count, so truncated lines become rejects without a per-row 
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
+import hashlib
+import io
 import json
+import lzma
+import os
+import unicodedata
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +31,6 @@ from connectors.landing import (
     FeedLandingResult,
     SourceLandingResult,
     feed_load,
-    file_sha256,
     land_batch,
     loaded_hashes,
     new_batch_id,
@@ -71,16 +77,34 @@ def source_root(contract: SourceContract, root: Path | None = None) -> Path:
     return Path(root) / contract.folder_name
 
 
+# Byte-order marks name their encoding outright; longest first (UTF-32 LE starts like UTF-16 LE).
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
 def decode_bytes(data: bytes, encodings: list[str]) -> tuple[str, str, bool]:
-    """Text of a file: the first encoding that decodes it cleanly, else the one whose decoding leaves the
-    fewest lines with undecodable bytes (ties: listed order), decoded with U+FFFD so exactly those
-    rows can be rejected as ``bad_encoding``."""
-    for enc in encodings:
+    """Text of a file: the encoding its byte-order mark names, else the first listed encoding that
+    decodes it cleanly, else the one whose decoding leaves the fewest lines with undecodable bytes
+    (ties: listed order), decoded with U+FFFD so exactly those rows can be rejected as ``bad_encoding``."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            # A BOM outranks the contract's list: a UTF-16 "Unicode text" export is never GB18030.
+            encodings = [enc]
+            break
+    for i, enc in enumerate(encodings):
         try:
             text = data.decode(enc)
             return text.removeprefix("\ufeff"), enc, False
         except UnicodeDecodeError:
-            continue
+            if i == 0 and len(encodings) > 1 and _mostly_utf8(data, enc):
+                # A UTF-8 file with a few foreign lines: reject those, do not re-read it all as mojibake.
+                encodings = encodings[:1]
+                break
     # Counting lines, not bytes: a UTF-8 file with one bad line must not lose to a GB18030 reading that
     # turns its Chinese text into valid-looking mojibake with fewer replacement characters.
     best = None
@@ -91,6 +115,92 @@ def decode_bytes(data: bytes, encodings: list[str]) -> tuple[str, str, bool]:
             best = (bad_lines, i, enc, text)
     _, _, enc, text = best
     return text.removeprefix("\ufeff"), enc, True
+
+
+def _mostly_utf8(data: bytes, enc: str) -> bool:
+    """Whether a file that failed to decode as UTF-8 is still a UTF-8 file: more of its non-ASCII lines
+    are valid UTF-8 than not. GB18030 decodes nearly any bytes, so reading such a file as GB18030 would
+    turn every good Chinese line into plausible-looking mojibake instead of rejecting the few bad ones."""
+    if enc.replace("-", "").replace("_", "").lower() not in ("utf8", "utf8sig"):
+        return False
+    valid = invalid = 0
+    for line in data.split(b"\n"):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            valid += 1
+        except UnicodeDecodeError:
+            invalid += 1
+    return valid > invalid
+
+
+# A drop decompressed past this is refused rather than allowed to exhaust memory (a "zip bomb").
+MAX_TEXT_BYTES = 1 << 30
+_ZIP_MAGIC = b"PK\x03\x04"
+_COMPRESSED = (
+    (b"\x1f\x8b", "gzip", lambda fh: gzip.GzipFile(fileobj=fh)),
+    (b"BZh", "bzip2", bz2.BZ2File),
+    (b"\xfd7zXZ\x00", "xz", lzma.LZMAFile),
+)
+# Bytes that never occur in CSV / JSON-lines text in any encoding we read (UTF-16/32 excepted: BOM).
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
+
+
+def _decompress(data: bytes, kind: str, opener, label: str) -> bytes:
+    try:
+        with opener(io.BytesIO(data)) as fh:
+            out = fh.read(MAX_TEXT_BYTES + 1)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as exc:
+        raise FileReadError(f"{label}: a corrupt or cut-off {kind} file: {exc}") from exc
+    if len(out) > MAX_TEXT_BYTES:
+        raise FileReadError(f"{label}: {kind} file decompresses to more than {MAX_TEXT_BYTES >> 20} MiB; refused")
+    return out
+
+
+def text_bytes(data: bytes, fmt: str, label: str) -> bytes:
+    """The text bytes of a CSV / JSON-lines drop: compressed ones (gzip, bzip2, xz, whatever the name
+    says) are opened by their magic number; empty, ZIP and binary files are a :class:`FileReadError`."""
+    what = "CSV" if fmt == "csv" else "JSON-lines"
+    for magic, kind, opener in _COMPRESSED:
+        if data.startswith(magic):
+            data = _decompress(data, kind, opener, label)
+            break
+    if not data:
+        raise FileReadError(f"{label}: empty file (0 bytes)")
+    if data.startswith(_ZIP_MAGIC):
+        raise FileReadError(f"{label}: a ZIP archive (or Excel workbook), not {what} text")
+    if any(data.startswith(bom) for bom, enc in _BOMS if enc != "utf-8-sig"):
+        return data  # UTF-16/32: NUL bytes are part of the text
+    sample = data[: 1 << 16]
+    controls = len(sample) - len(sample.translate(None, _CONTROL))
+    if b"\x00" in sample or controls > max(8, len(sample) // 100):
+        raise FileReadError(
+            f"{label}: binary content ({controls} control bytes in the first {len(sample):,}), not {what} text"
+        )
+    return data
+
+
+def read_stable(path: Path, label: str) -> bytes:
+    """A file's bytes, refusing one that changed while it was read (a drop still being written):
+    it is logged with what was read, so the next run reads it again once its content has settled."""
+    try:
+        before = os.stat(path)
+        data = _read_all(path)
+        after = os.stat(path)
+    except OSError as exc:
+        raise FileReadError(f"{label}: cannot read: {exc}") from exc
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size:
+        raise FileReadError(
+            f"{label}: changed while being read ({before.st_size:,} -> {after.st_size:,} bytes); "
+            "still being written? It is read again on the next run"
+        )
+    return data
+
+
+def _read_all(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 def _resolve_header(header: list[str], feed: FeedContract, file_label: str) -> dict[str, str]:
@@ -133,6 +243,18 @@ def _empty_pre() -> pd.DataFrame:
     return pd.DataFrame({"_source_row": pd.Series(dtype="int64"), "kind": [], "reason": [], "payload": []})
 
 
+def _delimiter_hint(first_line: str, feed: FeedContract) -> str:
+    """" (the header splits on ';' ...)" when another delimiter would yield the contract's columns."""
+    wanted = {(spec.source_name or col).strip().lower() for col, spec in feed.columns.items()}
+    for delim in (",", ";", "\t", "|"):
+        if delim == feed.csv.delimiter:
+            continue
+        fields = {f.strip().lower() for f in first_line.split(delim)}
+        if len(fields) > 1 and fields & wanted:
+            return f"; the header splits on {delim!r}, the contract says {feed.csv.delimiter!r} (wrong delimiter?)"
+    return ""
+
+
 def read_csv_text(text: str, feed: FeedContract, file_label: str) -> ReadResult:
     opts = feed.csv
     lines = text.split("\n", opts.skip_rows) if opts.skip_rows else None
@@ -141,8 +263,17 @@ def read_csv_text(text: str, feed: FeedContract, file_label: str) -> ReadResult:
     first_line = text.split("\n", 1)[0].rstrip("\r")
     if not first_line.strip():
         raise FileReadError(f"{file_label}: empty file (no header)")
-    header = next(csv.reader([first_line], delimiter=opts.delimiter, quotechar=opts.quotechar))
-    mapping = _resolve_header(header, feed, file_label)
+    try:
+        header = next(csv.reader([first_line], delimiter=opts.delimiter, quotechar=opts.quotechar))
+    except csv.Error as exc:
+        raise FileReadError(f"{file_label}: cannot parse the header line as CSV: {exc}") from exc
+    try:
+        mapping = _resolve_header(header, feed, file_label)
+    except FileReadError as exc:
+        raise FileReadError(str(exc) + _delimiter_hint(first_line, feed)) from exc
+    repeated = sorted({h for h in mapping.values() if header.count(h) > 1})
+    if repeated:
+        raise FileReadError(f"{file_label}: header repeats column(s) {repeated}")
     bad: list[tuple[int, int, int, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -169,6 +300,18 @@ def read_csv_text(text: str, feed: FeedContract, file_label: str) -> ReadResult:
     except (pa.ArrowInvalid, UnicodeError) as exc:
         raise FileReadError(f"{file_label}: cannot parse as CSV: {exc}") from exc
     raw = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    if len(raw) and _unterminated_quote(text, raw.iloc[-1], opts.quotechar):
+        # A quote never closed swallows every later line into the last row's field: the parser
+        # cannot say where rows end, so that row (holding those lines) is one truncated reject.
+        last = raw.iloc[-1]
+        record_no = len(raw) + len(bad)
+        line = opts.delimiter.join("" if pd.isna(v) else str(v) for v in last)
+        bad.append((record_no, len(header), len(header), line))
+        bad.sort()
+        raw = raw.iloc[:-1]
+        unterminated = record_no
+    else:
+        unterminated = None
     total = len(raw) + len(bad)
     bad_rows = np.array([b[0] for b in bad], dtype=np.int64)
     raw.index = pd.RangeIndex(len(raw))
@@ -180,28 +323,51 @@ def read_csv_text(text: str, feed: FeedContract, file_label: str) -> ReadResult:
             {
                 "_source_row": bad_rows,
                 "kind": "truncated",
-                "reason": [f"_row: truncated expected {e} fields, got {a} ({t[:80]})" for _, e, a, t in bad],
+                "reason": [
+                    f"_row: truncated unterminated quoted field runs to the end of the file ({t[:80]})"
+                    if n == unterminated
+                    else f"_row: truncated expected {e} fields, got {a} ({t[:80]})"
+                    for n, e, a, t in bad
+                ],
                 "payload": [json.dumps({"_line": t}, ensure_ascii=False) for *_, t in bad],
             }
         )
     return ReadResult(frame=frame, payload=raw, pre_rejects=pre)
 
 
+def _unterminated_quote(text: str, last_row: pd.Series, quote: str) -> bool:
+    """Whether the last record is a quoted field left open: an odd number of quote characters, a line
+    break inside the last record, and a file that does not end on a closing quote."""
+    if text.count(quote) % 2 == 0 or text.rstrip("\r\n").endswith(quote):
+        return False
+    return any(isinstance(v, str) and "\n" in v for v in last_row)
+
+
+def _keep_constant(name: str) -> str:
+    # NaN / Infinity are not JSON; Python's parser takes them as floats, which would land as null or inf.
+    return name
+
+
 def read_jsonl_text(text: str, feed: FeedContract, file_label: str) -> ReadResult:
     lines = pd.Series(text.splitlines(), dtype=object)
     lines.index = pd.RangeIndex(1, len(lines) + 1)
     lines = lines[lines.str.strip() != ""]
+    records = None
     try:
         # One C-level parse of the whole file; only a broken file falls back to line-by-line to find the bad lines.
-        records = json.loads("[" + ",".join(lines) + "]")
+        records = json.loads("[" + ",".join(lines) + "]", parse_constant=_keep_constant)
         ok_mask = pd.Series(True, index=lines.index)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    if records is None or len(records) != len(lines):
+        # Also when the joined parse counted differently: lines like "1, 2" or "[1" + "2]" are valid
+        # JSON only together, so per line is the only way to tie records to their lines.
         records, oks = [], []
         for line in lines:
             try:
-                records.append(json.loads(line))
+                records.append(json.loads(line, parse_constant=_keep_constant))
                 oks.append(True)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 oks.append(False)
         ok_mask = pd.Series(oks, index=lines.index, dtype=bool)
     is_obj = pd.Series([isinstance(r, dict) for r in records], index=ok_mask[ok_mask].index, dtype=bool)
@@ -232,18 +398,23 @@ def read_jsonl_text(text: str, feed: FeedContract, file_label: str) -> ReadResul
     )
 
 
-def read_excel_file(path: Path, feed: FeedContract, file_label: str) -> ReadResult:
+def read_excel_bytes(data: bytes, feed: FeedContract, file_label: str) -> ReadResult:
+    if not data:
+        raise FileReadError(f"{file_label}: empty file (0 bytes)")
     try:
-        raw = pd.read_excel(path, sheet_name=feed.sheet, dtype=object, engine="openpyxl")
+        raw = pd.read_excel(io.BytesIO(data), sheet_name=feed.sheet, dtype=object, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for a corrupt workbook; all mean "unreadable"
         raise FileReadError(f"{file_label}: cannot read as Excel: {type(exc).__name__}: {exc}") from exc
     raw.columns = [str(c) for c in raw.columns]
     mapping = _resolve_header(list(raw.columns), feed, file_label)
+    repeated = sorted({h for h in mapping.values() if list(raw.columns).count(h) > 1})
+    if repeated:
+        raise FileReadError(f"{file_label}: header repeats column(s) {repeated}")
     # Excel hands dates over as datetimes: write them back in the contract's format so one parser serves all.
     for col, spec in feed.columns.items():
         if col in mapping and spec.type in ("date", "timestamp"):
             src = raw[mapping[col]]
-            is_dt = src.map(lambda v: hasattr(v, "strftime"))
+            is_dt = src.map(lambda v: hasattr(v, "strftime") and not pd.isna(v))
             fmt = (
                 spec.format
                 if spec.format and spec.format != "ISO8601"
@@ -257,21 +428,53 @@ def read_excel_file(path: Path, feed: FeedContract, file_label: str) -> ReadResu
     return ReadResult(frame=frame, payload=text, pre_rejects=_empty_pre())
 
 
+def read_feed_bytes(data: bytes, feed: FeedContract, file_label: str) -> ReadResult:
+    """Parse one file's bytes into contract-named text columns (raises FileReadError if unreadable)."""
+    if feed.format == "excel":
+        return read_excel_bytes(data, feed, file_label)
+    data = text_bytes(data, feed.format, file_label)
+    text, encoding, lossy = decode_bytes(data, feed.encodings)
+    if feed.format == "csv":
+        result = read_csv_text(text, feed, file_label)
+    else:
+        result = read_jsonl_text(text, feed, file_label)
+    result.encoding, result.lossy_encoding = encoding, lossy
+    return result
+
+
 def read_feed_file(path: Path, feed: FeedContract, file_label: str | None = None) -> ReadResult:
     """Read one file of a feed into contract-named text columns (raises FileReadError if unreadable)."""
     label = file_label or str(path)
-    if feed.format == "excel":
-        return read_excel_file(path, feed, label)
-    try:
-        data = path.read_bytes()
-        if path.name.endswith(".gz"):
-            data = gzip.decompress(data)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise FileReadError(f"{label}: cannot read: {exc}") from exc
-    text, encoding, lossy = decode_bytes(data, feed.encodings)
-    result = read_csv_text(text, feed, label) if feed.format == "csv" else read_jsonl_text(text, feed, label)
-    result.encoding, result.lossy_encoding = encoding, lossy
-    return result
+    return read_feed_bytes(read_stable(path, label), feed, label)
+
+
+def safe_label(text: str) -> str:
+    """A file name fit for a table and a log line: control, bidi and undecodable characters escaped."""
+    out = []
+    for ch in text:
+        if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF and unicodedata.category(ch) != "Cf":
+            out.append(ch)
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte the file system name did not decode (surrogateescape)
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def unsafe_path(path: Path, folder: Path) -> str | None:
+    """Why a matched path must not be read, or None: a link leading out of the drop folder, or a name
+    carrying control, bidi-override or undecodable characters (a name that lies about what it is)."""
+    name = path.name
+    if safe_label(name) != name:
+        return "file name has control, bidi-override or undecodable characters (path trick?)"
+    if path.is_symlink() or any(p.is_symlink() for p in path.parents if folder in p.parents):
+        try:
+            path.resolve(strict=True).relative_to(folder.resolve())
+        except (OSError, RuntimeError):
+            return "symbolic link to a missing file or a link loop"
+        except ValueError:
+            return "symbolic link pointing outside the drop folder; refused"
+    return None
 
 
 def _unreadable(feed: str, file_label: str, sha: str, message: str) -> pd.DataFrame:
@@ -370,6 +573,65 @@ def check_files(
     return accepted, rej
 
 
+def _new_file(
+    path: Path, folder: Path, feed: FeedContract, source: str, batch_id: str, loaded_at
+) -> _NewFile:
+    """One matched file, read once (its sha256 is of the very bytes parsed) or made an unreadable one."""
+    rel = path.relative_to(folder.parent) if folder.parent in path.parents else path
+    label = safe_label(str(rel))
+    log = {
+        "source": source,
+        "feed": feed.name,
+        "file": label,
+        "bytes": 0,
+        "_batch_id": batch_id,
+        "_loaded_at": loaded_at,
+    }
+    why = unsafe_path(path, folder)
+    if why is not None:
+        # Never read what an unsafe path points at; its identity is the name and where it leads.
+        target = os.readlink(path) if path.is_symlink() else ""
+        sha = hashlib.sha256(f"unsafe\x1f{label}\x1f{target}".encode("utf-8", "surrogateescape")).hexdigest()
+        return _NewFile(label, sha, {**log, "sha256": sha}, error=f"{label}: {why}")
+    try:
+        data = read_stable(path, label)
+    except FileReadError as exc:
+        sha = hashlib.sha256(f"unreadable\x1f{label}\x1f{exc}".encode("utf-8", "surrogateescape")).hexdigest()
+        return _NewFile(label, sha, {**log, "sha256": sha}, error=str(exc))
+    sha = hashlib.sha256(data).hexdigest()
+    nf = _NewFile(label, sha, {**log, "sha256": sha, "bytes": len(data)})
+    try:
+        nf.read = read_feed_bytes(data, feed, label)
+    except FileReadError as exc:
+        nf.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is this file's reject, never the batch's
+        nf.error = f"{label}: cannot parse as {feed.format}: {type(exc).__name__}: {exc}"
+    return nf
+
+
+def _check_files_safely(
+    files: list[_NewFile], feed: FeedContract, refs: dict[str, pd.Index]
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """:func:`check_files` on all files at once; should that raise, file by file, so the file that
+    breaks validation becomes an ``unreadable_file`` reject and the others still land."""
+    try:
+        return check_files(files, feed, refs)
+    except Exception:  # noqa: BLE001 - isolate the culprit below
+        pass
+    accepted, rejects = [], []
+    for f in files:
+        try:
+            a, r = check_files([f], feed, refs)
+        except Exception as exc:  # noqa: BLE001
+            f.read, f.error = None, f"{f.label}: cannot validate: {type(exc).__name__}: {exc}"
+            a, r = check_files([f], feed, refs)
+        if a is not None:
+            accepted.append(a)
+        rejects.append(r)
+    acc = pd.concat(accepted, ignore_index=True) if accepted else None
+    return acc, pd.concat(rejects, ignore_index=True)
+
+
 def land_file_source(
     contract: SourceContract,
     warehouse: Warehouse,
@@ -410,36 +672,22 @@ def land_file_source(
                 reject_threshold=feed.reject_threshold,
             )
             result.feeds[feed_name] = fr
-            paths = sorted(p for p in folder.glob(feed.files) if p.is_file())
+            # is_symlink too: a dangling link is a reject, not silently invisible.
+            paths = sorted(p for p in folder.glob(feed.files) if p.is_file() or p.is_symlink())
             fr.files_seen = len(paths)
             done = loaded_hashes(snap, contract.source, feed_name)
             new_files = []
             for path in paths:
-                label = str(path.relative_to(folder.parent)) if folder.parent in path.parents else str(path)
-                sha = file_sha256(path)
-                if sha in done:
+                nf = _new_file(path, folder, feed, contract.source, batch_id, loaded_at)
+                if nf.sha in done:
                     fr.files_skipped += 1
                     continue
-                done.add(sha)
-                log = {
-                    "source": contract.source,
-                    "feed": feed_name,
-                    "file": label,
-                    "sha256": sha,
-                    "bytes": path.stat().st_size,
-                    "_batch_id": batch_id,
-                    "_loaded_at": loaded_at,
-                }
-                nf = _NewFile(label, sha, log)
-                try:
-                    nf.read = read_feed_file(path, feed, label)
-                except FileReadError as exc:
-                    nf.error = str(exc)
+                done.add(nf.sha)
                 new_files.append(nf)
             if not new_files:
                 continue
             refs = resolve_references(contract.source, feed.columns, snap, batch_keys)
-            accepted, rej = check_files(new_files, feed, refs)
+            accepted, rej = _check_files_safely(new_files, feed, refs)
             file_rows += [nf.log for nf in new_files]
             all_rejects.append(rej)
             fr.files_loaded = len(new_files)

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pandas as pd
@@ -61,8 +64,90 @@ def _dig(body: Any, path: str) -> Any:
     return body
 
 
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# What a flaky network or a restarting server looks like from requests: worth another try.
+_TRANSIENT = (
+    requests.Timeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), None if absent/unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _get_page(
+    session: requests.Session,
+    contract: HttpContract,
+    url: str,
+    params: dict,
+    headers: dict,
+    timeout: float,
+    page: int,
+    sleep=time.sleep,
+) -> tuple[Any, int]:
+    """One page's JSON body, retried on 429 / 5xx / timeouts / resets / cut-off bodies; returns
+    (body, retries used). 401/403 and other 4xx fail at once: trying again cannot fix them."""
+    retry = contract.retry
+    where = f"{contract.name}: GET {url} page {page}"
+    last = ""
+    for attempt in range(1, retry.attempts + 1):
+        wait = retry.backoff_seconds * 2 ** (attempt - 1)
+        try:
+            resp = session.get(url, params=params, headers=headers, timeout=timeout)
+        except _TRANSIENT as exc:
+            last = f"{type(exc).__name__}: {_scrub(str(exc), headers)}"
+        else:
+            if resp.status_code in (401, 403):
+                token_env = contract.auth.token_env if contract.auth else "(no auth configured)"
+                raise HttpAuthError(
+                    f"{contract.name}: GET {url} answered {resp.status_code} {resp.reason}: "
+                    f"check the bearer token in env var {token_env}"
+                )
+            if resp.status_code == 200:
+                try:
+                    return resp.json(), attempt - 1
+                except ValueError as exc:  # a body cut off mid-way parses as broken JSON
+                    last = f"body is not JSON ({exc})"
+            elif resp.status_code in RETRY_STATUS:
+                last = f"answered {resp.status_code}"
+                asked = retry_after_seconds(resp.headers.get("Retry-After"))
+                if asked is not None:
+                    wait = asked
+            else:
+                raise HttpFeedError(f"{where} answered {resp.status_code}: {_scrub(resp.text[:200], headers)}")
+        if attempt < retry.attempts:
+            sleep(min(wait, retry.max_wait_seconds))
+    raise HttpFeedError(f"{where} failed after {retry.attempts} attempt(s): {last}")
+
+
+def _scrub(text: str, headers: dict) -> str:
+    """An error text with the bearer token cut out, should a server or library echo it back."""
+    auth = headers.get("Authorization", "")
+    token = auth.removeprefix("Bearer ").strip()
+    return text.replace(token, "<token>") if token else text
+
+
 def fetch_records(
-    contract: HttpContract, since: str | None, session: requests.Session | None = None, timeout: float = 30.0
+    contract: HttpContract,
+    since: str | None,
+    session: requests.Session | None = None,
+    timeout: float = 30.0,
+    sleep=time.sleep,
 ) -> tuple[list[dict], int]:
     """All records of the endpoint updated after ``since`` (all pages); returns (records, pages)."""
     base = _env(contract.base_url_env, "base URL", contract).rstrip("/")
@@ -78,38 +163,57 @@ def fetch_records(
         params[pag.page_param] = page
         if contract.incremental is not None and since is not None:
             params[contract.incremental.cursor_param] = since
+        body, _ = _get_page(session, contract, url, params, headers, timeout, page, sleep)
+        where = f"{contract.name}: GET {url} page {page}"
         try:
-            resp = session.get(url, params=params, headers=headers, timeout=timeout)
-        except requests.RequestException as exc:
-            raise HttpFeedError(f"{contract.name}: GET {url} failed: {type(exc).__name__}: {exc}") from exc
-        if resp.status_code in (401, 403):
-            token_env = contract.auth.token_env if contract.auth else "(no auth configured)"
-            raise HttpAuthError(
-                f"{contract.name}: GET {url} answered {resp.status_code} {resp.reason}: "
-                f"check the bearer token in env var {token_env}"
-            )
-        if resp.status_code != 200:
-            raise HttpFeedError(
-                f"{contract.name}: GET {url} page {page} answered {resp.status_code}: {resp.text[:200]}"
-            )
-        try:
-            body = resp.json()
             data = _dig(body, contract.data_selector)
-            total_pages = int(_dig(body, pag.total_path))
-        except (ValueError, KeyError) as exc:
+        except KeyError:
+            keys = sorted(body) if isinstance(body, dict) else type(body).__name__
             raise HttpFeedError(
-                f"{contract.name}: GET {url} page {page}: body lacks {contract.data_selector!r} or {pag.total_path!r}"
-            ) from exc
+                f"{where}: body has no data selector {contract.data_selector!r} (body keys: {keys})"
+            ) from None
         if not isinstance(data, list):
             raise HttpFeedError(
-                f"{contract.name}: GET {url} page {page}: {contract.data_selector!r} is not a list"
+                f"{where}: {contract.data_selector!r} is a {type(data).__name__}, not a list of records"
             )
+        try:
+            total_pages = int(_dig(body, pag.total_path))
+        except (KeyError, TypeError, ValueError):
+            raise HttpFeedError(f"{where}: body has no page count {pag.total_path!r}") from None
         records.extend(data)
         pages += 1
         if page - pag.base_page + 1 >= total_pages or not data:
             break
         page += 1
     return records, pages
+
+
+def since_with_lookback(cursor: str, seconds: float) -> str:
+    """The stored cursor moved ``seconds`` earlier, in the cursor's own spelling (ISO, ``Z`` kept):
+    records tied with the newest landed one come back and merge by key instead of being skipped."""
+    if not seconds:
+        return cursor
+    try:
+        when = datetime.fromisoformat(cursor.replace("Z", "+00:00"))
+    except ValueError:
+        return cursor  # not a timestamp we can move: sent as stored
+    earlier = when - timedelta(seconds=seconds)
+    text = earlier.isoformat(timespec="microseconds" if "." in cursor else "seconds")
+    if cursor.endswith("Z") and text.endswith("+00:00"):
+        text = text.removesuffix("+00:00") + "Z"
+    if " " in cursor.strip() and "T" not in cursor:
+        text = text.replace("T", " ")
+    return text
+
+
+def schema_drift(records: list, contract: HttpContract) -> dict[str, list[str]]:
+    """Fields the contract expects that no record carries, and fields no contract column reads."""
+    objs = [r for r in records if isinstance(r, dict)]
+    if not objs:
+        return {"missing": [], "new": []}
+    seen = {k for r in objs for k in r}
+    wanted = {spec.source_name or col for col, spec in contract.columns.items()}
+    return {"missing": sorted(wanted - seen), "new": sorted(seen - wanted)}
 
 
 def _records_frame(records: list[dict], contract: HttpContract) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -135,11 +239,18 @@ def land_http_feed(
     batch_id = new_batch_id(contract.name)
     loaded_at = now_utc()
     inc = contract.incremental
-    since = None
+    since = stored = None
     if inc is not None:
-        since = None if full_refresh else read_cursor(warehouse, contract.name)
-        since = since or inc.initial_value
+        stored = None if full_refresh else read_cursor(warehouse, contract.name)
+        since = since_with_lookback(stored, inc.lookback_seconds) if stored else inc.initial_value
     records, pages = fetch_records(contract, since, timeout=timeout)
+    drift = schema_drift(records, contract)
+    if drift["missing"] and drift["new"]:
+        # A field gone and an unknown one come: a rename upstream. Landing would fill the column with NULL.
+        raise HttpFeedError(
+            f"{contract.name}: schema drift: field(s) {drift['missing']} missing from all {len(records)} "
+            f"record(s), new field(s) {drift['new']} (renamed upstream? update {contract.path or 'the contract'})"
+        )
     with snapshot(warehouse) as snap:
         refs = resolve_references(contract.source, contract.columns, snap) if records else {}
     fr = FeedLandingResult(
@@ -149,7 +260,8 @@ def land_http_feed(
         reject_threshold=contract.reject_threshold,
         files_seen=0,
         pages_fetched=pages,
-        cursor=since,
+        cursor=stored or since,
+        schema_drift=drift,
     )
     origin = contract.endpoint.path
     if records:
@@ -171,7 +283,9 @@ def land_http_feed(
                 }
             )
             rejects = pd.concat([rejects, extra], ignore_index=True)
-        rejects = rejects.assign(feed=contract.name, _origin=origin)
+        # A record's reject is the same reject whichever position it had in the batch: the lookback
+        # fetches the newest records again, and their rejects must merge, not pile up.
+        rejects = rejects.assign(feed=contract.name, _origin=origin, _reject_key=rejects["payload"])
         fr.rows_seen = len(frame)
         fr.rows_accepted = len(checked.accepted)
         fr.rows_rejected = len(rejects)

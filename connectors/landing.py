@@ -78,6 +78,7 @@ class FeedLandingResult:
     reject_threshold: float = 0.05
     cursor: str | None = None  # HTTP feeds: the updated_since value the next run will send
     pages_fetched: int = 0
+    schema_drift: dict[str, list[str]] = field(default_factory=dict)  # HTTP: missing / new record fields
 
     @property
     def reject_rate(self) -> float:
@@ -165,7 +166,9 @@ _REJECT_HINTS = [
 
 
 def rejects_arrow(rejects: pd.DataFrame, batch_id: str, loaded_at: datetime) -> pa.Table:
-    """Rejects with a stable id (feed + origin + row + payload) so re-landing the same input merges."""
+    """Rejects with a stable id (feed + origin + row + payload, or feed + ``_reject_key`` where given)
+    so re-landing the same input merges."""
+    keyed = rejects["_reject_key"] if "_reject_key" in rejects else None
     ident = (
         rejects["feed"].astype(str)
         + "\x1f"
@@ -175,6 +178,8 @@ def rejects_arrow(rejects: pd.DataFrame, batch_id: str, loaded_at: datetime) -> 
         + "\x1f"
         + rejects["payload"].fillna("").astype(str)
     )
+    if keyed is not None:
+        ident = ident.where(keyed.isna(), rejects["feed"].astype(str) + "\x1f" + keyed.astype(str))
     ids = [hashlib.sha256(x.encode("utf-8", "surrogatepass")).hexdigest()[:32] for x in ident]
     n = len(rejects)
     return pa.table(

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.contracts import ColumnSpec
 
@@ -29,6 +32,9 @@ REJECT_KINDS = (
 REJECT_COLUMNS = ["_source_file", "_source_row", "kind", "reason", "payload"]
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
+# The default plausible window of every date / timestamp column (a contract may set earliest/latest).
+PLAUSIBLE_EARLIEST = "1970-01-01"
+PLAUSIBLE_LATEST = "2100-12-31"
 _DEFAULT_FORMAT = {"date": "%Y-%m-%d", "timestamp": "ISO8601"}
 
 
@@ -85,15 +91,14 @@ def parse_column(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Ser
     text = values.astype("string[pyarrow]").str.strip()
     if spec.type == "string":
         return values.astype(object).where(present, None), pd.Series(False, index=values.index), ""
-    if spec.type in ("integer", "decimal"):
-        num = pd.to_numeric(text, errors="coerce")
-        bad = present & num.isna()
-        if spec.type == "integer":
-            frac = present & num.notna() & ((num % 1) != 0)
-            bad = bad | frac
-            typed = num.where(~bad).round().astype("Int64")
-            return typed, bad, "not an integer"
-        return num.where(~bad).astype("float64"), bad, "not a number"
+    if spec.type == "integer":
+        typed, bad = _parse_integer(text, present)
+        return typed, bad, "not an integer"
+    if spec.type == "decimal":
+        num = pd.to_numeric(text, errors="coerce").astype("float64")
+        # NaN / inf parse as floats but are no amount anyone means; they would poison every sum.
+        bad = present & ~np.isfinite(num.fillna(np.nan))
+        return num.where(~bad), bad, "not a number"
     if spec.type in ("date", "timestamp"):
         fmt = spec.format or _DEFAULT_FORMAT[spec.type]
         parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
@@ -109,6 +114,55 @@ def parse_column(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Ser
         bad = present & typed.isna()
         return typed, bad, "not a boolean"
     raise ValueError(f"unknown column type {spec.type!r}")
+
+
+# Beyond 2**53 a float no longer holds every integer: "12345678901234567" must not land as ...568.
+_EXACT_FLOAT = 2.0**53
+
+
+def _parse_integer(text: pd.Series, present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Exact for plain digit strings (any int64), through float for "1e3" / "5.0" (only where exact)."""
+    plain = text.str.fullmatch(r"[+-]?\d+").fillna(False).astype(bool)
+    digits = text.str.lstrip("+-").str.lstrip("0").str.len().fillna(0)
+    short = plain & (digits <= 18)  # always inside int64
+    out = pd.Series(pd.NA, index=text.index, dtype="Int64")
+    if short.any():
+        unsigned = pc.utf8_ltrim(pa.array(text[short]), characters="+")  # arrow refuses a leading "+"
+        out[short] = pd.array(pc.cast(unsigned, pa.int64()), dtype="Int64")
+    longer = plain & ~short & (digits == 19)  # 20+ digits never fit int64
+    for i in np.flatnonzero(longer.to_numpy()):  # 19 digits: rare, checked one by one
+        v = int(text.iloc[i])
+        if -(2**63) <= v < 2**63:
+            out.iloc[i] = v
+    other = present & ~plain
+    if other.any():
+        num = pd.to_numeric(text[other], errors="coerce").astype("float64")
+        ok = np.isfinite(num) & (num % 1 == 0) & (num.abs() < _EXACT_FLOAT)
+        out[num[ok].index] = num[ok].astype("int64")
+    return out, present & out.isna()
+
+
+def out_of_plausible_range(
+    parsed: pd.Series, values: pd.Series, bad: pd.Series, spec: ColumnSpec
+) -> tuple[pd.Series, str]:
+    """Dates outside the column's plausible window (default 1970-01-01..2100-12-31): 1900-01-01 and
+    2999-12-31 are placeholders or typos, not business dates. Also catches dates beyond pandas' range
+    (after 2262), which the parser could only call unparseable: (mask, window text)."""
+    earliest = pd.Timestamp(spec.earliest or PLAUSIBLE_EARLIEST)
+    latest = pd.Timestamp(spec.latest or PLAUSIBLE_LATEST) + pd.Timedelta(days=1)
+    outside = parsed.notna() & ((parsed < earliest) | (parsed >= latest))
+    # Unparseable in nanoseconds but a valid calendar date (year 2263..9999 or before 1677): implausible.
+    fmt = spec.format or _DEFAULT_FORMAT[spec.type]
+    for i in np.flatnonzero(bad.to_numpy()):
+        raw = str(values.iloc[i]).strip()
+        try:
+            when = datetime.fromisoformat(raw) if fmt == "ISO8601" else datetime.strptime(raw, fmt)
+        except ValueError:
+            continue
+        if not earliest.to_pydatetime() <= when < latest.to_pydatetime():
+            outside.iloc[i] = True
+    window = f"{earliest.date()}..{(latest - pd.Timedelta(days=1)).date()}"
+    return outside, window
 
 
 def reference_key(values: pd.Series) -> pd.Series:
@@ -131,7 +185,17 @@ def _check_column(
     if required:
         probs.add(values.isna(), "missing_required", f"{col}: missing_required no value ()")
     parsed, bad, detail = parse_column(values, spec)
+    if spec.type in ("date", "timestamp"):
+        implausible, window = out_of_plausible_range(parsed, values, bad, spec)
+        bad = bad & ~implausible
     probs.add(bad, "bad_type", lambda m: f"{col}: bad_type {detail} (" + shown(m) + ")")
+    if spec.type in ("date", "timestamp"):
+        probs.add(
+            implausible,
+            "out_of_range",
+            lambda m: f"{col}: out_of_range implausible date, outside {window} (" + shown(m) + ")",
+        )
+        parsed = parsed.where(~implausible)
     if spec.type != "string":
         parsed = parsed.where(~bad)
     if spec.type in ("integer", "decimal"):

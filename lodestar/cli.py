@@ -19,7 +19,24 @@ from rich.table import Table
 
 from lodestar.settings import PROJECT_ROOT, disable_telemetry, get_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+class _App(typer.Typer):
+    """The CLI; an error is one short line on stderr and exit code 1, not a traceback (set
+    LODESTAR_DEBUG=1 to see the traceback)."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            if get_settings().debug:
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0][:500]
+            Console(stderr=True).print(f"[red]error:[/] {type(exc).__name__}: {first}", markup=True, highlight=False)
+            Console(stderr=True).print("(LODESTAR_DEBUG=1 shows the traceback)", style="dim")
+            sys.exit(1)
+
+
+app = _App(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 
 DEFAULT_SEED = 20261127
@@ -94,6 +111,7 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
                       f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
         outcome.success = hist.success
         outcome.failed_steps += hist.failed_steps
+        outcome.checks.update(hist.checks)
     if outcome.success and not select:
         from datetime import date
 
@@ -105,8 +123,9 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
                       f"in {reports.seconds:.1f}s" + ("" if reports.success else f" [red]FAILED[/] {reports.failed_steps}"))
         outcome.success = reports.success
         outcome.failed_steps += reports.failed_steps
+        outcome.checks.update(reports.checks)
     print_summary(outcome, console, elapsed=time.perf_counter() - started)
-    if not outcome.success:
+    if not outcome.ok:  # a failed asset check fails the command too, not only a failed step
         raise typer.Exit(code=1)
 
 
@@ -272,15 +291,48 @@ def capabilities(
     console.print(out)
 
 
+READ_ONLY_HINT = ("lodestar sql is read-only: it reads the warehouse and nothing else (no writes, files, attached "
+                  "databases or settings); change data through the connectors and dbt")
+
+
+def open_read_only(path: Path):
+    """A DuckDB connection that can only read the warehouse: the file opened read-only, no files,
+    other databases or extensions outside it, and settings locked so a query cannot undo that."""
+    import duckdb
+
+    return duckdb.connect(str(path), read_only=True, config={
+        "enable_external_access": False, "lock_configuration": True})
+
+
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run read-only against the warehouse")],
     limit: Annotated[int, typer.Option(help="rows to print at most")] = 50,
 ) -> None:
-    """Query the DuckDB warehouse read-only and print the result."""
-    from lodestar.warehouse import Warehouse
+    """Query the DuckDB warehouse read-only and print the result (writes are refused, and say so)."""
+    import duckdb
 
-    df = Warehouse(get_settings().warehouse_path).query(query)
+    path = get_settings().warehouse_path
+    err = Console(stderr=True)
+    if not path.is_file():
+        err.print(f"[red]error:[/] no warehouse at {path}: run `make demo` first (or set LODESTAR_WAREHOUSE)")
+        raise typer.Exit(2)
+    try:
+        con = open_read_only(path)
+        try:
+            df = con.execute(query).df()
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        message = str(exc).strip()
+        if "read-only" in message or "disabled by configuration" in message or "locked" in message.lower():
+            err.print(f"[red]error:[/] {READ_ONLY_HINT} ({message.splitlines()[0]})", highlight=False)
+        else:
+            err.print(f"[red]error:[/] {message.splitlines()[0] if message else type(exc).__name__}",
+                      highlight=False)
+            for line in message.splitlines()[1:4]:  # DuckDB's hint lines: candidate columns, position
+                err.print(f"  {line}", highlight=False)
+        raise typer.Exit(2) from None
     table = Table(show_lines=False)
     for column in df.columns:
         table.add_column(str(column))

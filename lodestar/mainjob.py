@@ -27,6 +27,15 @@ class MainJobOutcome:
     partition_keys: list[str] = field(default_factory=list)
     log_file: Path | None = None
 
+    @property
+    def failed_checks(self) -> list[str]:
+        return sorted(k for k, ok in self.checks.items() if not ok)
+
+    @property
+    def ok(self) -> bool:
+        """The run succeeded and every asset check passed: what ``lodestar demo``'s exit code reports."""
+        return self.success and not self.failed_checks
+
 
 def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None = None,
                  select: str | None = None, console: Console | None = None,
@@ -87,7 +96,10 @@ def _outcome(results: list, started: float, partition_keys: list[str] | None = N
         for event in result.all_events:
             if event.event_type_value == "ASSET_CHECK_EVALUATION":
                 evaluation = event.event_specific_data
-                checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = evaluation.passed
+                # A failed WARN-severity check (a dbt test with severity: warn) is reported, not fatal.
+                warn_only = getattr(evaluation.severity, "value", "ERROR") == "WARN"
+                checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = (
+                    evaluation.passed or warn_only)
             elif event.event_type_value == "STEP_FAILURE" and event.step_key:
                 failed.append(event.step_key)
     return MainJobOutcome(
@@ -191,20 +203,30 @@ def reject_summary(warehouse: Warehouse) -> list[tuple[str, int, str]]:
 def print_summary(outcome: MainJobOutcome, console: Console, elapsed: float | None = None) -> None:
     settings = get_settings()
     warehouse = Warehouse(settings.warehouse_path)
-    status = "[green]succeeded[/]" if outcome.success else "[red]FAILED[/]"
+    failed_checks = outcome.failed_checks
+    if outcome.ok:
+        status = "[green]succeeded[/]"
+    elif outcome.success:
+        status = f"[red]FAILED[/] ({len(failed_checks)} asset check(s) failed)"
+    else:
+        status = "[red]FAILED[/]"
     console.print(f"\n[bold]main job {status}[/] run {outcome.run_id} in {outcome.seconds:.1f}s")
     console.print(f"assets materialised: {len(outcome.materialized)}")
     if outcome.failed_steps:
         console.print(f"[red]failed steps:[/] {', '.join(outcome.failed_steps)}")
-    failed_checks = [k for k, ok in outcome.checks.items() if not ok]
     console.print(f"asset checks: {len(outcome.checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
     for name in failed_checks:
-        console.print(f"  [yellow]failed check[/] {name}")
+        console.print(f"  [red]failed check[/] {name}")
 
+    try:
+        landed_rows, rejected_rows = raw_table_counts(warehouse), reject_summary(warehouse)
+    except Exception as exc:  # noqa: BLE001 - a run that broke the warehouse still gets its summary
+        console.print(f"[red]cannot read the warehouse {settings.warehouse_path}:[/] {type(exc).__name__}: {exc}")
+        landed_rows, rejected_rows = [], []
     landed = Table(title="rows landed per raw table", show_lines=False)
     landed.add_column("raw table")
     landed.add_column("rows", justify="right")
-    for table, n in raw_table_counts(warehouse):
+    for table, n in landed_rows:
         landed.add_row(f"raw.{table}", f"{n:,}")
     console.print(landed)
 
@@ -212,7 +234,7 @@ def print_summary(outcome: MainJobOutcome, console: Console, elapsed: float | No
     rejected.add_column("rejects table.feed")
     rejected.add_column("rows", justify="right")
     rejected.add_column("why")
-    for feed, n, kinds in reject_summary(warehouse):
+    for feed, n, kinds in rejected_rows:
         rejected.add_row(feed, f"{n:,}", kinds)
     console.print(rejected)
 

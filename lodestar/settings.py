@@ -38,6 +38,8 @@ class Settings:
     dbt_target: str = "duckdb"  # LODESTAR_DBT_TARGET: the dbt profile target the assets build on
     mlflow_ui_url: str = "http://127.0.0.1:5000"  # LODESTAR_MLFLOW_UI_URL: links from Dagster metadata
     serve_demo_api: bool = True  # LODESTAR_SERVE_DEMO_API: the CLI serves the demo company's HTTP API
+    lock_timeout: float = 60.0  # LODESTAR_LOCK_TIMEOUT: seconds a warehouse open waits for another process's lock
+    debug: bool = False  # LODESTAR_DEBUG: CLI errors show their traceback
 
     @property
     def forecast_last_week(self) -> date:
@@ -100,6 +102,8 @@ def get_settings() -> Settings:
         dbt_target=os.environ.get("LODESTAR_DBT_TARGET", "duckdb"),
         mlflow_ui_url=os.environ.get("LODESTAR_MLFLOW_UI_URL", "http://127.0.0.1:5000"),
         serve_demo_api=os.environ.get("LODESTAR_SERVE_DEMO_API", "true").lower() != "false",
+        lock_timeout=float(os.environ.get("LODESTAR_LOCK_TIMEOUT") or 60.0),
+        debug=os.environ.get("LODESTAR_DEBUG", "").strip().lower() in ("1", "true", "yes"),
     )
 
 

@@ -32,8 +32,8 @@ class Warehouse:
 
     path: Path
     # Another process (a dbt subprocess, a second run) may hold the file's lock for a moment:
-    # wait for it this long before giving up with DuckDB's own error.
-    lock_timeout: float = 60.0
+    # wait for it this long before giving up with DuckDB's own error (None: LODESTAR_LOCK_TIMEOUT, 60 s).
+    lock_timeout: float | None = None
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -48,7 +48,10 @@ class Warehouse:
             con.close()
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.lock_timeout
+        from lodestar.settings import get_settings
+
+        timeout = self.lock_timeout if self.lock_timeout is not None else get_settings().lock_timeout
+        deadline = time.monotonic() + timeout
         delay = 0.2
         while True:
             try:

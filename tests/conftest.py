@@ -13,6 +13,14 @@ import pytest
 from lodestar.demo.common import TODAY as DEMO_TODAY
 from lodestar.settings import PROJECT_ROOT
 
+# Nothing from the developer's shell may steer a test run: a MLFLOW_TRACKING_URI, a DBT_PROFILES_DIR or
+# a LODESTAR_PG_HOST would make tests write to their real servers. Every such variable goes, except the
+# read-only input data folder; the session sets its own below.
+KEPT_FROM_THE_SHELL = {"LODESTAR_SHARED_DATA"}
+for _name in [n for n in os.environ if n.startswith(("LODESTAR_", "MLFLOW_", "DBT_"))]:
+    if _name not in KEPT_FROM_THE_SHELL:
+        del os.environ[_name]
+
 os.environ.update(
     {
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -32,10 +40,8 @@ _SESSION_ROOT = Path(tempfile.mkdtemp(prefix="lodestar-tests-"))
 shutil.copy(PROJECT_ROOT / ".dagster" / "dagster.yaml", _SESSION_ROOT / "dagster" / "dagster.yaml")
 os.environ["LODESTAR_HOME"] = str(_SESSION_ROOT / "home")
 os.environ["DAGSTER_HOME"] = str(_SESSION_ROOT / "dagster")
-os.environ.pop("LODESTAR_WAREHOUSE", None)
 # The demo companies the tests generate run up to the generator's fixed date; the forecast's partitions follow it.
 os.environ["LODESTAR_AS_OF"] = str(DEMO_TODAY)
-os.environ.pop("LODESTAR_DEMO_DIR", None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,7 +61,8 @@ def _cleanup_session_root():
 
 # Test folders that build expensive session fixtures (a generated company, a dbt build, a trained model, the
 # end-to-end main job) run first, so the two workers of `make test` finish close together.
-HEAVY_FIRST = ["e2e", "dbt", "nlp", "intel", "forecast", "reports", "demo", "orchestration", "connectors", "ml", "scenario", "core"]
+HEAVY_FIRST = ["e2e", "dbt", "nlp", "intel", "forecast", "reports", "demo", "orchestration", "reliability", "connectors",
+               "ml", "scenario", "core"]
 
 
 def _folder(item: pytest.Item) -> str:

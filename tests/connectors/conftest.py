@@ -116,3 +116,12 @@ def drops(home: Path) -> Path:
     folder = home / "demo" / "drops" / "shop"
     folder.mkdir(parents=True)
     return folder
+
+
+@pytest.fixture()
+def fault_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A LODESTAR_HOME for one fault case of connectors/faults.py, on the default (DuckDB) loader:
+    the faults are met before the loader, so one loader is enough."""
+    monkeypatch.setenv("LODESTAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LODESTAR_LOADER", "duckdb")
+    return tmp_path / "home"

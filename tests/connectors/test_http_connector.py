@@ -120,11 +120,12 @@ def test_pagination_cursor_merge_and_rejects(api, contract, warehouse):
     assert got["order_id"].tolist() == ["O1", "O2", "O5"]
     assert got["customer"].tolist()[:2] == ["ACME 华东", "ACME 华东"] and got["customer"].isna().tolist()[2]
 
-    # Nothing new: one request with the stored cursor, nothing added (rejects neither).
+    # Nothing new: one request with the stored cursor less the 1 s lookback, which fetches the newest
+    # record again (a record tied with it would come too); merged by key, nothing added (rejects neither).
     api.requests.clear()
     second = land_http_feed(contract, warehouse)
-    assert [r["updated_since"] for r in api.requests] == ["2024-03-02T09:00:00"]
-    assert (second.rows_seen, second.rows_in_table) == (0, 3)
+    assert [r["updated_since"] for r in api.requests] == ["2024-03-02T08:59:59"]
+    assert (second.rows_seen, second.rows_in_table, second.cursor) == (1, 3, "2024-03-02T09:00:00")
     assert warehouse.row_count("raw", "shopapi_rejects") == 2
 
     # O1 updated later and O6 new: only those two come back; O1 replaces its old row by key.
@@ -132,7 +133,8 @@ def test_pagination_cursor_merge_and_rejects(api, contract, warehouse):
     api.put("O6", 3.0, "open", "2024-03-03T09:00:00")
     api.requests.clear()
     third = land_http_feed(contract, warehouse)
-    assert third.rows_seen == 2 and third.rows_accepted == 2 and third.rows_in_table == 4
+    # O5 again (lookback), O1 and O6.
+    assert third.rows_seen == 3 and third.rows_accepted == 3 and third.rows_in_table == 4
     assert third.cursor == "2024-03-03T09:00:00"
     o1 = warehouse.query("select amount, status from raw.shopapi_orders where order_id = 'O1'")
     assert o1.to_dict("records") == [{"amount": 99.0, "status": "shipped"}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import pytest
+from prerequisites import require
 
 from connectors.contracts import load_source_contract
 from connectors.files import land_file_source
@@ -13,9 +13,7 @@ from lodestar.settings import get_settings
 
 REPO_CONTRACTS = Path(__file__).resolve().parents[2] / "connectors" / "contracts"
 SHARED = get_settings().shared_data_dir
-pytestmark = pytest.mark.skipif(
-    not (SHARED / "walmart_dept_weekly").is_dir(), reason=f"no shared data at {SHARED}"
-)
+require((SHARED / "walmart_dept_weekly").is_dir(), f"no shared data at {SHARED} (set LODESTAR_SHARED_DATA)")
 
 
 def head_copy(src: Path, dst: Path, lines: int) -> None:

@@ -11,13 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 from lodestar_dbt_helpers import MARTS, ROOT, Built, dbt_env, run_dbt
+from prerequisites import require
 
 PG_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or ([shutil.which("initdb")] if shutil.which("initdb") else [])
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not PG_BINS, reason="PostgreSQL server binaries (initdb) are not installed")
 def test_postgres_build_matches_duckdb_row_counts(built: Built) -> None:
+    require(bool(PG_BINS), "PostgreSQL server binaries (initdb) are not installed (scripts/install_system.sh)")
     import psycopg2
 
     from lodestar.pgcopy import copy_raw_to_postgres

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -115,21 +116,24 @@ def test_injected_discontinuations_raise_drop_alerts_with_that_cause(first_run):
 
 @pytest.mark.slow
 def test_every_planted_bad_row_is_rejected_and_nothing_else(first_run):
-    """The generator records each bad row it plants; the rejects tables must hold exactly those."""
+    """The generator records each bad row it plants; the rejects tables must hold exactly those, row by
+    row: (source, file, row, kind), an API record by its key."""
     assert first_run.returncode == 0
-    truth = pd.read_csv(_settings().truth_dir / "bad_rows.csv")
-    expected = truth.groupby(["source", "feed"]).size().to_dict()
-    wh = Warehouse(_settings().warehouse_path)
-    got = {}
-    for table in wh.query(
-        "select table_name from information_schema.tables where table_schema='raw' and table_name like '%\\_rejects' escape '\\'"
-    )["table_name"]:
-        source = table.removesuffix("_rejects")
-        if source.startswith("intel"):
-            continue  # document rejects are the NLP stage's, not planted feed rows
-        for row in wh.query(f'select feed, count(*) as n from raw."{table}" group by feed').itertuples():
-            got[(source, row.feed)] = int(row.n)
-    assert got == expected
+    from rejects_truth import compare_rejects_with_truth
+
+    missing, extra = compare_rejects_with_truth(
+        Warehouse(_settings().warehouse_path), _settings().truth_dir / "bad_rows.csv")
+    assert not missing, f"{len(missing)} planted bad rows not rejected that way: {sorted(missing)[:10]}"
+    assert not extra, f"{len(extra)} rejects the generator did not plant: {sorted(extra)[:10]}"
+
+
+@pytest.mark.slow
+def test_the_summary_names_every_failed_step_and_check(first_run):
+    """A run that exits 0 has no failed step or check; the summary counts the checks it ran."""
+    assert first_run.returncode == 0
+    out = first_run.stdout
+    assert "failed steps:" not in out and "failed check" not in out
+    assert re.search(r"asset checks: [1-9][0-9]* passed, 0 failed", out), out[-3000:]
 
 
 @pytest.mark.slow

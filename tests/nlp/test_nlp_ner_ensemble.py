@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
+from prerequisites import require_module  # noqa: E402
 
-torch = pytest.importorskip("torch")
+torch = require_module("torch")
 
 from nlp.ner import (  # noqa: E402
     CLUENER_LABELS,

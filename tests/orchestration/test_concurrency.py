@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from prerequisites import require
 
 from lodestar.settings import PROJECT_ROOT, get_settings
 from lodestar.warehouse import Warehouse
@@ -20,8 +21,7 @@ from lodestar.warehouse import Warehouse
 @pytest.mark.slow
 def test_two_concurrent_runs_both_land(tmp_path: Path):
     shared = get_settings().shared_data_dir
-    if not (shared / "superstore").exists():
-        pytest.skip(f"shared data not found at {shared}")
+    require((shared / "superstore").exists(), f"shared data not found at {shared}")
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text((PROJECT_ROOT / ".dagster" / "dagster.yaml").read_text())
