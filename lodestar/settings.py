@@ -38,6 +38,8 @@ class Settings:
     dbt_target: str = "duckdb"  # LODESTAR_DBT_TARGET: the dbt profile target the assets build on
     mlflow_ui_url: str = "http://127.0.0.1:5000"  # LODESTAR_MLFLOW_UI_URL: links from Dagster metadata
     serve_demo_api: bool = True  # LODESTAR_SERVE_DEMO_API: the CLI serves the demo company's HTTP API
+    landing_cron: str = "0 * * * *"  # LODESTAR_LANDING_CRON: when the `landing_schedule` lands new drops
+    landing_selection: str = "tag:layer=landing"  # LODESTAR_LANDING_SELECTION: what the `landing` job lands
 
     @property
     def forecast_last_week(self) -> date:
@@ -100,6 +102,8 @@ def get_settings() -> Settings:
         dbt_target=os.environ.get("LODESTAR_DBT_TARGET", "duckdb"),
         mlflow_ui_url=os.environ.get("LODESTAR_MLFLOW_UI_URL", "http://127.0.0.1:5000"),
         serve_demo_api=os.environ.get("LODESTAR_SERVE_DEMO_API", "true").lower() != "false",
+        landing_cron=os.environ.get("LODESTAR_LANDING_CRON") or "0 * * * *",
+        landing_selection=os.environ.get("LODESTAR_LANDING_SELECTION") or "tag:layer=landing",
     )
 
 
