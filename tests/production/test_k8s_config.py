@@ -138,10 +138,13 @@ def test_manifests_reference_what_exists_and_commit_no_secret() -> None:
     assert "password" not in " ".join(command).lower() and "@postgres:5432/mlflow" in " ".join(command)
 
 
-def test_dbt_profile_has_the_spark_thrift_target_the_cluster_uses() -> None:
-    profiles = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text())
-    target = _configmap("lodestar-env")["LODESTAR_DBT_TARGET"]
-    out = profiles["lodestar"]["outputs"][target]
+def test_dbt_profile_has_the_targets_the_cluster_uses() -> None:
+    outputs = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text())["lodestar"]["outputs"]
+    env = _configmap("lodestar-env")
+    # The warehouse stays the DuckDB file on the shared volume (LODESTAR_HOME) until it is on PostgreSQL end to end.
+    duck = outputs[env["LODESTAR_DBT_TARGET"]]
+    assert duck["type"] == "duckdb" and "LODESTAR_HOME" in duck["path"] and env["LODESTAR_HOME"].startswith("/data/")
+    out = outputs["spark_thrift"]
     assert (out["type"], out["method"]) == ("spark", "thrift")
     assert "LODESTAR_SPARK_HOST" in out["host"] and "LODESTAR_SPARK_PORT" in str(out["port"])
     thrift = next(d for d in _manifests() if d["kind"] == "Deployment" and d["metadata"]["name"] == "spark-thrift")
