@@ -60,7 +60,10 @@ class Profile:
     @staticmethod
     def errors(run: dict) -> list[str]:
         """The failure messages of a run, for assertion output."""
-        return [f"{e.get('stepKey')}: {e['message']} {(e.get('error') or {}).get('message', '')}"[:1500]
+        def text(err: dict | None) -> str:  # an error and its causes (Dagster wraps the op's exception)
+            return f"{err['message']} {text(err.get('cause'))}" if err else ""
+
+        return [f"{e.get('stepKey')}: {e['message']} {text(e.get('error'))}"[-1500:]
                 for e in run["eventConnection"]["events"]
                 if e["__typename"] in ("ExecutionStepFailureEvent", "RunFailureEvent")]
 
@@ -101,7 +104,7 @@ query($id: ID!) { runOrError(runId: $id) { ... on Run {
   runId status jobName startTime endTime tags { key value }
   eventConnection(afterCursor: null) { events {
     __typename ... on MessageEvent { timestamp stepKey message }
-    ... on ExecutionStepFailureEvent { error { message } }
+    ... on ExecutionStepFailureEvent { error { message cause { message } } }
   } }
 } } }"""
 
