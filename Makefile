@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: install system demo test lint dagster-ui mlflow-ui dbt-docs bench clean
+.PHONY: install system demo test lint dagster-ui mlflow-ui dbt-docs bench clean prod-up prod-down
 
 install: system $(VENV)/.installed $(MANIFEST)
 
@@ -30,7 +30,7 @@ system:
 # Reinstalled whenever the pins change; constraints.txt fixes the whole tree CI tested.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,dlt,pretrain]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,dlt,pretrain,production]'
 	touch $@
 
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
@@ -55,6 +55,14 @@ mlflow-ui: install
 
 dbt-docs: install
 	$(BIN)/lodestar dbt-docs
+
+# Optional production profile (README "Production profile"): PostgreSQL, Dagster daemon + webserver and an
+# MLflow server on this machine; LODESTAR_PG_PASSWORD must be set. prod-down stops it, keeping its data.
+prod-up: install
+	bash scripts/prod_up.sh
+
+prod-down:
+	bash scripts/prod_down.sh
 
 bench: install
 	$(BIN)/python -m bench.run_all

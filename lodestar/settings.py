@@ -40,6 +40,8 @@ class Settings:
     serve_demo_api: bool = True  # LODESTAR_SERVE_DEMO_API: the CLI serves the demo company's HTTP API
     lock_timeout: float = 60.0  # LODESTAR_LOCK_TIMEOUT: seconds a warehouse open waits for another process's lock
     debug: bool = False  # LODESTAR_DEBUG: CLI errors show their traceback
+    landing_cron: str = "0 * * * *"  # LODESTAR_LANDING_CRON: when the `landing_schedule` lands new drops
+    landing_selection: str = "tag:layer=landing"  # LODESTAR_LANDING_SELECTION: what the `landing` job lands
 
     @property
     def forecast_last_week(self) -> date:
@@ -104,6 +106,8 @@ def get_settings() -> Settings:
         serve_demo_api=os.environ.get("LODESTAR_SERVE_DEMO_API", "true").lower() != "false",
         lock_timeout=float(os.environ.get("LODESTAR_LOCK_TIMEOUT") or 60.0),
         debug=os.environ.get("LODESTAR_DEBUG", "").strip().lower() in ("1", "true", "yes"),
+        landing_cron=os.environ.get("LODESTAR_LANDING_CRON") or "0 * * * *",
+        landing_selection=os.environ.get("LODESTAR_LANDING_SELECTION") or "tag:layer=landing",
     )
 
 
