@@ -1,0 +1,96 @@
+"""One demo company per session for the cockpit tests: generated at a small scale and run through the real main
+job (landing, dbt, forecast, levers, the cockpit's users), then published as the cockpit's snapshot."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from cockpit_world import PASSWORD, SCALE, World, login, serve
+
+from lodestar.settings import get_settings
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    home = tmp_path_factory.mktemp("cockpit_home")
+    # The whole folder runs against this home (the server resolves report paths from it too).
+    os.environ["LODESTAR_HOME"] = str(home)
+    os.environ["LODESTAR_COCKPIT_DEMO_PASSWORD"] = PASSWORD
+    os.environ.setdefault("LODESTAR_ML_THREADS", "1")
+    from lodestar.demo.generator import generate
+    from lodestar.mainjob import run_main_job
+    from lodestar.readpath import publish_snapshot
+
+    t0 = time.perf_counter()
+    reuse = os.environ.get("LODESTAR_TEST_COCKPIT_REUSE_HOME")  # DEV ONLY: remove
+    if reuse:
+        import shutil
+        shutil.copytree(reuse, home, dirs_exist_ok=True)
+        from lodestar.cockpit.users import create_demo_users
+        from lodestar.warehouse import Warehouse
+        create_demo_users(Warehouse(get_settings().warehouse_path), home)
+        snap = publish_snapshot(get_settings().warehouse_path)
+        return World(home, get_settings().warehouse_path, snap.path.parent, time.perf_counter() - t0)
+    generate(get_settings().demo_dir, scale=SCALE)
+    outcome = run_main_job(tags={"trigger": "cockpit_tests"})
+    assert outcome.success, outcome.failed_steps
+    snap = publish_snapshot(get_settings().warehouse_path)
+    return World(home, get_settings().warehouse_path, snap.path.parent, time.perf_counter() - t0)
+
+
+@pytest.fixture(scope="session")
+def app(world: World):
+    from lodestar.cockpit.app import create_app
+
+    return create_app(world.snapshots, world.warehouse)
+
+
+@pytest.fixture(scope="session")
+def base_url(app) -> str:
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def users(world: World) -> dict[str, list[dict]]:
+    from lodestar.cockpit.users import read_demo_passwords
+
+    out: dict[str, list[dict]] = {}
+    for u in read_demo_passwords(world.home):
+        out.setdefault(u["role"], []).append(u)
+    return out
+
+
+@pytest.fixture(scope="session")
+def director(base_url):
+    with login(base_url, "director") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def am_clients(base_url, users):
+    """Two account managers who both own customers."""
+    ams = users["account_manager"][:2]
+    clients = [login(base_url, u["username"]) for u in ams]
+    yield list(zip(ams, clients, strict=True))
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture(scope="session")
+def csg_client(base_url, users):
+    u = users["csg_member"][0]
+    with login(base_url, u["username"]) as c:
+        yield u, c
+
+
+@pytest.fixture(scope="session")
+def docs_dir() -> Path:
+    from lodestar.settings import PROJECT_ROOT
+
+    d = PROJECT_ROOT / "docs" / "cockpit"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
