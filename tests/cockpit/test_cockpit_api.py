@@ -255,3 +255,50 @@ def test_value_report_download_is_listed_and_checked(director, world, base_url):
     assert director.get(f"/reports/{c}/2026Q4.pdf").status_code == 404
     assert director.get(f"/reports/{c}/2026Q3.exe").status_code == 422
     assert httpx.get(f"{base_url}/reports/{c}/2026Q3.pdf").status_code == 401
+
+
+def test_demo_summary_prints_the_cockpit_users(world):
+    from rich.console import Console
+
+    from lodestar.mainjob import print_cockpit_users
+
+    console = Console(record=True, width=200)
+    print_cockpit_users(console, world.home)
+    text = console.export_text()
+    from cockpit_world import PASSWORD
+
+    assert "cockpit demo users" in text and "director" in text and PASSWORD in text
+    assert "account_manager" in text and "csg_member" in text and "demo-users.json" in text
+
+
+def test_lodestar_cockpit_command_serves_on_loopback(world):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from cockpit_world import PASSWORD, free_port
+
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "lodestar"), "cockpit", "--port", str(port)],
+                            env={**os.environ, "LODESTAR_HOME": str(world.home)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "lodestar cockpit did not come up"
+            time.sleep(0.3)
+        r = httpx.post(f"http://127.0.0.1:{port}/api/login", json={"username": "director", "password": PASSWORD})
+        assert r.status_code == 200
+        js = httpx.get(f"http://127.0.0.1:{port}/vendor/plotly.min.js")
+        assert js.status_code == 200 and "plotly" in js.text[:2000].lower()
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert "http://127.0.0.1:" in out

@@ -66,3 +66,26 @@ def test_a_landing_run_writes_while_the_cockpit_serves(world, director):
     before = current_snapshot(world.snapshots).snapshot_id
     publish_snapshot(world.warehouse, world.snapshots)
     assert director.get("/api/me").json()["snapshot"] != before
+
+
+def test_the_run_status_sensor_publishes_a_snapshot_after_a_successful_run(world):
+    import dagster as dg
+
+    from orchestration.defs.cockpit import publish_cockpit_snapshot
+
+    @dg.op
+    def noop() -> None:
+        return None
+
+    @dg.job
+    def tiny():
+        noop()
+
+    before = current_snapshot(world.snapshots).snapshot_id
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = tiny.execute_in_process(instance=instance)
+        ctx = dg.build_run_status_sensor_context(
+            sensor_name="publish_cockpit_snapshot", dagster_instance=instance, dagster_run=result.dagster_run,
+            dagster_event=result.get_run_success_event())
+        publish_cockpit_snapshot(ctx)
+    assert current_snapshot(world.snapshots).snapshot_id != before
