@@ -20,6 +20,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     os.environ["LODESTAR_HOME"] = str(home)
     os.environ["LODESTAR_COCKPIT_DEMO_PASSWORD"] = PASSWORD
     os.environ.setdefault("LODESTAR_ML_THREADS", "1")
+    from lodestar.cli import demo_api_env
     from lodestar.demo.generator import generate
     from lodestar.mainjob import run_main_job
     from lodestar.readpath import publish_snapshot
@@ -35,7 +36,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         snap = publish_snapshot(get_settings().warehouse_path)
         return World(home, get_settings().warehouse_path, snap.path.parent, time.perf_counter() - t0)
     generate(get_settings().demo_dir, scale=SCALE)
-    outcome = run_main_job(tags={"trigger": "cockpit_tests"})
+    with demo_api_env():  # as `lodestar demo` does: the HTTP feeds read the demo company's API
+        outcome = run_main_job(tags={"trigger": "cockpit_tests"})
     assert outcome.success, outcome.failed_steps
     snap = publish_snapshot(get_settings().warehouse_path)
     return World(home, get_settings().warehouse_path, snap.path.parent, time.perf_counter() - t0)

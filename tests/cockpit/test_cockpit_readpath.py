@@ -31,6 +31,7 @@ def test_publish_makes_a_new_current_snapshot_and_prunes(world, tmp_path):
 def test_a_landing_run_writes_while_the_cockpit_serves(world, director):
     """While the server answers requests (holding its snapshot open), the main job's landing assets run against
     the warehouse: the run succeeds, every request succeeds, and the warehouse opens for writing at once."""
+    from lodestar.cli import demo_api_env
     from lodestar.mainjob import run_main_job
 
     # the cockpit holds a connection to its snapshot right now
@@ -55,7 +56,8 @@ def test_a_landing_run_writes_while_the_cockpit_serves(world, director):
     t.start()
     started = time.perf_counter()
     try:
-        outcome = run_main_job(select="tag:layer=landing", tags={"trigger": "cockpit_readpath_test"})
+        with demo_api_env():
+            outcome = run_main_job(select="tag:layer=landing", tags={"trigger": "cockpit_readpath_test"})
     finally:
         stop.set()
         t.join(timeout=60)
@@ -71,7 +73,7 @@ def test_a_landing_run_writes_while_the_cockpit_serves(world, director):
 def test_the_run_status_sensor_publishes_a_snapshot_after_a_successful_run(world):
     import dagster as dg
 
-    from orchestration.defs.cockpit import publish_cockpit_snapshot
+    from orchestration.defs.cockpit.assets import publish_cockpit_snapshot
 
     @dg.op
     def noop() -> None:
