@@ -127,8 +127,10 @@ def main() -> int:
             for _ in range(args.changes):
                 spec = rng.choice(LEVER_SPECS)
                 n = page.evaluate("window.cockpitTimings.length")
-                page.fill(f"#lever-{spec.name}", str(round(rng.uniform(spec.lo, spec.hi), 3)))
-                page.dispatch_event(f"#lever-{spec.name}", "change")
+                # set and commit without moving focus (a blur would commit the previous input again)
+                page.evaluate("([n, v]) => { const e = document.getElementById('lever-' + n); e.value = v;"
+                              " e.dispatchEvent(new Event('change')); }",
+                              [spec.name, str(round(rng.uniform(spec.lo, spec.hi), 3))])
                 page.wait_for_function(f"window.cockpitTimings.length > {n}")
             timings = page.evaluate("window.cockpitTimings.slice(1)")
             out["browser_change_to_response"] = stats([t["request_ms"] for t in timings])

@@ -12,10 +12,12 @@ replaced file under the same name would keep serving the old instance.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,28 +51,27 @@ def snapshot_dir() -> Path:
     return get_settings().home / "snapshots"
 
 
-def publish_snapshot(warehouse_path: Path | None = None, target_dir: Path | None = None,
-                     lock_timeout: float = 600.0) -> Snapshot:
-    """Copy the warehouse to a new snapshot and make it current. Waits for a writer holding the file (up to
-    ``lock_timeout``); the copy itself holds only a read lock, so it excludes writers for the copy's duration."""
-    source = Path(warehouse_path or get_settings().warehouse_path)
-    target_dir = Path(target_dir or snapshot_dir())
+@contextlib.contextmanager
+def _publishing(target_dir: Path) -> Iterator[None]:
+    """One publisher at a time per snapshot folder (the sensor, `lodestar demo`, a cockpit saving a scenario)."""
     target_dir.mkdir(parents=True, exist_ok=True)
-    if not source.exists():
-        raise NoSnapshotError(f"no warehouse at {source}: run the main job first")
+    with open(target_dir / ".publish.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _new_name(target_dir: Path) -> tuple[str, Path, Path]:
     snap_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    tmp = target_dir / f".{snap_id}.tmp.duckdb"
-    final = target_dir / f"warehouse-{snap_id}.duckdb"
-    # The read-only connection holds DuckDB's shared lock, so no writer changes the file while it is copied; a
-    # WAL left by a writer that did not checkpoint is copied too and folded in below.
-    with Warehouse(source, lock_timeout=lock_timeout).connect(read_only=True):
-        shutil.copyfile(source, tmp)
-        wal = source.with_name(source.name + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, tmp.with_name(tmp.name + ".wal"))
+    return snap_id, target_dir / f".{snap_id}.tmp.duckdb", target_dir / f"warehouse-{snap_id}.duckdb"
+
+
+def _install(target_dir: Path, snap_id: str, tmp: Path, final: Path) -> Snapshot:
     con = duckdb.connect(str(tmp))
     try:
-        con.execute("checkpoint")
+        con.execute("checkpoint")  # folds a copied WAL in: the snapshot is one self-contained file
     finally:
         con.close()
     os.replace(tmp, final)
@@ -79,6 +80,40 @@ def publish_snapshot(warehouse_path: Path | None = None, target_dir: Path | None
     os.replace(pointer_tmp, target_dir / POINTER)
     _prune(target_dir, keep_name=final.name)
     return Snapshot(final, snap_id, time.time())
+
+
+def publish_snapshot(warehouse_path: Path | None = None, target_dir: Path | None = None,
+                     lock_timeout: float = 600.0) -> Snapshot:
+    """Copy the warehouse to a new snapshot and make it current. Waits for a writer holding the file (up to
+    ``lock_timeout``); the copy itself holds only a read lock, so it excludes writers for the copy's duration."""
+    source = Path(warehouse_path or get_settings().warehouse_path)
+    target_dir = Path(target_dir or snapshot_dir())
+    if not source.exists():
+        raise NoSnapshotError(f"no warehouse at {source}: run the main job first")
+    with _publishing(target_dir):
+        snap_id, tmp, final = _new_name(target_dir)
+        # The read-only connection holds DuckDB's shared lock, so no writer changes the file while it is copied;
+        # a WAL left by a writer that did not checkpoint is copied too.
+        with Warehouse(source, lock_timeout=lock_timeout).connect(read_only=True):
+            shutil.copyfile(source, tmp)
+            wal = source.with_name(source.name + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, tmp.with_name(tmp.name + ".wal"))
+        return _install(target_dir, snap_id, tmp, final)
+
+
+def publish_derived(change: Callable[[Warehouse], object], target_dir: Path | None = None) -> Snapshot:
+    """A new current snapshot = the current one with ``change`` applied to a copy of it, without touching the
+    pipeline's warehouse: how the cockpit shows a write it has just committed to the warehouse (a saved
+    scenario) without holding the warehouse's lock for a whole copy. ``change`` must be idempotent: the next
+    full publish carries the same rows from the warehouse."""
+    target_dir = Path(target_dir or snapshot_dir())
+    with _publishing(target_dir):
+        base = current_snapshot(target_dir)
+        snap_id, tmp, final = _new_name(target_dir)
+        shutil.copyfile(base.path, tmp)
+        change(Warehouse(tmp, lock_timeout=5.0))
+        return _install(target_dir, snap_id, tmp, final)
 
 
 def _prune(target_dir: Path, keep_name: str) -> None:

@@ -55,7 +55,8 @@ def _cleanup_session_root():
 
 # Test folders that build expensive session fixtures (a generated company, a dbt build, a trained model, the
 # end-to-end main job) run first, so the two workers of `make test` finish close together.
-HEAVY_FIRST = ["e2e", "dbt", "nlp", "intel", "forecast", "reports", "demo", "orchestration", "connectors", "ml", "scenario", "core"]
+HEAVY_FIRST = ["e2e", "cockpit", "dbt", "nlp", "intel", "forecast", "reports", "demo", "orchestration", "connectors", "ml",
+               "scenario", "core"]
 
 
 def _folder(item: pytest.Item) -> str:

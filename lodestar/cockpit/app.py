@@ -28,10 +28,11 @@ from lodestar.cockpit.auth import COOKIE, Session, SessionStore
 from lodestar.cockpit.forecast import ForecastCache
 from lodestar.cockpit.i18n import LANGS, LEVER_NAMES_ZH, translator
 from lodestar.cockpit.users import Principal, verify_password
-from lodestar.readpath import NoSnapshotError, current_snapshot, publish_snapshot, snapshot_dir
+from lodestar.readpath import NoSnapshotError, current_snapshot, publish_derived, snapshot_dir
 from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse
 from ml.levers import SPECS, LeverError, Levers, spec_table
+from ml.scenario import ScenarioError
 
 HERE = Path(__file__).resolve().parent
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -66,11 +67,20 @@ class State:
         with self._lock:
             if self._reader is None or self._reader.snapshot.snapshot_id != snap.snapshot_id:
                 old, self._reader = self._reader, data.Reader(snap)
+                # Prepare the scenario engine for the new snapshot now, so the first lever change after a run
+                # does not pay for it.
+                threading.Thread(target=self._prewarm, args=(snap,), daemon=True).start()
                 if old is not None:
                     # In-flight requests keep their cursors; a closed connection only refuses new ones, so close
                     # the old reader a little later instead of under their feet.
                     threading.Timer(30.0, old.close).start()
             return self._reader
+
+    def _prewarm(self, snap) -> None:
+        try:
+            self.forecast.get(snap.snapshot_id, snap.warehouse())
+        except Exception:  # noqa: BLE001 - no forecast in this snapshot yet: the levers page says so on use
+            pass
 
 
 # ------------------------------------------------------------------------------------------------ models
@@ -143,6 +153,11 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
         detail = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")) or None,
                    "message": e["msg"]} for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(ScenarioError)
+    async def _no_forecast(request: Request, exc: ScenarioError):
+        return JSONResponse({"detail": [{"field": None, "message": f"no forecast to re-forecast: {exc}"}]},
+                            status_code=503)
 
     @app.exception_handler(NoSnapshotError)
     async def _no_snapshot(request: Request, exc: NoSnapshotError):
@@ -249,8 +264,10 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
         old = state.reader().snapshot.snapshot_id
         with state.save_lock:
             try:
+                # One short transaction on the warehouse (the same rows `lodestar scenario --name` writes), then the
+                # same rows into a copy of the current snapshot: the warehouse is locked only for the write.
                 rows = prepared.save(Warehouse(state.warehouse_path, lock_timeout=SAVE_WAIT_SECONDS), name, levers)
-                snap = publish_snapshot(state.warehouse_path, state.snapshots, lock_timeout=SAVE_WAIT_SECONDS)
+                snap = publish_derived(lambda wh: prepared.save(wh, name, levers), state.snapshots)
             except duckdb.IOException as exc:
                 if "lock" in str(exc).lower():
                     raise CockpitError(503, "the warehouse is being written by a pipeline run; try again shortly") \

@@ -26,15 +26,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     from lodestar.readpath import publish_snapshot
 
     t0 = time.perf_counter()
-    reuse = os.environ.get("LODESTAR_TEST_COCKPIT_REUSE_HOME")  # DEV ONLY: remove
-    if reuse:
-        import shutil
-        shutil.copytree(reuse, home, dirs_exist_ok=True)
-        from lodestar.cockpit.users import create_demo_users
-        from lodestar.warehouse import Warehouse
-        create_demo_users(Warehouse(get_settings().warehouse_path), home)
-        snap = publish_snapshot(get_settings().warehouse_path)
-        return World(home, get_settings().warehouse_path, snap.path.parent, time.perf_counter() - t0)
     generate(get_settings().demo_dir, scale=SCALE)
     with demo_api_env():  # as `lodestar demo` does: the HTTP feeds read the demo company's API
         outcome = run_main_job(tags={"trigger": "cockpit_tests"})
@@ -96,3 +87,39 @@ def docs_dir() -> Path:
     d = PROJECT_ROOT / "docs" / "cockpit"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+@pytest.fixture(scope="session")
+def value_report(world: World) -> dict:
+    """A quarterly value report listed in raw.value_reports the way the reports asset lists them (contract:
+    <home>/reports/value/<quarter>/<customer>.pdf|.html): a real PDF holding the customer's latest KPI change, so
+    a download can be checked by its text."""
+    import duckdb
+    import pandas as pd
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from lodestar.readpath import publish_snapshot
+    from lodestar.warehouse import Warehouse
+
+    con = duckdb.connect(str(world.warehouse), read_only=True)
+    try:
+        cid, kpi, change = con.execute(
+            "select customer_id, kpi_name, change_pct from marts.value_realization where change_pct is not null "
+            "order by customer_id, quarter_start desc limit 1").fetchone()
+    finally:
+        con.close()
+    quarter = "2026Q3"
+    folder = world.home / "reports" / "value" / quarter
+    folder.mkdir(parents=True, exist_ok=True)
+    figure = f"KPI change {change:+.1f}%"
+    pdf = canvas.Canvas(str(folder / f"{cid}.pdf"), pagesize=A4)
+    pdf.drawString(72, 770, f"Value report {cid} {quarter}")
+    pdf.drawString(72, 750, figure)
+    pdf.save()
+    (folder / f"{cid}.html").write_text(f"<h1>Value report {cid}</h1><p>{figure}</p>", encoding="utf-8")
+    Warehouse(world.warehouse).replace_rows("raw", "value_reports", pd.DataFrame([{
+        "customer_id": cid, "quarter": quarter, "pdf_path": str(folder / f"{cid}.pdf"),
+        "html_path": str(folder / f"{cid}.html"), "created_at": pd.Timestamp("2026-10-01")}]), "customer_id = ?", [cid])
+    publish_snapshot(world.warehouse, world.snapshots)
+    return {"customer_id": cid, "quarter": quarter, "figure": figure, "kpi": kpi}

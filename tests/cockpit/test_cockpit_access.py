@@ -9,10 +9,16 @@ import pytest
 
 
 def _owned(world) -> dict[str, list[tuple[str, str]]]:
+    """account manager -> [(customer_id, legal_name)] by the access policy the server uses (marts.access_policy
+    once it exists, else customer_360's account manager)."""
+    from lodestar.cockpit.users import access_policy_sql
+
     con = duckdb.connect(str(world.warehouse), read_only=True)
     try:
-        rows = con.execute("select account_manager_id, customer_id, legal_name from marts.customer_360 "
-                           "where account_manager_id is not null order by 2").fetchall()
+        present = set(con.execute("select table_schema, table_name from information_schema.tables").fetchall())
+        rows = con.execute(f"""select p.principal_id, p.customer_id, c.legal_name from ({access_policy_sql(present)}) p
+                               join marts.customer_360 c using (customer_id)
+                               where p.principal_kind = 'account_manager' order by 2""").fetchall()
     finally:
         con.close()
     out: dict[str, list[tuple[str, str]]] = {}

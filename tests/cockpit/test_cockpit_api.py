@@ -230,31 +230,16 @@ def test_csg_reconciliation_and_efficiency(director):
     assert e and {"dimension", "company_value", "industry_average", "top_10_percent"} <= set(e[0])
 
 
-def test_value_report_download_is_listed_and_checked(director, world, base_url):
-    from lodestar.readpath import publish_snapshot
-
-    c = director.get("/api/customers").json()[0]["customer_id"]
-    folder = world.home / "reports" / "value" / "2026Q3"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{c}.html").write_text("<h1>value report</h1>", encoding="utf-8")
-    (folder / f"{c}.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
-    import pandas as pd
-
-    from lodestar.warehouse import Warehouse
-
-    # the reports helper's contract: raw.value_reports lists the files
-    Warehouse(world.warehouse).replace_rows("raw", "value_reports", pd.DataFrame([{
-        "customer_id": c, "quarter": "2026Q3", "pdf_path": str(folder / f"{c}.pdf"),
-        "html_path": str(folder / f"{c}.html"), "created_at": pd.Timestamp("2026-10-01")}]), "customer_id = ?", [c])
-    publish_snapshot(world.warehouse, world.snapshots)
+def test_value_report_download_is_listed_and_checked(director, value_report, base_url):
+    c, q = value_report["customer_id"], value_report["quarter"]
     page = director.get(f"/api/customers/{c}").json()
-    assert page["value_reports"][0]["quarter"] == "2026Q3"
-    r = director.get(f"/reports/{c}/2026Q3.pdf")
+    assert page["value_reports"][0]["quarter"] == q
+    r = director.get(f"/reports/{c}/{q}.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
-    assert director.get(f"/reports/{c}/2026Q3.html").text.startswith("<h1>")
+    assert value_report["figure"] in director.get(f"/reports/{c}/{q}.html").text
     assert director.get(f"/reports/{c}/2026Q4.pdf").status_code == 404
-    assert director.get(f"/reports/{c}/2026Q3.exe").status_code == 422
-    assert httpx.get(f"{base_url}/reports/{c}/2026Q3.pdf").status_code == 401
+    assert director.get(f"/reports/{c}/{q}.exe").status_code == 422
+    assert httpx.get(f"{base_url}/reports/{c}/{q}.pdf").status_code == 401
 
 
 def test_demo_summary_prints_the_cockpit_users(world):

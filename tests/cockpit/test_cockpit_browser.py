@@ -30,6 +30,13 @@ def _sign_in(browser, base_url, username="director"):
     return ctx, page
 
 
+def _set_lever(page, name: str, value: str) -> None:
+    """Type a value and commit it (a change event) without moving focus: a focus change would commit the
+    previously edited input a second time."""
+    page.evaluate("([n, v]) => { const e = document.getElementById('lever-' + n); e.value = v;"
+                  " e.dispatchEvent(new Event('change')); }", [name, value])
+
+
 def _total(page) -> float:
     return float(page.inner_text("#total-scenario").replace(",", ""))
 
@@ -37,27 +44,24 @@ def _total(page) -> float:
 def test_levers_move_save_reload(browser, base_url, docs_dir):
     ctx, page = _sign_in(browser, base_url)
     page.wait_for_url(re.compile(r"/levers"))
-    page.wait_for_function("document.body.dataset.forecastSeq >= '1'")
+    page.wait_for_function("window.cockpitTimings && window.cockpitTimings.length >= 1")
     base = _total(page)
     assert page.inner_text("#total-base") == page.inner_text("#total-scenario")
     page.screenshot(path=str(docs_dir / "levers.png"), full_page=True)
 
-    page.fill("#lever-safety_stock", "2.5")
-    page.dispatch_event("#lever-safety_stock", "change")
-    page.wait_for_function("document.body.dataset.forecastSeq >= '2'")
+    _set_lever(page, "safety_stock", "2.5")
+    page.wait_for_function("window.cockpitTimings.length >= 2")
     moved = _total(page)
     assert moved > base
     assert "+" in page.inner_text("#total-delta")
 
     # out of range: the range is shown and nothing is sent to the engine
     seq = page.evaluate("window.cockpitTimings.length")
-    page.fill("#lever-promo_half_life", "99")
-    page.dispatch_event("#lever-promo_half_life", "change")
+    _set_lever(page, "promo_half_life", "99")
     expect(page.locator("#error-promo_half_life")).to_contain_text("0.5 – 12")
     page.wait_for_timeout(300)
     assert page.evaluate("window.cockpitTimings.length") == seq
-    page.fill("#lever-promo_half_life", "2")
-    page.dispatch_event("#lever-promo_half_life", "change")
+    _set_lever(page, "promo_half_life", "2")
     page.wait_for_function(f"window.cockpitTimings.length > {seq}")
 
     page.fill("#scenario-name", "browser push")
@@ -143,4 +147,21 @@ def test_account_manager_in_the_browser_gets_404_for_a_foreign_customer(browser,
     resp = page.goto(f"{base_url}/customers/{foreign['customer_id']}")
     assert resp.status == 404
     assert foreign["legal_name"] not in page.content()
+    ctx.close()
+
+
+def test_value_report_downloads_from_the_customer_page(browser, base_url, value_report, tmp_path):
+    import pypdfium2
+
+    ctx, page = _sign_in(browser, base_url)
+    page.wait_for_url(re.compile(r"/levers"))
+    page.goto(f"{base_url}/customers/{value_report['customer_id']}")
+    with page.expect_download() as info:
+        page.click(f"#report-pdf-{value_report['quarter']}")
+    path = tmp_path / "report.pdf"
+    info.value.save_as(path)
+    pdf = pypdfium2.PdfDocument(str(path))
+    text = pdf[0].get_textpage().get_text_range()
+    pdf.close()
+    assert value_report["figure"] in text and value_report["customer_id"] in text
     ctx.close()

@@ -10,7 +10,7 @@ import duckdb
 import httpx
 import pytest
 
-from lodestar.readpath import NoSnapshotError, current_snapshot, publish_snapshot
+from lodestar.readpath import NoSnapshotError, current_snapshot, publish_derived, publish_snapshot
 
 
 def test_publish_makes_a_new_current_snapshot_and_prunes(world, tmp_path):
@@ -26,6 +26,22 @@ def test_publish_makes_a_new_current_snapshot_and_prunes(world, tmp_path):
     assert held.execute("select count(*) from marts.customer_360").fetchone()[0] > 0
     held.close()
     assert not list(snaps.glob(".*tmp*"))
+
+
+def test_a_derived_snapshot_changes_the_copy_not_the_warehouse(world, tmp_path):
+    import pandas as pd
+
+    snaps = tmp_path / "snaps"
+    publish_snapshot(world.warehouse, snaps)
+    derived = publish_derived(lambda wh: wh.replace_table("raw", "cockpit_probe", pd.DataFrame({"x": [1]})), snaps)
+    assert current_snapshot(snaps).path == derived.path
+    assert derived.warehouse().table_exists("raw", "cockpit_probe")
+    con = duckdb.connect(str(world.warehouse), read_only=True)
+    try:
+        n = con.execute("select count(*) from information_schema.tables where table_name = 'cockpit_probe'").fetchone()
+    finally:
+        con.close()
+    assert n[0] == 0
 
 
 def test_a_landing_run_writes_while_the_cockpit_serves(world, director):
