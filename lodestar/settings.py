@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -38,6 +38,10 @@ class Settings:
     dbt_target: str = "duckdb"  # LODESTAR_DBT_TARGET: the dbt profile target the assets build on
     mlflow_ui_url: str = "http://127.0.0.1:5000"  # LODESTAR_MLFLOW_UI_URL: links from Dagster metadata
     serve_demo_api: bool = True  # LODESTAR_SERVE_DEMO_API: the CLI serves the demo company's HTTP API
+    cockpit_session_minutes: float = 480.0  # LODESTAR_COCKPIT_SESSION_MINUTES: a cockpit sign-in lasts this long
+    # LODESTAR_COCKPIT_DEMO_PASSWORD: one password for every cockpit demo user (None = a random one each); a secret,
+    # so kept out of the repr
+    cockpit_demo_password: str | None = field(default=None, repr=False)
 
     @property
     def forecast_last_week(self) -> date:
@@ -100,6 +104,8 @@ def get_settings() -> Settings:
         dbt_target=os.environ.get("LODESTAR_DBT_TARGET", "duckdb"),
         mlflow_ui_url=os.environ.get("LODESTAR_MLFLOW_UI_URL", "http://127.0.0.1:5000"),
         serve_demo_api=os.environ.get("LODESTAR_SERVE_DEMO_API", "true").lower() != "false",
+        cockpit_session_minutes=float(os.environ.get("LODESTAR_COCKPIT_SESSION_MINUTES") or 480),
+        cockpit_demo_password=os.environ.get("LODESTAR_COCKPIT_DEMO_PASSWORD") or None,
     )
 
 

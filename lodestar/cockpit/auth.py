@@ -1,4 +1,5 @@
-"""Server-side sessions of the cockpit: random tokens, an absolute expiry, kept in the server's memory.
+"""Server-side sessions of the cockpit: random tokens, an absolute expiry (``LODESTAR_COCKPIT_SESSION_MINUTES``,
+8 hours by default), kept in the server's memory.
 
 The browser carries the token in an HttpOnly, SameSite=Strict cookie; API clients may send it as a Bearer token.
 A restart signs everyone out, which is the safe direction for a one-process laptop server.
@@ -6,16 +7,15 @@ A restart signs everyone out, which is the safe direction for a one-process lapt
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 
 from lodestar.cockpit.users import Principal
+from lodestar.settings import get_settings
 
 COOKIE = "lodestar_session"
-SESSION_MINUTES_ENV = "LODESTAR_COCKPIT_SESSION_MINUTES"
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Session:
 
 class SessionStore:
     def __init__(self, minutes: float | None = None) -> None:
-        self.minutes = float(minutes if minutes is not None else os.environ.get(SESSION_MINUTES_ENV, "480"))
+        self.minutes = float(minutes if minutes is not None else get_settings().cockpit_session_minutes)
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 

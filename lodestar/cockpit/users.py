@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse
 
 ROLES = ("sales_director", "account_manager", "csg_member")
 USERS_TABLE = ("raw", "cockpit_users")
 # scrypt cost: ~50 ms per check on this machine, memory 16 MiB (n * r * 128 bytes)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
-PASSWORD_ENV = "LODESTAR_COCKPIT_DEMO_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def create_demo_users(warehouse: Warehouse, home: Path) -> pd.DataFrame:
     known: dict[str, str] = {}
     if path.exists():
         known = {u["username"]: u["password"] for u in json.loads(path.read_text(encoding="utf-8"))}
-    fixed = os.environ.get(PASSWORD_ENV)
+    fixed = get_settings().cockpit_demo_password
     passwords = {u: fixed or known.get(u) or secrets.token_urlsafe(9) for u in users["username"]}
     out = users.copy()
     out["password_hash"] = [hash_password(passwords[u]) for u in out["username"]]
