@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: install system demo test lint dagster-ui mlflow-ui dbt-docs bench clean prod-up prod-down
+.PHONY: install system demo test lint dagster-ui mlflow-ui dbt-docs cockpit bench clean prod-up prod-down
 
 install: system $(VENV)/.installed $(MANIFEST)
 
@@ -55,6 +55,9 @@ mlflow-ui: install
 
 dbt-docs: install
 	$(BIN)/lodestar dbt-docs
+
+cockpit: install
+	$(BIN)/lodestar cockpit --port 8600
 
 # Optional production profile (README "Production profile"): PostgreSQL, Dagster daemon + webserver and an
 # MLflow server on this machine; LODESTAR_PG_PASSWORD must be set. prod-down stops it, keeping its data.

@@ -51,6 +51,8 @@ def main() -> int:
         "forecast_real": [PY, str(ROOT / "forecast_real.py")],
         "forecast_online_retail": [PY, str(ROOT / "forecast_online_retail.py")],
         "reliability": [PY, str(ROOT / "reliability.py")],
+        # the cockpit in a real browser on its own scale-1 demo company (runs `lodestar demo` first)
+        "cockpit_latency": [PY, str(ROOT / "cockpit_latency.py"), "--scale", "1"],
     }
     # Benches that read a warehouse another bench built.
     homes = {"forecast_demo_scale1": scratch / "dbt1" / "home"}

@@ -124,6 +124,12 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
         outcome.success = reports.success
         outcome.failed_steps += reports.failed_steps
         outcome.checks.update(reports.checks)
+    if outcome.success:
+        from lodestar.readpath import publish_snapshot
+
+        # The cockpit reads this copy, never the warehouse the runs write (see lodestar/readpath.py).
+        snap = publish_snapshot(get_settings().warehouse_path)
+        console.print(f"cockpit snapshot published: {snap.path.name}")
     print_summary(outcome, console, elapsed=time.perf_counter() - started)
     if not outcome.ok:  # a failed asset check fails the command too, not only a failed step
         raise typer.Exit(code=1)
@@ -302,6 +308,26 @@ def open_read_only(path: Path):
 
     return duckdb.connect(str(path), read_only=True, config={
         "enable_external_access": False, "lock_configuration": True})
+
+
+@app.command()
+def cockpit(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8600,
+) -> None:
+    """Serve the sales cockpit (pages and JSON API, /openapi.json) on 127.0.0.1 until Ctrl-C."""
+    _prepare_env()
+    from lodestar.cockpit.app import serve
+    from lodestar.readpath import NoSnapshotError, current_snapshot, publish_snapshot
+
+    try:
+        current_snapshot()
+    except NoSnapshotError:
+        if not get_settings().warehouse_path.exists():
+            console.print("[red]no warehouse yet:[/red] run `make demo` first")
+            raise typer.Exit(2) from None
+        publish_snapshot(get_settings().warehouse_path)
+    console.print(f"sales cockpit on http://127.0.0.1:{port} (sign in with a user from `lodestar demo`'s summary)")
+    serve("127.0.0.1", port)
 
 
 @app.command()

@@ -245,3 +245,24 @@ def print_summary(outcome: MainJobOutcome, console: Console, elapsed: float | No
     console.print("  Dagster:  make dagster-ui   -> http://127.0.0.1:3000")
     console.print("  MLflow:   make mlflow-ui    -> http://127.0.0.1:5000")
     console.print('  SQL:      .venv/bin/lodestar sql "show all tables"   (read-only, any DuckDB client works too)')
+    console.print("  Cockpit:  make cockpit      -> http://127.0.0.1:8600")
+    print_cockpit_users(console, settings.home)
+
+
+def print_cockpit_users(console: Console, home, limit: int = 6) -> None:
+    """The cockpit's demo users and passwords (raw/cockpit_users); all of them are in the file named."""
+    from lodestar.cockpit.users import demo_passwords_file, read_demo_passwords
+
+    users = read_demo_passwords(home)
+    if not users:
+        return
+    table = Table(title="cockpit demo users (passwords stored as scrypt hashes in raw.cockpit_users)")
+    for col in ("username", "password", "role", "sees"):
+        table.add_column(col)
+    shown = [u for u in users if u["role"] == "sales_director"]
+    shown += [u for u in users if u["role"] == "account_manager"][:3]
+    shown += [u for u in users if u["role"] == "csg_member"][:2]
+    for u in shown[:limit]:
+        table.add_row(u["username"], u["password"], u["role"], u["principal_id"] or "everything")
+    console.print(table)
+    console.print(f"all {len(users)} demo users and passwords: {demo_passwords_file(home)}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -42,6 +42,10 @@ class Settings:
     debug: bool = False  # LODESTAR_DEBUG: CLI errors show their traceback
     landing_cron: str = "0 * * * *"  # LODESTAR_LANDING_CRON: when the `landing_schedule` lands new drops
     landing_selection: str = "tag:layer=landing"  # LODESTAR_LANDING_SELECTION: what the `landing` job lands
+    cockpit_session_minutes: float = 480.0  # LODESTAR_COCKPIT_SESSION_MINUTES: a cockpit sign-in lasts this long
+    # LODESTAR_COCKPIT_DEMO_PASSWORD: one password for every cockpit demo user (None = a random one each); a secret,
+    # so kept out of the repr
+    cockpit_demo_password: str | None = field(default=None, repr=False)
 
     @property
     def forecast_last_week(self) -> date:
@@ -108,6 +112,8 @@ def get_settings() -> Settings:
         debug=os.environ.get("LODESTAR_DEBUG", "").strip().lower() in ("1", "true", "yes"),
         landing_cron=os.environ.get("LODESTAR_LANDING_CRON") or "0 * * * *",
         landing_selection=os.environ.get("LODESTAR_LANDING_SELECTION") or "tag:layer=landing",
+        cockpit_session_minutes=float(os.environ.get("LODESTAR_COCKPIT_SESSION_MINUTES") or 480),
+        cockpit_demo_password=os.environ.get("LODESTAR_COCKPIT_DEMO_PASSWORD") or None,
     )
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Lodestar needs (tesseract with Simplified Chinese, CJK fonts,
-# Pango for the PDF reports, PostgreSQL for the dbt parity test). Idempotent: does nothing when they are already there.
+# Pango for the PDF reports, PostgreSQL for the dbt parity test, Chromium for the cockpit's browser tests).
+# Idempotent: does nothing when they are already there.
 set -euo pipefail
 need=()
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
@@ -10,6 +11,8 @@ tesseract --list-langs 2>/dev/null | grep -qx chi_sim || need+=(tesseract-ocr-ch
 # Pango (with its FreeType backend) is what weasyprint lays the quarterly value reports out with.
 ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 command -v make >/dev/null 2>&1 || need+=(make)
+# the cockpit's browser tests drive Debian's Chromium through Playwright (its own browser download is blocked)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"
   exit 0

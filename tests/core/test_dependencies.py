@@ -21,6 +21,8 @@ USED_WITHOUT_IMPORT = {
     "pyarrow": "the Arrow engine of pandas and DuckDB DataFrame exchange",
     "tabulate": "pandas.DataFrame.to_markdown in asset metadata",
     "openpyxl": "pandas.read_excel(engine=\"openpyxl\") of the xlsx feeds (connectors/files.py)",
+    "jinja2": "the cockpit's page templates (fastapi.templating.Jinja2Templates, lodestar/cockpit/app.py)",
+    "python-multipart": "FastAPI's form parsing of the cockpit's sign-in form (lodestar/cockpit/app.py)",
 }
 # Optional extras and the product modules allowed to import them (lazily, inside the optional feature).
 OPTIONAL = {"dlt": ("connectors/landing.py",), "gensim": ("nlp/embeddings.py",)}

@@ -1,0 +1,172 @@
+"""Latency of the sales cockpit with a real browser: the re-forecast after a lever change (server and round trip,
+p50/p95), the browser's redraw, and page loads; writes bench/results/cockpit.json.
+
+The cockpit runs as its own process (`lodestar cockpit`) on a demo company of the given scale: either an existing
+home (--home, after `lodestar demo`) or one generated and run here into a temporary home (a few minutes at
+scale 1). Chromium is Debian's /usr/bin/chromium driven by Playwright.
+Run: nice .venv/bin/python bench/cockpit_latency.py --scale 1 [--home DIR] [--changes 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
+from ml.levers import LEVER_SPECS  # noqa: E402
+
+PASSWORD = "bench-cockpit"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+PAGES = ["levers", "lights", "matrix", "customers", "csg", "reconciliation", "efficiency"]
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return round(s[min(len(s) - 1, max(0, int(round(q * (len(s) - 1)))))], 2)
+
+
+def stats(values: list[float]) -> dict:
+    return {"n": len(values), "p50_ms": pct(values, 0.5), "p95_ms": pct(values, 0.95), "max_ms": round(max(values), 2),
+            "mean_ms": round(statistics.fmean(values), 2)}
+
+
+def build_home(scale: float, home: Path) -> float:
+    dagster_home = home.parent / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / ".dagster" / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {**os.environ, "LODESTAR_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
+           "LODESTAR_COCKPIT_DEMO_PASSWORD": PASSWORD}
+    t0 = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).parent / "lodestar"), "demo", "--scale", str(scale),
+                    "--history-weeks", "0"], env=env, check=True, cwd=ROOT)
+    return time.perf_counter() - t0
+
+
+def random_levers(rng: random.Random) -> dict:
+    spec = rng.choice(LEVER_SPECS)
+    return {spec.name: round(rng.uniform(spec.lo, spec.hi), 3)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--home", type=Path, help="an existing LODESTAR_HOME after `lodestar demo` (else one is built)")
+    ap.add_argument("--changes", type=int, default=40, help="lever changes per measurement")
+    ap.add_argument("--port", type=int, default=8611)
+    ap.add_argument("--out", type=Path, default=RESULTS / "cockpit.json")
+    args = ap.parse_args()
+
+    scratch = None
+    built_s = None
+    home = args.home
+    if home is None:
+        scratch = Path(tempfile.mkdtemp(prefix="lodestar-cockpit-bench-"))
+        home = scratch / "home"
+        built_s = build_home(args.scale, home)
+    env = {**os.environ, "LODESTAR_HOME": str(home), "LODESTAR_COCKPIT_DEMO_PASSWORD": PASSWORD}
+    if args.home is not None:  # users of an existing home: (re)create them with the bench's password
+        subprocess.run([sys.executable, "-c", "from lodestar.cockpit.users import create_demo_users;"
+                        "from lodestar.settings import get_settings;from lodestar.warehouse import Warehouse;"
+                        "from lodestar.readpath import publish_snapshot;s=get_settings();"
+                        "create_demo_users(Warehouse(s.warehouse_path), s.home);publish_snapshot(s.warehouse_path)"],
+                       env=env, check=True, cwd=ROOT)
+    server = subprocess.Popen([str(Path(sys.executable).parent / "lodestar"), "cockpit", "--port", str(args.port)],
+                              env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{args.port}"
+    out: dict = {"scale": args.scale, "home_built_seconds": round(built_s, 1) if built_s else None,
+                 "cpu_count": os.cpu_count(), "load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        rng = random.Random(7)
+        token = httpx.post(f"{base}/api/login", json={"username": "director", "password": PASSWORD}).json()["token"]
+        api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        t0 = time.perf_counter()
+        first = api.post("/api/forecast", json={"levers": {}}).json()
+        out["engine_prepare_first_call_ms"] = round(1000 * (time.perf_counter() - t0), 1)
+        out["grain_series"] = first["series"]
+        out["grain_rows"] = first["series"] * len(first["weeks"])
+        wall, server_ms = [], []
+        for _ in range(args.changes):
+            t = time.perf_counter()
+            r = api.post("/api/forecast", json={"levers": random_levers(rng)}).json()
+            wall.append(1000 * (time.perf_counter() - t))
+            server_ms.append(r["server_ms"])
+        out["api_reforecast_round_trip"] = stats(wall)
+        out["api_reforecast_server"] = stats(server_ms)
+
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(f"{base}/login")
+            page.fill("#username", "director")
+            page.fill("#password", PASSWORD)
+            page.click("#sign-in")
+            page.wait_for_url("**/levers")
+            page.wait_for_function("window.cockpitTimings && window.cockpitTimings.length >= 1")
+            for _ in range(args.changes):
+                spec = rng.choice(LEVER_SPECS)
+                n = page.evaluate("window.cockpitTimings.length")
+                # set and commit without moving focus (a blur would commit the previous input again)
+                page.evaluate("([n, v]) => { const e = document.getElementById('lever-' + n); e.value = v;"
+                              " e.dispatchEvent(new Event('change')); }",
+                              [spec.name, str(round(rng.uniform(spec.lo, spec.hi), 3))])
+                page.wait_for_function(f"window.cockpitTimings.length > {n}")
+            timings = page.evaluate("window.cockpitTimings.slice(1)")
+            out["browser_change_to_response"] = stats([t["request_ms"] for t in timings])
+            out["browser_redraw"] = stats([t["redraw_ms"] for t in timings])
+            out["browser_change_to_redrawn"] = stats([t["total_ms"] for t in timings])
+            loads = {}
+            for name in PAGES:
+                samples = []
+                for _ in range(5):
+                    t = time.perf_counter()
+                    page.goto(f"{base}/{name}", wait_until="load")
+                    if name == "levers":
+                        page.wait_for_function("window.cockpitTimings && window.cockpitTimings.length >= 1")
+                    samples.append(1000 * (time.perf_counter() - t))
+                loads[name] = stats(samples)
+            cid = api.get("/api/customers").json()[0]["customer_id"]
+            samples = []
+            for _ in range(5):
+                t = time.perf_counter()
+                page.goto(f"{base}/customers/{cid}", wait_until="load")
+                samples.append(1000 * (time.perf_counter() - t))
+            loads["customer"] = stats(samples)
+            out["page_load"] = loads
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    out["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The sales cockpit web app: pages and JSON API over the warehouse snapshot (see lodestar.cockpit.app)."""

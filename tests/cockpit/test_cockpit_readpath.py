@@ -1,0 +1,109 @@
+"""The read path: snapshots publish atomically, and a pipeline run writes the warehouse while the cockpit serves,
+neither failing nor waiting."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import duckdb
+import httpx
+import pytest
+
+from lodestar.readpath import NoSnapshotError, current_snapshot, publish_derived, publish_snapshot
+
+
+def test_publish_makes_a_new_current_snapshot_and_prunes(world, tmp_path):
+    snaps = tmp_path / "snaps"
+    with pytest.raises(NoSnapshotError):
+        current_snapshot(snaps)
+    first = publish_snapshot(world.warehouse, snaps)
+    assert current_snapshot(snaps).path == first.path
+    held = duckdb.connect(str(first.path), read_only=True)  # a reader on the old snapshot keeps working
+    later = [publish_snapshot(world.warehouse, snaps) for _ in range(3)]
+    assert current_snapshot(snaps).path == later[-1].path
+    assert len(list(snaps.glob("warehouse-*.duckdb"))) == 3
+    assert held.execute("select count(*) from marts.customer_360").fetchone()[0] > 0
+    held.close()
+    assert not list(snaps.glob(".*tmp*"))
+
+
+def test_a_derived_snapshot_changes_the_copy_not_the_warehouse(world, tmp_path):
+    import pandas as pd
+
+    snaps = tmp_path / "snaps"
+    publish_snapshot(world.warehouse, snaps)
+    derived = publish_derived(lambda wh: wh.replace_table("raw", "cockpit_probe", pd.DataFrame({"x": [1]})), snaps)
+    assert current_snapshot(snaps).path == derived.path
+    assert derived.warehouse().table_exists("raw", "cockpit_probe")
+    con = duckdb.connect(str(world.warehouse), read_only=True)
+    try:
+        n = con.execute("select count(*) from information_schema.tables where table_name = 'cockpit_probe'").fetchone()
+    finally:
+        con.close()
+    assert n[0] == 0
+
+
+def test_a_landing_run_writes_while_the_cockpit_serves(world, director):
+    """While the server answers requests (holding its snapshot open), the main job's landing assets run against
+    the warehouse: the run succeeds, every request succeeds, and the warehouse opens for writing at once."""
+    from lodestar.cli import demo_api_env
+    from lodestar.mainjob import run_main_job
+
+    # the cockpit holds a connection to its snapshot right now
+    assert director.get("/api/customers").status_code == 200
+    con = duckdb.connect(str(world.warehouse))  # read-write, no lock wait: nobody else holds the file
+    con.close()
+
+    stop = threading.Event()
+    results: list[int] = []
+
+    def hammer():
+        while not stop.is_set():
+            for path in ("/api/lights", "/api/matrix", "/api/customers"):
+                try:
+                    results.append(director.get(path).status_code)
+                except httpx.HTTPError:
+                    results.append(-1)
+            r = director.post("/api/forecast", json={"levers": {"safety_stock": 1.7}})
+            results.append(r.status_code)
+
+    t = threading.Thread(target=hammer, daemon=True)
+    t.start()
+    started = time.perf_counter()
+    try:
+        with demo_api_env():
+            outcome = run_main_job(select="tag:layer=landing", tags={"trigger": "cockpit_readpath_test"})
+    finally:
+        stop.set()
+        t.join(timeout=60)
+    assert outcome.success, outcome.failed_steps
+    assert time.perf_counter() - started > 0
+    assert len(results) >= 10 and set(results) == {200}, (len(results), sorted(set(results)))
+    # the run's result reaches the cockpit with the next snapshot
+    before = current_snapshot(world.snapshots).snapshot_id
+    publish_snapshot(world.warehouse, world.snapshots)
+    assert director.get("/api/me").json()["snapshot"] != before
+
+
+def test_the_run_status_sensor_publishes_a_snapshot_after_a_successful_run(world):
+    import dagster as dg
+
+    from orchestration.defs.cockpit.assets import publish_cockpit_snapshot
+
+    @dg.op
+    def noop() -> None:
+        return None
+
+    @dg.job
+    def tiny():
+        noop()
+
+    before = current_snapshot(world.snapshots).snapshot_id
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = tiny.execute_in_process(instance=instance)
+        ctx = dg.build_run_status_sensor_context(
+            sensor_name="publish_cockpit_snapshot", dagster_instance=instance, dagster_run=result.dagster_run,
+            dagster_event=result.get_run_success_event())
+        publish_cockpit_snapshot(ctx)
+    assert current_snapshot(world.snapshots).snapshot_id != before
