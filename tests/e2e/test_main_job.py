@@ -101,14 +101,34 @@ def test_forecast_history_fills_forecast_accuracy_and_the_red_light(first_run):
 
 @pytest.mark.slow
 def test_injected_discontinuations_raise_drop_alerts_with_that_cause(first_run):
-    """The generator discontinues SKUs that some customers depend on; raw.alerts names that cause for them."""
+    """The generator discontinues SKUs that some customers depend on; raw.alerts names that cause for every one
+    whose own order mix puts the alert's threshold of next month on the SKU (an alert promises a drop of at least
+    DROP_THRESHOLD below the run-rate; the share is computed here from the orders, independently of ml.alerts)."""
+    from ml.alerts import DROP_THRESHOLD, RUN_RATE_WEEKS
+
     assert first_run.returncode == 0
     truth = pd.read_csv(_settings().truth_dir / "injected_events.csv", dtype={"customer_id": str})
     discontinued = truth[truth["event_type"] == "sku_discontinued"]
     assert len(discontinued), "the generator injected no discontinuation"
-    alerts = Warehouse(_settings().warehouse_path).query("select customer_id, main_driver, reason from raw.alerts")
+    wh = Warehouse(_settings().warehouse_path)
+    orders = wh.query("select customer_id, sku_id, cast(order_date as date) d, quantity from staging.stg_erp__orders "
+                      "where order_status <> 'cancelled'")
+    orders["d"] = pd.to_datetime(orders["d"])
+    as_of = orders["d"].max()
+    recent = orders[orders["d"] > as_of - pd.Timedelta(weeks=RUN_RATE_WEEKS)]
+    month = (as_of + pd.offsets.MonthBegin(1)).normalize()
+    month_days = (month + pd.offsets.MonthBegin(1) - month).days
+    alerts = wh.query("select customer_id, main_driver, reason from raw.alerts")
     got = alerts.set_index("customer_id")
+    promised = []
     for event in discontinued.itertuples():
+        mine = recent[recent["customer_id"] == event.customer_id]
+        share = mine.loc[mine["sku_id"] == event.sku_id, "quantity"].sum() / mine["quantity"].sum()
+        dead_days = month_days - min(max((pd.Timestamp(event.effective_date) - month).days, 0), month_days)
+        if share * dead_days / month_days >= DROP_THRESHOLD:
+            promised.append(event)
+    assert promised, "no planted discontinuation is strong enough to promise an alert: the check would be empty"
+    for event in promised:
         assert event.customer_id in got.index, f"no alert for {event.customer_id}: {alerts.to_dict('records')}"
         assert got.at[event.customer_id, "main_driver"] == "discontinued SKU in ERP"
         assert event.sku_id in got.at[event.customer_id, "reason"]

@@ -40,7 +40,10 @@ class TrainConfig(dg.Config):
     """Training run config; the defaults keep the demo fast (small LightGBM, one backtest cutoff)."""
 
     family: str = Field("lgbm", description="seasonal_naive | traditional | ets | mstl | croston_sba | tsb | adida | imapa | lgbm")
-    objective: str = Field("tweedie", description="LightGBM objective: tweedie (fast, unbiased sums) | l1 | huber | ...")
+    # The main job's small model (80 trees) keeps L1: on the scale-0.05 demo its own backtest scores total WAPE 0.22
+    # and grain MASE 1.16 with l1 against 0.33 and 2.22 with tweedie, whose sums run 15-60% above the run-rate in the
+    # weeks ahead (and hide planted drops from the alerts). Tweedie stays the benches' and ForecastConfig's default.
+    objective: str = Field("l1", description="LightGBM objective: l1 | tweedie (fast, unbiased sums) | huber | ...")
     n_cutoffs: int = Field(1, description="rolling backtest origins logged to MLflow")
     horizon: int = 13
     n_estimators: int = 80
