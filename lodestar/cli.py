@@ -64,6 +64,7 @@ def demo_api_env() -> Iterator[None]:
         yield
         return
     from connectors.contracts import discover_http_contracts
+    from lodestar.company import environ_overrides
     from lodestar.demo.api import serve_demo_api
 
     token = secrets.token_urlsafe(24)
@@ -74,16 +75,8 @@ def demo_api_env() -> Iterator[None]:
             overrides[feed.base_url_env] = url
             if feed.auth and feed.auth.token_env:
                 overrides[feed.auth.token_env] = token
-        saved = {k: os.environ.get(k) for k in overrides}
-        os.environ.update(overrides)
-        try:
+        with environ_overrides(overrides):
             yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 def _configured_company(path: Path | None):

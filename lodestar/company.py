@@ -139,6 +139,21 @@ def current_company() -> Company | None:
 
 
 @contextlib.contextmanager
+def environ_overrides(overrides: dict[str, str]) -> Iterator[None]:
+    """Set these environment variables for the block, then put back what was there (or nothing)."""
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
 def http_environment(company: Company | None, contract) -> Iterator[None]:
     """For one HTTP feed's load: point its base-URL env var at the company's base URL, and its token env var at
     the token in the company's ``token_env`` (copied in this process only, never printed); restored afterwards,
@@ -152,16 +167,8 @@ def http_environment(company: Company | None, contract) -> Iterator[None]:
             token = os.environ.get(cfg.token_env)
             if token:
                 overrides[contract.auth.token_env] = token
-    saved = {k: os.environ.get(k) for k in overrides}
-    os.environ.update(overrides)
-    try:
+    with environ_overrides(overrides):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def demo_company_yaml(contracts_dir: Path, http_dir: Path) -> str:
