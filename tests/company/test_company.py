@@ -33,6 +33,9 @@ feeds:
     files: "customers*.csv"
     format: csv
     primary_key: [customer_id]
+    # one planted duplicate in three rows: a reject the run reports, within the feed's threshold (a failed
+    # reject-rate check would make `lodestar run` exit 1)
+    reject_threshold: 0.5
     columns:
       customer_id: {type: string, required: true}
       customer_name: {type: string, required: true}

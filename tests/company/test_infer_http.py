@@ -44,7 +44,9 @@ def test_demo_api_proposal_loads_and_lands_incrementally(tmp_path, warehouse, mo
         first = land_http_feed(contract, warehouse)
         assert (first.pages_fetched, first.rows_accepted, first.rows_rejected) == (3, 9, 0)
         again = land_http_feed(contract, warehouse)
-        assert again.rows_seen == 0 and again.rows_in_table == 9
+        # The stored cursor is re-sent a second early (incremental.lookback_seconds) so records tied at it are
+        # not lost: the last record is read again and merges by key, nothing is added.
+        assert again.rows_seen == 1 and again.rows_accepted <= 1 and again.rows_in_table == 9
 
 
 @pytest.mark.parametrize(("style", "selector", "paginator"), [

@@ -56,7 +56,8 @@ def test_champion_moves_only_on_improvement(tiny_ner, tmp_path):
     start = champion_macro_f1(uri)
     assert start is not None
     mlflow.set_tracking_uri(uri)
-    client = MlflowClient()
+    # Registry named explicitly: another test in this process may have set MLflow's global registry URI.
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     before = client.get_model_version_by_alias(MODEL_NAME, "champion").version
 
     # the same pipeline re-registered with a worse score must not take the alias
