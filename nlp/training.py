@@ -206,6 +206,9 @@ def _mlflow(tracking_uri: str):
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)
+    # models:/ URIs resolve through the registry URI, which ml.tracking also sets process-wide: name it too, so
+    # the NER model is always looked up in the store it was given.
+    mlflow.set_registry_uri(tracking_uri)
     return mlflow
 
 
