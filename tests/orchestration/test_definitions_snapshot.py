@@ -18,10 +18,11 @@ def test_definitions_match_the_pinned_snapshot():
         added = sorted(set(current[part]) - set(pinned[part]))
         dropped = sorted(set(pinned[part]) - set(current[part]))
         changed = sorted(k for k in set(current[part]) & set(pinned[part]) if current[part][k] != pinned[part][k])
+        example = (f" (e.g. {changed[0]}: {pinned[part][changed[0]]} -> {current[part][changed[0]]})"
+                   if changed else "")
         assert not (added or dropped or changed), (
-            f"{part}: added {added}, dropped {dropped}, changed {changed[:10]} "
-            f"(e.g. {changed[0]}: {pinned[part][changed[0]] if changed else ''} -> "
-            f"{current[part][changed[0]] if changed else ''}); if intended run `lodestar graph --update-snapshot`")
+            f"{part}: added {added}, dropped {dropped}, changed {changed[:10]}{example}; "
+            "if intended run `lodestar graph --update-snapshot`")
     assert current["checks"] == pinned["checks"], (
         f"checks added {sorted(set(current['checks']) - set(pinned['checks']))[:10]}, dropped "
         f"{sorted(set(pinned['checks']) - set(current['checks']))[:10]}; if intended run `lodestar graph --update-snapshot`")
