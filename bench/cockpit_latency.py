@@ -5,6 +5,13 @@ The cockpit runs as its own process (`lodestar cockpit`) on a demo company of th
 home (--home, after `lodestar demo`) or one generated and run here into a temporary home (a few minutes at
 scale 1). Chromium is Debian's /usr/bin/chromium driven by Playwright.
 Run: nice .venv/bin/python bench/cockpit_latency.py --scale 1 [--home DIR] [--changes 40]
+
+Scale 10 without a multi-hour scale-10 main job: `--home DIR --tile K` copies that home's warehouse into a scratch
+home and replaces the two relations the re-forecast reads (intermediate.int_scenario_inputs and
+staging.stg_forecast__predictions, views over the real forecast) by tables holding K copies of every grain series
+(account manager and SKU ids suffixed, region / product line / channel kept), so the engine, the JSON and the browser
+handle K times the series. The other pages keep the source home's data; the result records `tile` and the series
+count, so the figure is labelled for what it is.
 """
 
 from __future__ import annotations
@@ -56,6 +63,31 @@ def build_home(scale: float, home: Path) -> float:
     return time.perf_counter() - t0
 
 
+TILED_RELATIONS = (("intermediate", "int_scenario_inputs"), ("staging", "stg_forecast__predictions"))
+
+
+def tile_home(source_home: Path, home: Path, k: int) -> None:
+    """A scratch home whose forecast grain is ``k`` copies of ``source_home``'s (see the module docstring)."""
+    import duckdb
+
+    home.mkdir(parents=True)
+    target = home / "warehouse.duckdb"
+    shutil.copyfile(source_home / "warehouse.duckdb", target)
+    con = duckdb.connect(str(target))
+    try:
+        for schema, name in TILED_RELATIONS:
+            copy = "case when t.i = 0 then {c} else {c} || '~t' || t.i end"
+            con.execute(f"create table {schema}.{name}__tiled as select * replace ("
+                        f"{copy.format(c='account_manager_id')} as account_manager_id, "
+                        f"{copy.format(c='sku_id')} as sku_id) "
+                        f"from {schema}.{name}, (select range as i from range({k})) t")
+            con.execute(f"drop view {schema}.{name}")
+            con.execute(f"alter table {schema}.{name}__tiled rename to {name}")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
 def random_levers(rng: random.Random) -> dict:
     spec = rng.choice(LEVER_SPECS)
     return {spec.name: round(rng.uniform(spec.lo, spec.hi), 3)}
@@ -66,6 +98,8 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--home", type=Path, help="an existing LODESTAR_HOME after `lodestar demo` (else one is built)")
     ap.add_argument("--changes", type=int, default=40, help="lever changes per measurement")
+    ap.add_argument("--tile", type=int, default=1,
+                    help="with --home: serve K copies of every forecast series (scale K x the home's scale)")
     ap.add_argument("--port", type=int, default=8611)
     ap.add_argument("--out", type=Path, default=RESULTS / "cockpit.json")
     args = ap.parse_args()
@@ -73,7 +107,13 @@ def main() -> int:
     scratch = None
     built_s = None
     home = args.home
-    if home is None:
+    if args.tile > 1:
+        if home is None:
+            ap.error("--tile needs --home")
+        scratch = Path(tempfile.mkdtemp(prefix="lodestar-cockpit-bench-"))
+        home = scratch / "home"
+        tile_home(args.home, home, args.tile)
+    elif home is None:
         scratch = Path(tempfile.mkdtemp(prefix="lodestar-cockpit-bench-"))
         home = scratch / "home"
         built_s = build_home(args.scale, home)
@@ -87,7 +127,7 @@ def main() -> int:
     server = subprocess.Popen([str(Path(sys.executable).parent / "lodestar"), "cockpit", "--port", str(args.port)],
                               env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{args.port}"
-    out: dict = {"scale": args.scale, "home_built_seconds": round(built_s, 1) if built_s else None,
+    out: dict = {"scale": args.scale, "tile": args.tile, "source_home": str(args.home) if args.home else None, "home_built_seconds": round(built_s, 1) if built_s else None,
                  "cpu_count": os.cpu_count(), "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     try:
         for _ in range(600):
