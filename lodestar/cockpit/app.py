@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from lodestar.cockpit import data
 from lodestar.cockpit.auth import COOKIE, Session, SessionStore
 from lodestar.cockpit.forecast import ForecastCache
-from lodestar.cockpit.i18n import LANGS, LEVER_NAMES_ZH, translator
+from lodestar.cockpit.i18n import LANGS, LEVER_NAMES_ZH, reason_column_labels, translator
 from lodestar.cockpit.users import Principal, verify_password
 from lodestar.readpath import NoSnapshotError, current_snapshot, publish_derived, snapshot_dir
 from lodestar.settings import get_settings
@@ -44,9 +44,10 @@ PAGES = ("levers", "lights", "matrix", "customers", "csg", "reconciliation", "ef
 class CockpitError(Exception):
     """An error for the user: ``status`` for the API, ``field`` the input it is about."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.field = status, message, field
+        self.status, self.message, self.field, self.headers = status, message, field, headers
 
 
 class State:
@@ -146,7 +147,8 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
     # ------------------------------------------------------------------------------------ errors
     @app.exception_handler(CockpitError)
     async def _cockpit_error(request: Request, exc: CockpitError):
-        return JSONResponse({"detail": [{"field": exc.field, "message": exc.message}]}, status_code=exc.status)
+        return JSONResponse({"detail": [{"field": exc.field, "message": exc.message}]}, status_code=exc.status,
+                            headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
@@ -266,12 +268,17 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
             try:
                 # One short transaction on the warehouse (the same rows `lodestar scenario --name` writes), then the
                 # same rows into a copy of the current snapshot: the warehouse is locked only for the write.
+                # The writer's lock is retried with backoff for up to SAVE_WAIT_SECONDS (a dbt step's transaction
+                # is short), then the save answers 503.
                 rows = prepared.save(Warehouse(state.warehouse_path, lock_timeout=SAVE_WAIT_SECONDS), name, levers)
                 snap = publish_derived(lambda wh: prepared.save(wh, name, levers), state.snapshots)
             except duckdb.IOException as exc:
                 if "lock" in str(exc).lower():
-                    raise CockpitError(503, "the warehouse is being written by a pipeline run; try again shortly") \
-                        from None
+                    # Nothing was written (the warehouse transaction never opened, the snapshot copy comes after).
+                    raise CockpitError(
+                        503, f"scenario {name!r} was not saved: the warehouse is being written by a pipeline run "
+                        f"(waited {SAVE_WAIT_SECONDS:g} s for its lock); try again shortly", field="name",
+                        headers={"Retry-After": "5"}) from None
                 raise
         # Only raw.forecast_scenarios changed: the prepared engine stays valid for the new snapshot.
         state.forecast.rekey(old, snap.snapshot_id)
@@ -352,7 +359,7 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
             snap = None
         return templates.TemplateResponse(request, f"{name}.html", {
             "t": translator(lang), "lang": lang, "who": who, "page": name, "pages": PAGES, "snapshot": snap,
-            "lever_zh": LEVER_NAMES_ZH, **ctx}, status_code=status)
+            "lever_zh": LEVER_NAMES_ZH, "columns": reason_column_labels(lang), **ctx}, status_code=status)
 
     def page_principal(request: Request) -> Principal | None:
         s = _session(request)

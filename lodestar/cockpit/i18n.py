@@ -94,6 +94,62 @@ LABELS: dict[str, tuple[str, str]] = {
     "not_found": ("未找到或无权查看", "Not found or not yours"),
     "busy": ("数据仓库正被流水线写入, 请稍后再试", "The warehouse is being written by a pipeline run; try again shortly"),
     "no_snapshot": ("尚无数据快照: 请先运行 make demo", "No data snapshot yet: run make demo first"),
+    # table headers
+    "h_tasks_due_open_overdue": ("任务 (到期 / 未完成 / 逾期)", "Tasks (due / open / overdue)"),
+    "h_week_start": ("周", "Week"),
+    "h_forecast_units": ("预测数量", "Forecast units"),
+    "h_actual_units": ("实际数量", "Actual units"),
+    "h_month_start": ("月份", "Month"),
+    "h_requests": ("需求数", "Requests"),
+    "h_csg_id": ("客户成功小组", "CSG"),
+    "h_title": ("任务", "Task"),
+    "h_due_date": ("截止日期", "Due date"),
+    "h_task_status": ("状态", "Status"),
+    "h_task": ("任务", "task"),
+    "h_due": ("截止日期", "due"),
+    "h_closed": ("关闭日期", "closed"),
+    "h_state": ("状态", "state"),
+    "h_as_of": ("截至", "as of"),
+    "h_run_rate": ("当前月均", "run-rate"),
+    "h_next_month": ("下月预测", "next month"),
+    "h_drop": ("下滑幅度", "drop"),
+    "h_quarter": ("季度", "quarter"),
+    "h_baseline": ("基线", "baseline"),
+    "h_value": ("数值", "value"),
+    "h_change": ("变化", "change"),
+    "h_tier": ("等级", "tier"),
+    "h_am": ("客户经理", "AM"),
+    "h_gap_closed": ("差距缩小", "gap closed"),
+    "h_cluster": ("客户群", "cluster"),
+    "h_accounts": ("客户数", "accounts"),
+    "h_ams": ("客户经理数", "AMs"),
+    "h_accounts_per_am": ("人均客户数", "accounts / AM"),
+    "h_suggested_ams": ("建议客户经理数", "suggested AMs"),
+    "h_suggested_accounts_per_am": ("建议人均客户数", "suggested accounts / AM"),
+    "h_target": ("目标", "target"),
+    "h_chain": ("连锁", "chain"),
+    "h_flag": ("标记", "flag"),
+    "h_cells": ("单元数", "cells"),
+    "h_crm_units": ("CRM 数量", "CRM units"),
+    "h_pos_units": ("POS 数量", "POS units"),
+    "h_deviation": ("偏差", "deviation"),
+    "h_store": ("门店", "store"),
+    "h_week": ("周", "week"),
+    "h_dev_pct": ("偏差 %", "dev %"),
+    "h_reason": ("原因", "reason"),
+    "h_launch": ("上市日期", "launch"),
+    "h_weeks": ("周数", "weeks"),
+    "h_stores": ("门店数", "stores"),
+    "h_overstatement": ("高报量", "overstatement"),
+    "h_flagged_cells": ("标记单元数", "flagged cells"),
+    "h_error_cost": ("误差成本 (万元/月)", "error cost (万元/month)"),
+    "h_holder": ("持有方", "holder"),
+    "h_on_hand": ("在库", "on hand"),
+    "h_in_transit": ("在途", "in transit"),
+    "h_cover_weeks": ("覆盖周数", "cover weeks"),
+    "h_reorder_point": ("再订货点", "reorder point"),
+    "h_suggested": ("建议补货", "suggested"),
+    "h_csg": ("客户成功小组", "CSG"),
     "forecast_not_for_csg": ("预测序列仅对销售总监和客户经理开放", "Forecast series are for directors and account managers"),
 }
 
@@ -111,6 +167,17 @@ LEVER_NAMES_ZH = {
     "seasonality_strength": "季节性强度",
     "churn_risk_discount": "流失风险折扣 (按健康度)",
 }
+
+
+# The warning lights' reason tables are drawn in the browser from API rows: their column names -> header keys.
+REASON_COLUMNS = ("week_start", "forecast_units", "actual_units", "deviation", "month_start", "requests", "csg_id",
+                  "title", "due_date", "task_status")
+
+
+def reason_column_labels(lang: str) -> dict[str, str]:
+    """The reason tables' header per API column, in ``lang``."""
+    t = translator(lang)
+    return {c: t("h_" + c) for c in REASON_COLUMNS}
 
 
 def translator(lang: str):

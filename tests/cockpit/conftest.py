@@ -91,35 +91,29 @@ def docs_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def value_report(world: World) -> dict:
-    """A quarterly value report listed in raw.value_reports the way the reports asset lists them (contract:
-    <home>/reports/value/<quarter>/<customer>.pdf|.html): a real PDF holding the customer's latest KPI change, so
-    a download can be checked by its text."""
-    import duckdb
-    import pandas as pd
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
+    """The real quarterly value reports of the world's last complete quarter, written by the Dagster job
+    ``value_reports`` (asset raw/value_reports, partitioned by quarter) exactly as `lodestar demo` runs it, then
+    published; returns one reported customer with its KPI figures read independently from marts.value_realization."""
+    from lodestar.mainjob import run_value_reports
     from lodestar.readpath import publish_snapshot
+    from lodestar.reports.value_report import quarter_start
     from lodestar.warehouse import Warehouse
 
-    con = duckdb.connect(str(world.warehouse), read_only=True)
-    try:
-        cid, kpi, change = con.execute(
-            "select customer_id, kpi_name, change_pct from marts.value_realization where change_pct is not null "
-            "order by customer_id, quarter_start desc limit 1").fetchone()
-    finally:
-        con.close()
-    quarter = "2026Q3"
-    folder = world.home / "reports" / "value" / quarter
-    folder.mkdir(parents=True, exist_ok=True)
-    figure = f"KPI change {change:+.1f}%"
-    pdf = canvas.Canvas(str(folder / f"{cid}.pdf"), pagesize=A4)
-    pdf.drawString(72, 770, f"Value report {cid} {quarter}")
-    pdf.drawString(72, 750, figure)
-    pdf.save()
-    (folder / f"{cid}.html").write_text(f"<h1>Value report {cid}</h1><p>{figure}</p>", encoding="utf-8")
-    Warehouse(world.warehouse).replace_rows("raw", "value_reports", pd.DataFrame([{
-        "customer_id": cid, "quarter": quarter, "pdf_path": str(folder / f"{cid}.pdf"),
-        "html_path": str(folder / f"{cid}.html"), "created_at": pd.Timestamp("2026-10-01")}]), "customer_id = ?", [cid])
+    outcome = run_value_reports()
+    assert outcome.success, outcome.failed_steps
     publish_snapshot(world.warehouse, world.snapshots)
-    return {"customer_id": cid, "quarter": quarter, "figure": figure, "kpi": kpi}
+    wh = Warehouse(world.warehouse)
+    reports = wh.query("select customer_id, quarter, pdf_path from raw.value_reports order by customer_id")
+    assert len(reports) > 0
+    quarter = reports["quarter"].iloc[0]
+    kpis = wh.query(
+        "select customer_id, kpi_name, baseline_value, quarter_value, change_pct from marts.value_realization "
+        "where quarter_start = ? and change_pct is not null and customer_id in "
+        "(select customer_id from raw.value_reports where quarter = ?) order by customer_id, kpi_name",
+        [quarter_start(quarter), quarter])
+    assert len(kpis) > 0, f"no KPI figures in marts.value_realization for the reported quarter {quarter}"
+    cid = kpis["customer_id"].iloc[0]
+    mine = kpis[kpis["customer_id"] == cid]
+    figures = [f for k in mine.itertuples()
+               for f in (f"{k.baseline_value:.2f}", f"{k.quarter_value:.2f}", f"{k.change_pct:+.1f}%")]
+    return {"customer_id": cid, "quarter": quarter, "figures": figures, "kpis": mine["kpi_name"].tolist()}

@@ -236,8 +236,9 @@ def test_value_report_download_is_listed_and_checked(director, value_report, bas
     assert page["value_reports"][0]["quarter"] == q
     r = director.get(f"/reports/{c}/{q}.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
-    assert value_report["figure"] in director.get(f"/reports/{c}/{q}.html").text
-    assert director.get(f"/reports/{c}/2026Q4.pdf").status_code == 404
+    html = director.get(f"/reports/{c}/{q}.html").text
+    assert all(f in html for f in value_report["figures"])
+    assert director.get(f"/reports/{c}/2019Q1.pdf").status_code == 404
     assert director.get(f"/reports/{c}/{q}.exe").status_code == 422
     assert httpx.get(f"{base_url}/reports/{c}/{q}.pdf").status_code == 401
 

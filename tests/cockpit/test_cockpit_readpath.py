@@ -107,3 +107,54 @@ def test_the_run_status_sensor_publishes_a_snapshot_after_a_successful_run(world
             dagster_event=result.get_run_success_event())
         publish_cockpit_snapshot(ctx)
     assert current_snapshot(world.snapshots).snapshot_id != before
+
+
+class _Writer:
+    """Another process holding the warehouse's write lock (as a dbt step or a landing does) for ``seconds``."""
+
+    def __init__(self, path, seconds: float) -> None:
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+             "c.execute('select 1'); print('held', flush=True); time.sleep(float(sys.argv[2])); c.close()",
+             str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "held"
+
+    def wait(self) -> None:
+        assert self.proc.wait(timeout=60) == 0
+
+
+def _saved(warehouse, name: str) -> int:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute("select count(*) from raw.forecast_scenarios where scenario_name = ?", [name]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_saving_a_scenario_while_a_writer_holds_the_warehouse(world, director, monkeypatch):
+    import lodestar.cockpit.app as cockpit_app
+
+    body = {"name": "held-by-writer", "levers": {"price_elasticity": 1.4}}
+    # A short writer: the save waits for its lock and lands once it is released.
+    w = _Writer(world.warehouse, 1.5)
+    r = director.post("/api/scenarios", json=body)
+    w.wait()
+    assert r.status_code == 201, r.text
+    assert _saved(world.warehouse, "held-by-writer") == r.json()["rows"] > 0
+    # A writer that outlasts the wait: a clear 503 naming the field, nothing written, reads keep answering.
+    monkeypatch.setattr(cockpit_app, "SAVE_WAIT_SECONDS", 0.5)
+    w = _Writer(world.warehouse, 6)
+    body = {"name": "blocked-by-writer", "levers": {"price_elasticity": 1.2}}
+    r = director.post("/api/scenarios", json=body)
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    d = r.json()["detail"][0]
+    assert d["field"] == "name" and "not saved" in d["message"] and "pipeline run" in d["message"]
+    assert director.post("/api/forecast", json={"levers": {}}).status_code == 200
+    assert "blocked-by-writer" not in [s["scenario_name"] for s in director.get("/api/scenarios").json()]
+    w.wait()
+    assert _saved(world.warehouse, "blocked-by-writer") == 0
+    assert director.post("/api/scenarios", json=body).status_code == 201  # once released, the same save lands
+    assert "blocked-by-writer" in [s["scenario_name"] for s in director.get("/api/scenarios").json()]
