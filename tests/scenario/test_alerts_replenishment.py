@@ -75,6 +75,29 @@ def test_model_forecast_drop_is_attributed_to_model_trend() -> None:
     assert a.at["C6", "main_driver"] == "model trend" and a.at["C6", "drop_pct"] == pytest.approx(100.0)
 
 
+def test_model_trend_alert_names_the_forecasts_own_largest_negative_driver() -> None:
+    """With the forecast's stored drivers, a model-driven drop's reason is its largest negative driver over the
+    month (here last year's same weeks), and every driver's units are in the contributions."""
+    orders, skus, customers, _ = book()
+    weeks = pd.date_range("2026-11-23", periods=9, freq="W-MON")
+    drivers = json.dumps({"same weeks last year": -80.0, "recent demand": -15.0, "promotion & price plan": 5.0})
+    fc = pd.DataFrame([{"account_manager_id": "AM1", "sku_id": s, "channel": "direct", "week_start": w,
+                        "y_hat": 0.0 if s == "S4" else 1000.0, "drivers": drivers if s == "S4" else "{}"}
+                       for s in ("S1", "S2", "S3", "S4") for w in weeks])
+    a = drop_alerts(orders, skus, customers, None, forecast=fc, as_of=AS_OF).set_index("customer_id")
+    assert a.at["C6", "main_driver"] == "model trend"
+    assert a.at["C6", "reason"].startswith("model trend: same weeks last year (")
+    got = json.loads(a.at["C6", "contributions"])["model trend drivers (units)"]
+    # C6 gets its 13-week share of the grain's December weeks (the weeks starting Nov 28 .. Dec 28).
+    rec = orders[(orders["order_date"] > AS_OF - pd.Timedelta(weeks=13)) & (orders["order_date"] <= AS_OF)
+                 & (orders["account_manager_id"] == "AM1") & (orders["sku_id"] == "S4") & (orders["channel"] == "direct")]
+    share = rec.loc[rec["customer_id"] == "C6", "quantity"].sum() / rec["quantity"].sum()
+    n_weeks = int(((weeks >= "2026-11-28") & (weeks < "2026-12-29")).sum())
+    assert 0 < share < 1 and n_weeks == 5
+    want = {"same weeks last year": -80.0, "recent demand": -15.0, "promotion & price plan": 5.0}
+    assert got == pytest.approx({k: round(v * n_weeks * share, 1) for k, v in want.items()}, abs=0.051)
+
+
 def test_replenishment_hand_computed() -> None:
     stock = pd.DataFrame({"holder_id": ["D1", "D1", "D2"], "sku_id": ["A", "B", "A"],
                           "on_hand": [10, 500, 0], "in_transit": [5, 0, 0]})
