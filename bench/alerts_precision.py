@@ -3,7 +3,10 @@
 Reads a warehouse the main job built (`lodestar demo`), and scores:
 - ``main_job``: raw.alerts as the main job wrote them;
 - ``run_rate_only``: the alerts recomputed without the forecast (event factors on the 13-week run-rate);
-- ``model``: the alerts recomputed from the stored base forecast and its drivers (what build_alerts does).
+- ``model_point_forecast``: recomputed from the stored forecast, a model-trend drop raised on the point forecast
+  alone (how the alerts worked before the interval check);
+- ``model``: recomputed the way build_alerts does: a model-trend drop only when the run-rate lies above the
+  forecast's 80% interval for the month.
 
 For every false alarm it lists the drop, the reason and the forecast's drivers, so the cause can be read off.
 
@@ -35,6 +38,7 @@ def score(warehouse: Warehouse, truth: Path) -> dict:
     variants = {
         "main_job": warehouse.query("select * from raw.alerts"),
         "run_rate_only": drop_alerts(*args, None),
+        "model_point_forecast": drop_alerts(*args, inp.get("forecast"), require_confident_model=False),
         "model": drop_alerts(*args, inp.get("forecast")),
     }
     out: dict = {"injected_events": injected[["customer_id", "event_type", "expected_drop_pct"]].to_dict("records")}
@@ -62,7 +66,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"alerts_{args.label}.json"
     path.write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    for k in ("main_job", "run_rate_only", "model"):
+    for k in ("main_job", "run_rate_only", "model_point_forecast", "model"):
         print(k, res[k])
     print(f"wrote {path}")
 

@@ -111,3 +111,26 @@ def test_replenishment_hand_computed() -> None:
     assert not bool(out.at[("D1", "B"), "flag"]) and out.at[("D1", "B"), "suggested_qty"] == 0
     assert out.at[("D2", "A"), "suggested_qty"] == 0
     assert out.at[("D1", "A"), "account_manager_id"] == "AM1"
+
+
+def test_model_trend_drop_inside_the_forecasts_interval_raises_no_alert() -> None:
+    """A drop with no event behind it is raised only when the run-rate lies above the forecast's 80% interval for
+    the month: a lumpy series whose interval covers its run-rate (an L1 median far below the mean) is no alarm."""
+    orders, skus, customers, _ = book()
+    weeks = pd.date_range("2026-11-23", periods=9, freq="W-MON")
+
+    def fc(half_width_s4: float) -> pd.DataFrame:
+        return pd.DataFrame([{"account_manager_id": "AM1", "sku_id": s, "channel": "direct", "week_start": w,
+                              "y_hat": 0.0 if s == "S4" else 1000.0,
+                              "hi80": half_width_s4 if s == "S4" else 1100.0}
+                             for s in ("S1", "S2", "S3", "S4") for w in weeks])
+
+    run_rate = drop_alerts(orders, skus, customers, None, forecast=None, as_of=AS_OF)
+    assert "C6" not in set(run_rate["customer_id"])
+    wide = drop_alerts(orders, skus, customers, None, forecast=fc(10_000.0), as_of=AS_OF)
+    assert "C6" not in set(wide["customer_id"])
+    narrow = drop_alerts(orders, skus, customers, None, forecast=fc(1.0), as_of=AS_OF).set_index("customer_id")
+    assert narrow.at["C6", "main_driver"] == "model trend"
+    point = drop_alerts(orders, skus, customers, None, forecast=fc(10_000.0), as_of=AS_OF,
+                        require_confident_model=False)
+    assert "C6" in set(point["customer_id"])
