@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,16 +52,24 @@ def main() -> int:
         "forecast_real": [PY, str(ROOT / "forecast_real.py")],
         "forecast_online_retail": [PY, str(ROOT / "forecast_online_retail.py")],
         "reliability": [PY, str(ROOT / "reliability.py")],
-        # the cockpit in a real browser on its own scale-1 demo company (runs `lodestar demo` first)
-        "cockpit_latency": [PY, str(ROOT / "cockpit_latency.py"), "--scale", "1"],
+        # `lodestar demo --scale 1` once (the main job's wall time and peak memory), then two benches on that home:
+        # the cockpit in a real browser, and the drop alerts' precision and recall against the planted events
+        "main_job_scale1": [str(Path(PY).parent / "lodestar"), "demo", "--scale", "1"],
+        "cockpit_latency": [PY, str(ROOT / "cockpit_latency.py"), "--scale", "1", "--home", str(scratch / "main1" / "home")],
+        "alerts_precision_scale1": [PY, str(ROOT / "alerts_precision.py"), "--home", str(scratch / "main1" / "home"),
+                                    "--truth", str(scratch / "main1" / "home" / "demo" / "truth"), "--label", "scale1"],
     }
     # Benches that read a warehouse another bench built.
-    homes = {"forecast_demo_scale1": scratch / "dbt1" / "home"}
+    homes = {"forecast_demo_scale1": scratch / "dbt1" / "home", "main_job_scale1": scratch / "main1" / "home"}
+    (scratch / "main1" / "dagster").mkdir(parents=True)
+    shutil.copy(ROOT.parent / ".dagster" / "dagster.yaml", scratch / "main1" / "dagster" / "dagster.yaml")
     summary = {}
     for name, cmd in benches.items():
         print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
         started = time.perf_counter()
         bench_env = {**env, "LODESTAR_HOME": str(homes[name])} if name in homes else env
+        if name == "main_job_scale1":
+            bench_env = {**bench_env, "DAGSTER_HOME": str(scratch / "main1" / "dagster")}
         code, peak = _peak_rss(subprocess.Popen(cmd, cwd=ROOT.parent, env=bench_env))
         summary[name] = {"exit_code": code, "seconds": round(time.perf_counter() - started, 1),
                          "peak_rss_mib": round(peak, 1)}

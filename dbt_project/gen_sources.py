@@ -55,6 +55,12 @@ FUTURE_TABLES = {
         "lo95": ("decimal", "Lower bound of the 95% interval."),
         "hi95": ("decimal", "Upper bound of the 95% interval."),
         "reconciliation": ("string", "Hierarchy reconciliation method of the model."),
+        "run_rate": ("decimal", "The series' weekly run-rate at the origin (13-week mean, floored at half the 52-week "
+                                "mean): what the drivers move the forecast away from."),
+        "drivers": ("string", "What moves the forecast from the run-rate, JSON {driver: units}, largest first; "
+                              "run_rate + the units = y_hat (LightGBM TreeSHAP by feature group, or the statistical "
+                              "model's component, plus reconciliation). See ml/explain.py."),
+        "top_drivers": ("string", "The three largest drivers, comma-separated."),
         "created_at": ("timestamp", "When the forecast was written."),
     }),
     "forecast_runs": ("One row per forecast model training run, written by ml.pipeline (absent until the first run).", {

@@ -12,6 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from ml.explain import DRIVER_GROUPS, parse_drivers
+
 DROP_THRESHOLD = 0.40  # next-month forecast >= 40% below the recent run-rate raises an alert
 RUN_RATE_WEEKS = 13
 UPGRADE_CUT = 0.6  # share of a customer's demand paused by an announced production-line upgrade
@@ -19,6 +21,7 @@ NOTE_LOOKBACK_DAYS = 60
 # A coming upgrade (要/将/计划 ... 产线升级, or an upgrade followed by falling orders), not a past one (去年做过).
 UPGRADE_RE = re.compile(r"(要|将|计划|准备|即将)[^。]{0,8}产线升级|产线升级[^。]{0,12}(下降|减少|暂停|停产)")
 Z_SERVICE = 1.65  # ~95% cycle service level
+DRIVER_COLUMNS = list(DRIVER_GROUPS)
 
 
 def _recent_orders(orders: pd.DataFrame, as_of: pd.Timestamp, weeks: int) -> pd.DataFrame:
@@ -34,17 +37,23 @@ def drop_alerts(
     forecast: pd.DataFrame | None = None,
     as_of: pd.Timestamp | str | None = None,
     threshold: float = DROP_THRESHOLD,
+    require_confident_model: bool = True,
 ) -> pd.DataFrame:
     """Customers whose next-month forecast falls >= ``threshold`` below their 13-week run-rate.
 
     orders: customer_id, account_manager_id, sku_id, channel, order_date, quantity.
     skus: sku_id, product_line_id, discontinue_date (NaT = active). customers: customer_id, industry, channel.
     notes: customer_id, note_date, text (CRM meeting notes). forecast: account_manager_id, sku_id, channel,
-    week_start, y_hat (grain base forecast; customers get their recent share of it; None = run-rate).
+    week_start, y_hat (grain base forecast; customers get their recent share of it; None = run-rate) and optionally
+    drivers (the forecast's stored drivers, ml.explain JSON) and hi80 (the week's upper 80% bound).
 
     The next month is the customer's SKU mix rolled forward, times event factors. The drop splits into
     additive log contributions per driver (model trend, each discontinued SKU, upgrade, price move); the
-    largest is the main driver. Returns one row per alert with drop_pct, main_driver, reason, contributions,
+    largest is the main driver. A drop whose main driver is the model trend is raised only when the run-rate lies
+    above the forecast's 80% interval for the month (with hi80 given; ``require_confident_model=False`` raises it
+    on the point forecast alone, as before). When the model trend is the main driver and the forecast carries drivers, the
+    reason names the forecast's largest negative driver over the month (e.g. "model trend: same weeks last year
+    (-1,200 units next month)"), and contributions lists every driver's units. Returns one row per alert with drop_pct, main_driver, reason, contributions,
     substitutes (3 customer ids) and solution_pack (JSON list of {sku_id, quantity, offer_to}).
     """
     as_of = pd.Timestamp(as_of) if as_of is not None else pd.to_datetime(orders["order_date"]).max()
@@ -61,11 +70,28 @@ def drop_alerts(
         fc = forecast.assign(week_start=pd.to_datetime(forecast["week_start"]))
         fc = fc[(fc["week_start"] >= start - pd.Timedelta(days=3)) & (fc["week_start"] < end - pd.Timedelta(days=3))]
         fsum = fc.groupby(grain, as_index=False)["y_hat"].sum().rename(columns={"y_hat": "grain_fc"})
+        if "hi80" in fc.columns:
+            # The month's 80% half-width from the weekly ones, in quadrature (a lower bound: week errors correlate).
+            half = ((fc["hi80"] - fc["y_hat"]) ** 2).groupby([fc[c] for c in grain]).sum(min_count=1) ** 0.5
+            fsum = fsum.merge(half.rename("grain_half80").reset_index(), on=grain, how="left")
         cust_sku = cust_sku.merge(fsum, on=grain, how="left")
         share = cust_sku["quantity"] / cust_sku.groupby(grain)["quantity"].transform("sum")
         cust_sku["model_fc"] = (share * cust_sku["grain_fc"]).fillna(cust_sku["run_rate"]).clip(lower=0)
+        if "grain_half80" in cust_sku.columns:
+            cust_sku["model_hi80"] = cust_sku["model_fc"] + share * cust_sku["grain_half80"]
+        if "drivers" in fc.columns:
+            # The forecast's stored drivers (ml.explain) over the month, given to customers by the same share.
+            units = parse_drivers(fc["drivers"])
+            dsum = pd.concat([fc[grain], units], axis=1).groupby(grain, as_index=False)[DRIVER_COLUMNS].sum()
+            cust_sku = cust_sku.merge(dsum, on=grain, how="left")
+            cust_sku[DRIVER_COLUMNS] = cust_sku[DRIVER_COLUMNS].mul(share, axis=0).fillna(0.0)
     else:
         cust_sku["model_fc"] = cust_sku["run_rate"]
+    for col in DRIVER_COLUMNS:
+        if col not in cust_sku.columns:
+            cust_sku[col] = 0.0
+    if "model_hi80" not in cust_sku.columns:
+        cust_sku["model_hi80"] = np.nan
     # Event: SKU discontinued in ERP within/before the month -> the weeks after it sell nothing.
     sk = skus[["sku_id", "product_line_id", "discontinue_date"]].copy()
     sk["discontinue_date"] = pd.to_datetime(sk["discontinue_date"])
@@ -79,6 +105,8 @@ def drop_alerts(
     cust_sku["lost_mix"] = cust_sku["run_rate"] * (1 - cust_sku["disc_factor"])
     per_c = cust_sku.groupby("customer_id").agg(run_rate=("run_rate", "sum"), model_fc=("model_fc", "sum"),
                                                 lost_mix=("lost_mix", "sum"))
+    per_c = per_c.join(cust_sku.groupby("customer_id")[DRIVER_COLUMNS].sum())
+    per_c["model_hi80"] = cust_sku.groupby("customer_id")["model_hi80"].sum(min_count=1)
     per_c["after_disc"] = per_c["model_fc"] * (1 - per_c["lost_mix"] / per_c["run_rate"].where(per_c["run_rate"] > 0))
     per_c["after_disc"] = per_c["after_disc"].fillna(per_c["model_fc"])
     upgrade = set()
@@ -104,10 +132,26 @@ def drop_alerts(
         if r.upgrade_factor < 1:
             contrib["production-line upgrade mentioned in CRM notes"] = math.log(r.upgrade_factor)
         main = min(contrib, key=contrib.get)
+        if require_confident_model and main == "model trend" and np.isfinite(r.model_hi80) \
+                and r.run_rate <= r.model_hi80:
+            # No event behind it, and the run-rate is inside the forecast's own 80% interval: the model is not
+            # confident of any drop (an L1 model's median of a lumpy series sits far below its mean). These were
+            # most of the false alarms (bench/alerts_precision.py).
+            continue
+        model_drivers = {g: round(float(r[g]), 1) for g in DRIVER_COLUMNS if abs(r[g]) >= 0.05}
+        if model_drivers:
+            contrib["model trend drivers (units)"] = model_drivers
+        if main == "model trend" and model_drivers:
+            # The cause of a model-driven drop is the forecast's own largest negative driver (its stored TreeSHAP
+            # or statistical component), not the bare ratio of forecast to run-rate.
+            top = min(model_drivers, key=model_drivers.get)
+            if model_drivers[top] < 0:
+                main = f"model trend: {top} ({model_drivers[top]:+,.0f} units next month)"
         rows.append({"customer_id": cid, "as_of": as_of.normalize(), "run_rate_month": r.run_rate,
                      "forecast_next_month": r.forecast_next_month, "drop_pct": round(100 * r.drop_pct, 1),
                      "main_driver": main.split(":")[0], "reason": main,
-                     "contributions": json.dumps({k: round(v, 4) for k, v in contrib.items()}, ensure_ascii=False)})
+                     "contributions": json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                                                  for k, v in contrib.items()}, ensure_ascii=False)})
     out = pd.DataFrame(rows, columns=["customer_id", "as_of", "run_rate_month", "forecast_next_month", "drop_pct",
                                       "main_driver", "reason", "contributions"])
     if out.empty:
@@ -238,8 +282,8 @@ def load_alert_inputs(warehouse) -> dict[str, pd.DataFrame]:
         "skus": q("select sku_id, product_line_id, discontinue_date, lead_time_days from intermediate.int_skus"),
         "customers": q("select customer_id, industry, channel from staging.stg_erp__customers"),
         "notes": q("select customer_id, note_date, note_text as text from intermediate.int_customer_notes"),
-        "forecast": q("select account_manager_id, sku_id, channel, week_start, y_hat from intermediate.int_forecasts "
-                      "where is_latest_origin"),
+        "forecast": q("select account_manager_id, sku_id, channel, week_start, y_hat, hi80, drivers "
+                      "from intermediate.int_forecasts where is_latest_origin"),
     }
     for k in ("order_date", "discontinue_date", "note_date", "week_start"):
         for f in out.values():

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 
 from ml.config import ForecastConfig
+from ml.explain import RECONCILIATION, drivers_frame, lgbm_drivers, statistical_drivers
 from ml.features import Panel, build_panel, origin_scale
 from ml.hierarchy import Hierarchy, reconcile, residual_variances
 from ml.metrics import level_metrics
-from ml.models import make_model
-from ml.schema import SERIES_ID, TIME_COL, validate_history
+from ml.models import LGBMGlobal, make_model
+from ml.schema import BOTTOM_LEVEL, SERIES_ID, TIME_COL, validate_history
 
 OUTPUT_COLS = [
     "level",
@@ -161,11 +162,13 @@ class Forecaster:
         return out
 
     # ------------------------------------------------------------- predicting
-    def predict_panel(self, panel: Panel, o: int, horizon: int) -> dict[str, np.ndarray]:
-        """Reconciled mean and interval bounds (n_nodes, horizon) for origin ``o`` of ``panel``."""
+    def predict_panel(self, panel: Panel, o: int, horizon: int, base: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Reconciled mean and interval bounds (n_nodes, horizon) for origin ``o`` of ``panel`` (``base``: the
+        base forecasts when the caller already has them)."""
         if self.hierarchy is None:
             raise RuntimeError("Forecaster.predict called before fit")
-        base = self.model.predict(panel, o, horizon, self.config)
+        if base is None:
+            base = self.model.predict(panel, o, horizon, self.config)
         mean = reconcile(base, self.hierarchy, self.reconciler, getattr(self, "variances", None))
         out = {"mean": mean}
         scale = origin_scale(panel.Y, o)
@@ -198,6 +201,33 @@ class Forecaster:
         o = panel.n_hist - 1
         res = self.predict_panel(panel, o, horizon)
         return self._to_frame(panel, o, horizon, res)
+
+    def predict_with_drivers(
+        self,
+        history_df: pd.DataFrame | None = None,
+        future_exog: pd.DataFrame | None = None,
+        horizon: int | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:meth:`predict`, plus the drivers of every grain x week forecast (ml.explain.drivers_frame: node_id,
+        week_start, run_rate, drivers JSON, top_drivers): run_rate + the drivers = the reconciled forecast."""
+        horizon = horizon or self.config.horizon
+        hist = validate_history(self.history if history_df is None else history_df)
+        panel = build_panel(hist, self.config, future_exog=future_exog, horizon=horizon, hierarchy=self.hierarchy)
+        o = panel.n_hist - 1
+        base = self.model.predict(panel, o, horizon, self.config)
+        res = self.predict_panel(panel, o, horizon, base=base)
+        rows = np.flatnonzero(self.hierarchy.level_mask(BOTTOM_LEVEL))
+        scale = origin_scale(panel.Y, o)[rows]
+        if isinstance(self.model, LGBMGlobal):
+            grain_base, drivers = lgbm_drivers(self.model, panel, o, horizon, self.config, rows)
+        else:
+            grain_base = base[rows]
+            drivers = statistical_drivers(self.family, grain_base, scale)
+        # What reconciliation moved, so the drivers add up to the stored forecast exactly.
+        drivers[RECONCILIATION] = res["mean"][rows] - grain_base
+        weeks = panel.weeks[o + 1 : o + 1 + horizon]
+        expl = drivers_frame(self.hierarchy.nodes["node_id"].to_numpy()[rows], weeks, scale, drivers)
+        return self._to_frame(panel, o, horizon, res), expl
 
     def _to_frame(self, panel: Panel, o: int, horizon: int, res: dict[str, np.ndarray]) -> pd.DataFrame:
         nodes = self.hierarchy.nodes

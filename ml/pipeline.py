@@ -160,7 +160,7 @@ def forecast_from_champion(
         pad[TIME_COL] = origin
         pad["y"] = 0.0
         hist = pd.concat([hist, pad], ignore_index=True)
-    fc = forecaster.predict(hist, None, horizon=horizon)
+    fc, drivers = forecaster.predict_with_drivers(hist, None, horizon=horizon)
     created = pd.Timestamp.now(tz="UTC").tz_localize(None)
     fc = fc.assign(origin_week=origin.date(), run_id=run_id, created_at=created)
     grain = fc[(fc["level"] == "grain") & (fc["period"] == "week")].copy()
@@ -170,15 +170,19 @@ def forecast_from_champion(
     hier = forecaster.hierarchy.bottom.drop(columns=["unique_id"]).drop_duplicates(list(KEY_COLS))
     grain = grain.merge(hier[[*KEY_COLS, *HIERARCHY_COLS]], on=list(KEY_COLS), how="left", validate="many_to_one")
     grain = grain.rename(columns={"period_start": "week_start", "mean": "y_hat"})
+    # Each grain forecast carries its drivers (ml.explain): run_rate + the drivers' units = y_hat.
+    grain = grain.merge(drivers.assign(week_start=pd.to_datetime(drivers["week_start"])),
+                        on=["node_id", "week_start"], how="left", validate="one_to_one")
     grain["week_start"] = pd.to_datetime(grain["week_start"]).dt.date
     grain["model_name"] = name
     cols = ["run_id", "model_name", "model_version", "origin_week", *KEY_COLS, *HIERARCHY_COLS, "week_start", "h",
-            "y_hat", "lo80", "hi80", "lo95", "hi95", "reconciliation", "created_at"]
+            "y_hat", "lo80", "hi80", "lo95", "hi95", "reconciliation", "run_rate", "drivers", "top_drivers", "created_at"]
     grain = grain[cols].reset_index(drop=True)
     levels = fc.rename(columns={"mean": "y_hat"}).assign(period_start=lambda f: pd.to_datetime(f["period_start"]).dt.date)
     total = fc[(fc["level"] == "total") & (fc["period"] == "week")].sort_values("period_start")["mean"].to_numpy()
     summed = grain.groupby("week_start")["y_hat"].sum().sort_index().to_numpy()
     gap = float(np.max(np.abs(total - summed))) if len(total) == len(summed) else float("inf")
+    _add_missing_columns(warehouse, PREDICTIONS_TABLE, grain)
     warehouse.replace_rows(*PREDICTIONS_TABLE, grain, "origin_week = ?", [origin.date()])
     warehouse.replace_rows(*LEVELS_TABLE, levels, "origin_week = ?", [origin.date()])
     return ForecastWrite(
@@ -192,6 +196,21 @@ def forecast_from_champion(
         coherence_max_gap=gap,
         grain=grain,
     )
+
+
+def _add_missing_columns(warehouse: Warehouse, table: tuple[str, str], df: pd.DataFrame) -> None:
+    """Add the columns of ``df`` an existing table lacks (a warehouse written before the drivers existed), so the
+    by-name insert keeps working; a new table is created from ``df`` by replace_rows itself."""
+    schema, name = table
+    if not warehouse.table_exists(schema, name):
+        return
+    have = set(warehouse.query("select column_name from information_schema.columns where table_schema = ? "
+                               "and table_name = ?", [schema, name])["column_name"])
+    types = {"run_rate": "double", "drivers": "varchar", "top_drivers": "varchar"}
+    with warehouse.connect() as con:
+        for col in df.columns:
+            if col not in have:
+                con.execute(f'alter table {schema}."{name}" add column "{col}" {types.get(col, "varchar")}')
 
 
 def red_warning_scopes(warehouse: Warehouse, table: tuple[str, str] = ("marts", "warning_lights")) -> list[str]:

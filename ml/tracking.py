@@ -145,6 +145,73 @@ def _backtest_plot(bt: BacktestResult, path: Path) -> None:
     plt.close(fig)
 
 
+# Per-level plots of the backtest, logged under plots/ so runs compare side by side in the MLflow UI.
+LEVEL_PLOTS = ("metrics_by_level.png", "coverage_by_level.png")
+FEATURE_IMPORTANCE_PLOT = "feature_importance.png"
+TOP_FEATURES = 20
+
+
+def _pyplot():  # noqa: ANN202 - the matplotlib.pyplot module, on the file-only backend
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def level_metric_plots(metrics: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """WAPE and MASE per hierarchy level, and 80/95% interval coverage per level against nominal (means over the
+    backtest cutoffs), as two PNGs in ``out_dir``; returns their paths."""
+    plt = _pyplot()
+    levels = list(dict.fromkeys(metrics["level"]))
+    means = metrics.groupby("level").mean(numeric_only=True).reindex(levels)
+    x = np.arange(len(levels))
+    paths = []
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, col in zip(axes, ("wape", "mase"), strict=True):
+        vals = means[col] if col in means else pd.Series(np.nan, index=levels)
+        ax.bar(x, vals.to_numpy(dtype=float), color="tab:blue")
+        ax.set_xticks(x, levels, rotation=30, ha="right")
+        ax.set_title(f"backtest {col.upper()} by level (mean of {metrics['cutoff'].nunique()} cutoff(s))")
+        if col == "mase":
+            ax.axhline(1.0, color="grey", ls="--", lw=1, label="seasonal-naive scale = 1")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(out_dir / LEVEL_PLOTS[0])
+    fig.savefig(paths[-1], dpi=90)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.38
+    for i, lv in enumerate((80, 95)):
+        col = f"coverage_{lv}"
+        vals = means[col].to_numpy(dtype=float) if col in means else np.full(len(levels), np.nan)
+        ax.bar(x + (i - 0.5) * width, vals, width, label=f"{lv}% interval")
+        ax.axhline(lv / 100, color=f"C{i}", ls="--", lw=1)
+    ax.set_xticks(x, levels, rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("interval coverage by level (dashed: nominal)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(out_dir / LEVEL_PLOTS[1])
+    fig.savefig(paths[-1], dpi=90)
+    plt.close(fig)
+    return paths
+
+
+def feature_importance_plot(fi: pd.DataFrame, path: Path, top: int = TOP_FEATURES) -> Path:
+    """The ``top`` features by total gain as a horizontal bar chart."""
+    plt = _pyplot()
+    f = fi.sort_values("gain", ascending=False).head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.25 * len(f) + 1)))
+    ax.barh(f["feature"].astype(str), f["gain"].to_numpy(dtype=float), color="tab:green")
+    ax.set_title(f"feature importance (gain), top {len(f)}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def _flat_params(config: ForecastConfig) -> dict[str, str]:
     out = {}
     for k, v in config.model_dump().items():
@@ -166,6 +233,19 @@ def _input_example(forecaster: Forecaster, n_series: int = 2) -> pd.DataFrame:
     return pd.concat([sub[sub[TIME_COL] == last], fut], ignore_index=True)
 
 
+def _ensure_experiment_beside_store(uri: str, experiment: str) -> None:
+    """Create ``experiment`` (if it does not exist) with its artifacts beside a SQLite store, in
+    ``<store dir>/mlartifacts``: MLflow's default artifact root is ``./mlruns`` of whatever directory the process
+    runs in, which scatters artifacts over checkouts and test working directories."""
+    if not uri.startswith("sqlite:///"):
+        return
+    client = mlflow_client(uri)
+    if client.get_experiment_by_name(experiment) is None:
+        loc = Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts"
+        loc.mkdir(parents=True, exist_ok=True)
+        client.create_experiment(experiment, artifact_location=loc.as_uri())
+
+
 def train_and_log(
     history_df: pd.DataFrame,
     config: ForecastConfig | None = None,
@@ -178,7 +258,8 @@ def train_and_log(
     """Backtest ``family`` on rolling cutoffs, fit it on the full history and log everything to MLflow.
 
     Logs params, metrics per level and cutoff (step = cutoff index; ``<metric>_<level>`` are the means over
-    cutoffs; ``wape_bottom`` is the grain WAPE used for promotion), the backtest plot, feature importance,
+    cutoffs; ``wape_bottom`` is the grain WAPE used for promotion), the backtest plot, per-level metric and coverage
+    plots, feature importance (CSV and plot),
     the dataset digest, the code version, and a pyfunc model registered as ``model_name(family)``.
     """
     config = config or ForecastConfig()
@@ -189,6 +270,7 @@ def train_and_log(
     cutoffs = cutoffs or default_cutoffs(hist, n=2, horizon=config.horizon)
     bt = backtest(hist, [family], cutoffs, config.horizon, config)
     forecaster = Forecaster(family, config).fit(hist)
+    _ensure_experiment_beside_store(uri, experiment)
     mlflow.set_experiment(experiment)
     name = model_name(family)
     digest = dataset_digest(hist)
@@ -222,6 +304,8 @@ def train_and_log(
         mlflow.log_metrics(summary)
         _backtest_plot(bt, tmpd / "backtest_total.png")
         mlflow.log_artifact(str(tmpd / "backtest_total.png"), artifact_path="plots")
+        for path in level_metric_plots(m, tmpd):
+            mlflow.log_artifact(str(path), artifact_path="plots")
         m.to_csv(tmpd / "backtest_metrics.csv", index=False)
         mlflow.log_artifact(str(tmpd / "backtest_metrics.csv"), artifact_path="backtest")
         if forecaster.calibration_metrics is not None:
@@ -231,6 +315,8 @@ def train_and_log(
         if fi is not None:
             fi.to_csv(tmpd / "feature_importance.csv", index=False)
             mlflow.log_artifact(str(tmpd / "feature_importance.csv"), artifact_path="features")
+            if len(fi):
+                mlflow.log_artifact(str(feature_importance_plot(fi, tmpd / FEATURE_IMPORTANCE_PLOT)), artifact_path="plots")
         pkl = tmpd / "forecaster.pkl"
         pkl.write_bytes(pickle.dumps(forecaster))
         example = _input_example(forecaster)

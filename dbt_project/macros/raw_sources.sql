@@ -64,3 +64,15 @@
     ) ranked
     where _dedup_rank = 1
 {%- endmacro %}
+
+{#- A column added to a raw table later (e.g. the forecast's drivers): the column when the landed table has it,
+    a typed null when the table was written before it existed, so older warehouses keep building. -#}
+{% macro raw_column_or_null(table_name, column, t, source_name='raw') -%}
+    {%- set ns = namespace(present=true) -%}
+    {%- if execute and raw_exists(table_name, source_name) -%}
+        {%- set names = adapter.get_columns_in_relation(source(source_name, table_name)) | map(attribute='name')
+                        | map('lower') | list -%}
+        {%- set ns.present = column | lower in names -%}
+    {%- endif -%}
+    {%- if ns.present -%}cast({{ column }} as {{ contract_type(t) }}){%- else -%}cast(null as {{ contract_type(t) }}){%- endif -%}
+{%- endmacro %}

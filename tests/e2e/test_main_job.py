@@ -90,6 +90,13 @@ def test_forecast_history_fills_forecast_accuracy_and_the_red_light(first_run):
     wh = Warehouse(_settings().warehouse_path)
     origins = wh.query("select count(distinct origin_week) as n from raw.forecast_predictions")["n"].iloc[0]
     assert origins == 6  # the latest, the four before it, and 2026-09-28 for the sandbox's October
+    # Each grain forecast carries its drivers (ml.explain), and dbt passes them to the alerts' input.
+    fc = wh.query("select run_rate, y_hat, drivers from intermediate.int_forecasts where is_latest_origin")
+    assert len(fc) and fc["drivers"].notna().all()
+    from ml.explain import parse_drivers
+
+    gap = (fc["run_rate"] + parse_drivers(fc["drivers"]).sum(axis=1) - fc["y_hat"]).abs()
+    assert gap.max() < 1e-3 * max(1.0, fc["y_hat"].abs().max())
     sandbox = wh.query("select status, count(*) as n from marts.forecast_sandbox group by status")
     assert set(sandbox["status"]) == {"scored", "actuals_not_yet_in"}, sandbox
     acc = wh.query("select count(*) as n, count(distinct week_start) as weeks from marts.forecast_accuracy "

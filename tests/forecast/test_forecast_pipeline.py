@@ -9,6 +9,7 @@ from declared_reads import ReadRecorder
 from mlflow import MlflowClient
 
 from ml.config import ForecastConfig, LGBMParams
+from ml.explain import parse_drivers
 from ml.pipeline import ensure_experiment, forecast_from_champion, load_history, promote, train_challenger
 from ml.schema import ContractError
 from ml.tracking import model_name, rollback
@@ -57,9 +58,19 @@ def test_train_promote_forecast_writes_coherent_tables(warehouse, tracking_uri, 
     summed = p.groupby("week_start")["y_hat"].sum().sort_index().to_numpy()
     assert abs(lv["y_hat"].to_numpy() - summed).max() < 1e-6
     assert written.coherence_max_gap < 1e-6
+    # Every grain forecast carries its drivers (ml.explain): run_rate + the drivers' units = y_hat.
+    units = parse_drivers(p["drivers"])
+    assert (p["run_rate"] + units.sum(axis=1) - p["y_hat"]).abs().max() < 1e-3 * max(1.0, p["y_hat"].abs().max())
+    assert p["top_drivers"].str.len().gt(0).all()
+    assert p["top_drivers"].str.split(", ").str[0].tolist() == units.abs().idxmax(axis=1).tolist()
+    # A warehouse written before the drivers existed: its table lacks the columns, and the forecast adds them.
+    with warehouse.connect() as con:
+        for col in ("run_rate", "drivers", "top_drivers"):
+            con.execute(f"alter table raw.forecast_predictions drop column {col}")
     # Re-running the same origin overwrites its rows instead of appending.
     forecast_from_champion(warehouse, origin.date(), tracking_uri=tracking_uri)
     assert warehouse.row_count("raw", "forecast_predictions") == 12 * 13
+    assert warehouse.query("select count(*) as n from raw.forecast_predictions where drivers is null")["n"].iloc[0] == 0
 
 
 def test_forecast_asset_loads_the_champion_by_alias(warehouse, tracking_uri, tmp_path):

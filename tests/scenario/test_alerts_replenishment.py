@@ -75,6 +75,29 @@ def test_model_forecast_drop_is_attributed_to_model_trend() -> None:
     assert a.at["C6", "main_driver"] == "model trend" and a.at["C6", "drop_pct"] == pytest.approx(100.0)
 
 
+def test_model_trend_alert_names_the_forecasts_own_largest_negative_driver() -> None:
+    """With the forecast's stored drivers, a model-driven drop's reason is its largest negative driver over the
+    month (here last year's same weeks), and every driver's units are in the contributions."""
+    orders, skus, customers, _ = book()
+    weeks = pd.date_range("2026-11-23", periods=9, freq="W-MON")
+    drivers = json.dumps({"same weeks last year": -80.0, "recent demand": -15.0, "promotion & price plan": 5.0})
+    fc = pd.DataFrame([{"account_manager_id": "AM1", "sku_id": s, "channel": "direct", "week_start": w,
+                        "y_hat": 0.0 if s == "S4" else 1000.0, "drivers": drivers if s == "S4" else "{}"}
+                       for s in ("S1", "S2", "S3", "S4") for w in weeks])
+    a = drop_alerts(orders, skus, customers, None, forecast=fc, as_of=AS_OF).set_index("customer_id")
+    assert a.at["C6", "main_driver"] == "model trend"
+    assert a.at["C6", "reason"].startswith("model trend: same weeks last year (")
+    got = json.loads(a.at["C6", "contributions"])["model trend drivers (units)"]
+    # C6 gets its 13-week share of the grain's December weeks (the weeks starting Nov 28 .. Dec 28).
+    rec = orders[(orders["order_date"] > AS_OF - pd.Timedelta(weeks=13)) & (orders["order_date"] <= AS_OF)
+                 & (orders["account_manager_id"] == "AM1") & (orders["sku_id"] == "S4") & (orders["channel"] == "direct")]
+    share = rec.loc[rec["customer_id"] == "C6", "quantity"].sum() / rec["quantity"].sum()
+    n_weeks = int(((weeks >= "2026-11-28") & (weeks < "2026-12-29")).sum())
+    assert 0 < share < 1 and n_weeks == 5
+    want = {"same weeks last year": -80.0, "recent demand": -15.0, "promotion & price plan": 5.0}
+    assert got == pytest.approx({k: round(v * n_weeks * share, 1) for k, v in want.items()}, abs=0.051)
+
+
 def test_replenishment_hand_computed() -> None:
     stock = pd.DataFrame({"holder_id": ["D1", "D1", "D2"], "sku_id": ["A", "B", "A"],
                           "on_hand": [10, 500, 0], "in_transit": [5, 0, 0]})
@@ -88,3 +111,26 @@ def test_replenishment_hand_computed() -> None:
     assert not bool(out.at[("D1", "B"), "flag"]) and out.at[("D1", "B"), "suggested_qty"] == 0
     assert out.at[("D2", "A"), "suggested_qty"] == 0
     assert out.at[("D1", "A"), "account_manager_id"] == "AM1"
+
+
+def test_model_trend_drop_inside_the_forecasts_interval_raises_no_alert() -> None:
+    """A drop with no event behind it is raised only when the run-rate lies above the forecast's 80% interval for
+    the month: a lumpy series whose interval covers its run-rate (an L1 median far below the mean) is no alarm."""
+    orders, skus, customers, _ = book()
+    weeks = pd.date_range("2026-11-23", periods=9, freq="W-MON")
+
+    def fc(half_width_s4: float) -> pd.DataFrame:
+        return pd.DataFrame([{"account_manager_id": "AM1", "sku_id": s, "channel": "direct", "week_start": w,
+                              "y_hat": 0.0 if s == "S4" else 1000.0,
+                              "hi80": half_width_s4 if s == "S4" else 1100.0}
+                             for s in ("S1", "S2", "S3", "S4") for w in weeks])
+
+    run_rate = drop_alerts(orders, skus, customers, None, forecast=None, as_of=AS_OF)
+    assert "C6" not in set(run_rate["customer_id"])
+    wide = drop_alerts(orders, skus, customers, None, forecast=fc(10_000.0), as_of=AS_OF)
+    assert "C6" not in set(wide["customer_id"])
+    narrow = drop_alerts(orders, skus, customers, None, forecast=fc(1.0), as_of=AS_OF).set_index("customer_id")
+    assert narrow.at["C6", "main_driver"] == "model trend"
+    point = drop_alerts(orders, skus, customers, None, forecast=fc(10_000.0), as_of=AS_OF,
+                        require_confident_model=False)
+    assert "C6" in set(point["customer_id"])

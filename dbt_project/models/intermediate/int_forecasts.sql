@@ -3,7 +3,8 @@
 -- the scenario engine and the drop alerts start from. Never key on run_id alone: one champion forecasts many
 -- origins under one run id.
 with predictions as (
-    select run_id, origin_week, account_manager_id, sku_id, channel, region, week_start, y_hat, created_at
+    select run_id, origin_week, account_manager_id, sku_id, channel, region, week_start, y_hat, hi80, run_rate, drivers,
+           top_drivers, created_at
     from {{ ref('stg_forecast__predictions') }}
 ),
 
@@ -31,6 +32,10 @@ select
     p.region,
     p.week_start,
     p.y_hat,
+    p.hi80,
+    p.run_rate,
+    p.drivers,
+    p.top_drivers,
     p.origin_week = newest_origin.origin_week as is_latest_origin
 from predictions p
 join latest_run_per_origin using (origin_week, run_id)

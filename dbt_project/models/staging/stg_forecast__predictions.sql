@@ -8,5 +8,10 @@ select
     cast(region as {{ dbt.type_string() }}) as region,
     cast(week_start as date) as week_start,
     cast(y_hat as double precision) as y_hat,
+    {{ raw_column_or_null('forecast_predictions', 'hi80', 'decimal') }} as hi80,
+    -- The drivers came later (ml/explain.py): a table written before them builds with nulls.
+    {{ raw_column_or_null('forecast_predictions', 'run_rate', 'decimal') }} as run_rate,
+    {{ raw_column_or_null('forecast_predictions', 'drivers', 'string') }} as drivers,
+    {{ raw_column_or_null('forecast_predictions', 'top_drivers', 'string') }} as top_drivers,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
 from {{ source_or_empty('forecast_predictions') }} s

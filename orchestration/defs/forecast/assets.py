@@ -137,7 +137,8 @@ def champion_model(context: dg.AssetExecutionContext, config: ForecastRunConfig,
         dg.AssetSpec(PREDICTIONS_KEY, deps=[CHAMPION_KEY, TRAINING_KEY], group_name=GROUP, kinds={"duckdb", "mlflow"},
                      owners=OWNERS, metadata={"dagster/table_name": "raw.forecast_predictions"},
                      description="Next 13 weeks per account manager x SKU x channel from @champion, mean and 80/95% "
-                                 "intervals, with model version and run id; one partition per forecast origin week."),
+                                 "intervals, with model version and run id and each forecast's drivers (TreeSHAP by feature group or the "
+                                 "statistical component, ml.explain); one partition per forecast origin week."),
         dg.AssetSpec(LEVELS_KEY, deps=[CHAMPION_KEY, TRAINING_KEY], group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
                      metadata={"dagster/table_name": "raw.forecast_levels"},
                      description="The same forecast at every level (total, region, cluster, account manager, product "
