@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from lodestar.deadruns import end_dead_runs, owner_tags
 from lodestar.progress import followed
 from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse
@@ -69,13 +70,16 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
     started = time.perf_counter()
     run_id = make_new_run_id()
     with dg.DagsterInstance.get() as instance:
+        for dead in end_dead_runs(instance):
+            if console is not None:
+                console.print(f"[yellow]run {dead} was killed before it ended: marked failed, its pool slot freed[/]")
         follow = (followed(instance, run_id, console, log_file) if console is not None and log_file is not None
                   else contextlib.nullcontext())
         with follow:
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
-                tags=tags or {},
+                tags={**(tags or {}), **owner_tags()},
                 partition_key=partition_key,
                 asset_selection=asset_selection,
                 run_id=run_id,
@@ -144,11 +148,13 @@ def run_forecast_history(weeks: int, log_file: Path | None = None) -> MainJobOut
     keys = history_partition_keys(weeks)
     quiet = _logged_to(log_file)
     with quiet, dg.DagsterInstance.get() as instance:
+        end_dead_runs(instance)
+        tags = {"trigger": "demo_history", **owner_tags()}
         results = [defs.resolve_job_def("forecast_history").execute_in_process(
-            instance=instance, raise_on_error=False, partition_key=key, tags={"trigger": "demo_history"})
+            instance=instance, raise_on_error=False, partition_key=key, tags=tags)
             for key in keys]
         results.append(defs.resolve_job_def("forecast_marts").execute_in_process(
-            instance=instance, raise_on_error=False, tags={"trigger": "demo_history"}))
+            instance=instance, raise_on_error=False, tags=tags))
     return _outcome(results, started, keys)
 
 
@@ -166,8 +172,9 @@ def run_value_reports(partition_key: str | None = None, log_file: Path | None = 
     started = time.perf_counter()
     quiet = _logged_to(log_file)
     with quiet, dg.DagsterInstance.get() as instance:
+        end_dead_runs(instance)
         result = job.execute_in_process(instance=instance, raise_on_error=False, partition_key=key,
-                                        tags={"trigger": "demo_value_reports"})
+                                        tags={"trigger": "demo_value_reports", **owner_tags()})
     return _outcome([result], started, [key])
 
 
