@@ -219,15 +219,22 @@ FACTS_MEASURED = 25 / 29
 FACTS_FLOOR = 0.85
 
 
-def test_document_facts_of_the_shipped_champion_score_against_the_planted_truth(tmp_path, small_demo):
+SECRET = "tok-intel-5d2e-never-log-me"
+
+
+def test_document_facts_of_the_shipped_champion_score_against_the_planted_truth(tmp_path, small_demo, monkeypatch):
     """The extract asset as the main job runs it (the shipped NER registered as champion in a real MLflow
-    store) over the demo's eight documents: its facts are scored against truth/documents.jsonl."""
+    store) over the demo's eight documents: its facts are scored against truth/documents.jsonl. The run has a
+    test token in its environment, which must appear in none of MLflow's params, tags or files, nor in the
+    Dagster event log."""
     from prerequisites import require_module
 
     require_module("torch")
     from lodestar.settings import PROJECT_ROOT
     from nlp.fact_scoring import score_document_facts
 
+    for var in ("LODESTAR_DEMO_API_TOKEN", "LODESTAR_PG_PASSWORD", "LODESTAR_COCKPIT_DEMO_PASSWORD"):
+        monkeypatch.setenv(var, SECRET)
     wh = Warehouse(tmp_path / "warehouse.duckdb")
     _land_demo(wh, small_demo)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -252,3 +259,14 @@ def test_document_facts_of_the_shipped_champion_score_against_the_planted_truth(
     for kind in ("standards", "amounts"):
         assert scores[kind]["precision"] == scores[kind]["recall"] == 1.0, (kind, scores[kind])
     assert scores["policy_names"]["recall"] == 1.0 and scores["customers"]["precision"] == 1.0, scores
+
+    from lodestar.tracking import mlflow_client
+
+    client = mlflow_client(uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert runs, "the champion registration logged no MLflow run"
+    logged = [f"{k}={v}" for r in runs for k, v in {**r.data.params, **r.data.tags}.items()]
+    events = [str(e) for e in result.all_events]
+    leaked = [x for x in logged + events if SECRET in x]
+    leaked += [str(p) for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert not leaked, f"the token leaked into: {leaked[:5]}"
