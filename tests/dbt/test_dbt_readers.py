@@ -55,7 +55,7 @@ def test_a_reader_during_a_dbt_build_sees_the_marts_before_or_after_never_half(b
                     reader.close()
             except Exception as exc:  # noqa: BLE001 - any failure of a reader is what the test is about
                 errors.append(repr(exc))
-            time.sleep(0.05)
+            time.sleep(0.2)  # a reader polling, not a second CPU hog beside dbt
 
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
@@ -75,7 +75,7 @@ def test_a_reader_during_a_dbt_build_sees_the_marts_before_or_after_never_half(b
     live.close()
     assert not errors, errors[:3]
     assert all(a < b for a, b in zip(after, before, strict=True)), (before, after)  # the build changed every mart
-    assert during >= 10, during  # the reader really read while dbt was building
+    assert during >= 5, during  # the reader really read while dbt was building
     states = {counts for _sid, counts in seen}
     assert states <= {before, after}, f"a reader saw marts neither before nor after the build: {states - {before, after}}"
     assert before in states and after in states, (before, after, states)
