@@ -208,6 +208,51 @@ def _check_injection(wh: Warehouse) -> None:
     assert wh.row_count("raw", "_file_log") >= 2
 
 
+# A DuckDB client as an analyst holds it: the published snapshot opened read-only in another process, queried
+# every 0.1 s; it exits by itself after 300 s, so a landing that raises (and skips the check) leaks nothing.
+_HOLDER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("open", flush=True)
+t0 = time.monotonic()
+while time.monotonic() - t0 < 300 and sys.stdin.readable():
+    con.execute("select count(*) from marts.probe").fetchone()
+    time.sleep(0.1)
+"""
+_HOLDERS: list = []
+
+
+def _reader_on_snapshot(drops: Path) -> None:
+    """Before the landing: a warehouse with one mart, its snapshot published (lodestar.readpath), and a reader
+    process holding that snapshot open for the whole landing."""
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from lodestar.readpath import publish_snapshot
+
+    home = drops.parents[2]  # <home>/demo/drops/fault
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("create schema if not exists marts; create or replace table marts.probe as select 1 as x")
+    con.close()
+    snap = publish_snapshot(home / "warehouse.duckdb", home / "snapshots")
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(snap.path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.stdout.readline().strip() != "open":
+        raise RuntimeError(f"the reader did not open the snapshot: {proc.stderr.read()}")
+    _HOLDERS.append(proc)
+    (drops / "orders_r.csv").write_text(HEADER + "R1,2024-02-01,1,2,reader\n", encoding="utf-8")
+
+
+def _reader_still_reading(wh: Warehouse) -> None:
+    proc = _HOLDERS.pop()
+    alive = proc.poll() is None
+    proc.kill()
+    _out, err = proc.communicate(timeout=30)
+    assert alive, f"the reader on the snapshot died during the landing: {err[-500:]}"
+
+
 CASES: list[FaultCase] = [
     FaultCase(
         "binary_garbage_named_like_an_export",
@@ -440,6 +485,13 @@ CASES: list[FaultCase] = [
         rejects=[Reject("fault/orders_growing.csv", 0, "unreadable_file", "changed while being read")],
         during_read=_grow_file,
         later_keys={"W1", "W9"},  # once the writer is done, the next run lands the whole file
+    ),
+    FaultCase(
+        "analyst_client_holds_the_snapshot_open",
+        "readers",
+        _reader_on_snapshot,
+        keys={"R1"},
+        check=_reader_still_reading,
     ),
 ]
 

@@ -323,21 +323,48 @@ def cockpit(
     serve("127.0.0.1", port)
 
 
-@app.command()
-def sql(
-    query: Annotated[str, typer.Argument(help="SQL to run read-only against the warehouse")],
-    limit: Annotated[int, typer.Option(help="rows to print at most")] = 50,
-) -> None:
-    """Query the DuckDB warehouse read-only and print the result (writes are refused, and say so)."""
-    import duckdb
+def _analyst_snapshot(err: Console, fresh: bool = False):
+    """The snapshot analysts read (lodestar.readpath): the current one, or one published now from the warehouse
+    when none exists yet or ``fresh`` is asked for. Readers never open the pipeline's DuckDB file, so a reader
+    held open never makes a run fail, and never sees a mart half rebuilt."""
+    from lodestar.readpath import NoSnapshotError, current_snapshot, publish_snapshot
 
     path = get_settings().warehouse_path
-    err = Console(stderr=True)
+    if not fresh:
+        try:
+            return current_snapshot()
+        except NoSnapshotError:
+            pass
     if not path.is_file():
-        err.print(f"[red]error:[/] no warehouse at {path}: run `make demo` first (or set LODESTAR_WAREHOUSE)")
+        err.print(f"[red]error:[/] no warehouse at {path}: run `make demo` first (or set LODESTAR_WAREHOUSE)",
+                  highlight=False)
         raise typer.Exit(2)
+    # The copy holds the warehouse's read lock for seconds; a run writing right now is waited for (60 s at most).
+    return publish_snapshot(path, lock_timeout=60.0)
+
+
+@app.command()
+def snapshot(
+    fresh: Annotated[bool, typer.Option(help="publish a new snapshot from the warehouse first")] = False,
+) -> None:
+    """Print the path of the read-only warehouse snapshot analysts and the cockpit read (for a DuckDB client)."""
+    print(_analyst_snapshot(Console(stderr=True), fresh=fresh).path)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run read-only against the warehouse's published snapshot")],
+    limit: Annotated[int, typer.Option(help="rows to print at most")] = 50,
+    fresh: Annotated[bool, typer.Option(help="publish a new snapshot from the warehouse first")] = False,
+) -> None:
+    """Query the warehouse's latest published snapshot read-only and print the result (writes are refused, and
+    say so). The snapshot is the one the cockpit reads, published after every run: a query never blocks a run."""
+    import duckdb
+
+    err = Console(stderr=True)
+    snap = _analyst_snapshot(err, fresh=fresh)
     try:
-        con = open_read_only(path)
+        con = open_read_only(snap.path)
         try:
             df = con.execute(query).df()
         finally:
@@ -360,6 +387,7 @@ def sql(
     console.print(table)
     if len(df) > limit:
         console.print(f"... {len(df) - limit} more rows")
+    console.print(f"snapshot {snap.snapshot_id} ({snap.path})", style="dim", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -251,7 +251,8 @@ def print_summary(outcome: MainJobOutcome, console: Console, elapsed: float | No
     console.print("open the UIs (both bind 127.0.0.1):")
     console.print("  Dagster:  make dagster-ui   -> http://127.0.0.1:3000")
     console.print("  MLflow:   make mlflow-ui    -> http://127.0.0.1:5000")
-    console.print('  SQL:      .venv/bin/lodestar sql "show all tables"   (read-only, any DuckDB client works too)')
+    console.print('  SQL:      .venv/bin/lodestar sql "show all tables"   (read-only, on the published snapshot; '
+                  'a DuckDB client: duckdb -readonly "$(.venv/bin/lodestar snapshot)")')
     console.print("  Cockpit:  make cockpit      -> http://127.0.0.1:8600")
     print_cockpit_users(console, settings.home)
 

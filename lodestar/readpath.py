@@ -1,4 +1,5 @@
-"""The cockpit's read path: read-only snapshots of the warehouse, published atomically after each run.
+"""The read path of the cockpit, `lodestar sql` and analysts' DuckDB clients (`lodestar snapshot` prints the
+path): read-only snapshots of the warehouse, published atomically after each run.
 
 DuckDB takes one writer per file and a reader holding the file open blocks every writer, so the cockpit never
 opens the pipeline's warehouse. After a run, :func:`publish_snapshot` copies the warehouse (under a shared

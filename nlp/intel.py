@@ -15,6 +15,7 @@ import pandas as pd
 from lodestar.tracking import mlflow_client
 from lodestar.warehouse import Warehouse
 from nlp.documents import process_documents, sha256_file
+from nlp.fact_scoring import score_document_facts
 from nlp.linking import customer_gazetteer, find_customer_mentions, link_organisations
 from nlp.sentiment import score_sentiment, sentiment_accuracy
 from nlp.signals import complaint_hot_words, find_competitor, influence_graph
@@ -100,6 +101,8 @@ class ExtractionResult:
     files: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)  # file name -> reason
     linked_customers: list[str] = field(default_factory=list)
+    # against a truth file of planted facts, when given: kind (and "overall") -> precision, recall, counts
+    truth_scores: dict[str, dict[str, float]] | None = None
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -132,10 +135,11 @@ def reject_kind(reason: str) -> str:
 
 
 def extract_documents(wh: Warehouse, paths: Iterable[Path], ner: Language, inbox: Path,
-                      customers: pd.DataFrame | None = None) -> ExtractionResult:
+                      customers: pd.DataFrame | None = None, truth_jsonl: Path | None = None) -> ExtractionResult:
     """Process inbox files not seen before into raw.intel_documents / intel_pages / intel_facts / intel_rejects.
     Rows are keyed by doc_id (sha256) and rejects by source_path, so re-running the same files changes nothing.
-    customers defaults to customer_directory(wh)."""
+    customers defaults to customer_directory(wh). With truth_jsonl (the demo's truth/documents.jsonl) every fact in
+    the warehouse is scored against the planted ones (nlp.fact_scoring)."""
     paths = [Path(p) for p in paths]
     if customers is None:
         customers = customer_directory(wh)
@@ -164,6 +168,7 @@ def extract_documents(wh: Warehouse, paths: Iterable[Path], ner: Language, inbox
         rejects=len(rejects), skipped=len(batch.skipped), files=batch.documents["file_name"].tolist(),
         rejected=dict(zip(rejects["file_name"], rejects["reason"], strict=True)),
         linked_customers=sorted(set(linked)),
+        truth_scores=score_document_facts(wh, Path(truth_jsonl)) if truth_jsonl is not None else None,
     )
 
 

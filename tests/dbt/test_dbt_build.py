@@ -28,6 +28,9 @@ def test_dbt_build_passes(built: Built) -> None:
         con.close()
 
 
+RECONCILIATION_FLOOR = 0.998
+
+
 @pytest.mark.slow
 def test_reconciliation_flags_match_recorded_discrepancies(built: Built) -> None:
     con = duckdb.connect(str(built.warehouse), read_only=True)
@@ -45,10 +48,12 @@ def test_reconciliation_flags_match_recorded_discrepancies(built: Built) -> None
     precision = len(got & want) / len(got)
     recall = len(got & want) / len(want)
     print(f"reconciliation precision={precision:.4f} recall={recall:.4f} flagged={len(got)} recorded={len(want)}")
-    assert precision >= 0.95 and recall >= 0.95, (precision, recall)
-    # The reason names the recorded kind.
+    # Measured 1.0000/1.0000 (315 of 315 at scale 0.05): the floor allows at most 2 in 1,000 rows to drift,
+    # where the old 0.95 hid a 5% regression.
+    assert precision >= RECONCILIATION_FLOOR and recall >= RECONCILIATION_FLOOR, (precision, recall)
+    # The reason names the recorded kind (measured 1.0000).
     both = flagged.merge(truth, on=["store_id", "sku_id", "week_start"])
-    assert (both.flag_reason == both.kind).mean() >= 0.95
+    assert (both.flag_reason == both.kind).mean() >= RECONCILIATION_FLOOR
     case = json.loads((built.truth_dir / "launch_case.json").read_text(encoding="utf-8"))
     row = launch[launch.sku_id == case["sku_id"]]
     assert len(row) == 1, launch

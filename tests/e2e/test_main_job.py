@@ -83,6 +83,19 @@ def test_main_job_lands_every_feed_and_prints_the_summary(first_run):
 
 
 @pytest.mark.slow
+def test_document_facts_the_main_job_extracted_score_against_the_planted_truth(first_run):
+    """The facts the main job's extract_documents asset put in the warehouse, scored against the generator's
+    truth/documents.jsonl, at the floor tests/intel measures on the same demo (25 of 29 both ways)."""
+    assert first_run.returncode == 0
+    from nlp.fact_scoring import score_document_facts
+
+    scores = score_document_facts(Warehouse(_settings().warehouse_path), _settings().truth_dir / "documents.jsonl")
+    overall = scores["overall"]
+    assert overall["planted"] > 20, overall
+    assert overall["precision"] >= 0.85 and overall["recall"] >= 0.85, scores
+
+
+@pytest.mark.slow
 def test_forecast_history_fills_forecast_accuracy_and_the_red_light(first_run):
     """`lodestar demo` also forecasts the origins before the latest, so weeks with actuals can be scored."""
     assert first_run.returncode == 0

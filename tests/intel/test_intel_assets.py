@@ -178,7 +178,9 @@ def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
     n_notes = wh.row_count("raw", "crm_meeting_notes")
     assert wh.row_count("raw", "intel_note_sentiment") == n_notes > 20
     acc = meta["raw/intel_note_sentiment"]["truth_accuracy"].value
-    assert acc >= 0.9, f"sentiment accuracy {acc}"  # measured 0.995 on this demo
+    print(f"sentiment accuracy {acc}, complaint link accuracy "
+          f"{meta['raw/intel_complaint_heat']['truth_link_accuracy'].value}")
+    assert acc >= 0.99, f"sentiment accuracy {acc}"  # measured 0.9952 (412 of 414) on this demo
     cols = wh.query("describe raw.intel_note_sentiment")["column_name"].tolist()
     assert {"note_id", "sentiment", "score"} <= set(cols)
 
@@ -189,7 +191,7 @@ def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
     assert len(heat) and (heat["heat"] >= heat["complaints"]).all()
     assert not heat.duplicated(["customer_id", "week_start"]).any()
     link_acc = meta["raw/intel_complaint_heat"]["truth_link_accuracy"].value
-    assert link_acc >= 0.5, f"complaint alias linking accuracy {link_acc}"
+    assert link_acc >= 0.6, f"complaint alias linking accuracy {link_acc}"  # measured 0.65 on this demo
 
     edges = wh.query("select * from raw.intel_influence_edges")
     assert len(edges) and (edges["source_contact_id"] < edges["target_contact_id"]).all()
@@ -208,3 +210,63 @@ def test_missing_staging_tables_name_what_must_run_first(tmp_path):
     wh = Warehouse(tmp_path / "warehouse.duckdb")
     with pytest.raises(LookupError, match="staging.stg_crm__meeting_notes is missing.*dbt"):
         intel.score_meeting_notes(wh)
+
+
+# Measured on this demo (scale 0.05, seed 20261127) with the shipped NER pipeline as champion: 25 of 29 planted
+# facts found, 25 of 29 reported facts planted (policy titles of standards count as false policies; two deadlines
+# are missed and two customers not linked). One fact fewer either way fails the floor.
+FACTS_MEASURED = 25 / 29
+FACTS_FLOOR = 0.85
+
+
+SECRET = "tok-intel-5d2e-never-log-me"
+
+
+def test_document_facts_of_the_shipped_champion_score_against_the_planted_truth(tmp_path, small_demo, monkeypatch):
+    """The extract asset as the main job runs it (the shipped NER registered as champion in a real MLflow
+    store) over the demo's eight documents: its facts are scored against truth/documents.jsonl. The run has a
+    test token in its environment, which must appear in none of MLflow's params, tags or files, nor in the
+    Dagster event log."""
+    from prerequisites import require_module
+
+    require_module("torch")
+    from lodestar.settings import PROJECT_ROOT
+    from nlp.fact_scoring import score_document_facts
+
+    for var in ("LODESTAR_DEMO_API_TOKEN", "LODESTAR_PG_PASSWORD", "LODESTAR_COCKPIT_DEMO_PASSWORD"):
+        monkeypatch.setenv(var, SECRET)
+    wh = Warehouse(tmp_path / "warehouse.duckdb")
+    _land_demo(wh, small_demo)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    info = intel.ensure_ner_champion(uri, PROJECT_ROOT / "nlp" / "models" / "lodestar_ner", tmp_path / "work")
+    assert info["source"] == "shipped", info
+    res = intel_defs.IntelResource(inbox=str(small_demo / "documents"), tracking_uri=uri,
+                                   truth_dir=str(small_demo / "truth"), work_dir=str(tmp_path / "work"))
+    result = dg.materialize([intel_defs.extract_documents],
+                            resources={"warehouse": WarehouseResource(path=str(wh.path)), "intel_config": res})
+    assert result.success
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    facts_meta = meta["raw/intel_facts"]
+    scores = score_document_facts(wh, small_demo / "truth" / "documents.jsonl")
+    overall = scores["overall"]
+    print("document facts against truth:", {k: (round(v["precision"], 4), round(v["recall"], 4))
+                                            for k, v in scores.items()})
+    assert overall["planted"] == 29, overall  # another count means another demo, not a better model
+    assert facts_meta["truth_precision"].value == round(overall["precision"], 4)
+    assert facts_meta["truth_recall"].value == round(overall["recall"], 4)
+    assert overall["precision"] >= FACTS_FLOOR and overall["recall"] >= FACTS_FLOOR, scores
+    # per kind, the ones extraction gets fully right stay fully right
+    for kind in ("standards", "amounts"):
+        assert scores[kind]["precision"] == scores[kind]["recall"] == 1.0, (kind, scores[kind])
+    assert scores["policy_names"]["recall"] == 1.0 and scores["customers"]["precision"] == 1.0, scores
+
+    from lodestar.tracking import mlflow_client
+
+    client = mlflow_client(uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert runs, "the champion registration logged no MLflow run"
+    logged = [f"{k}={v}" for r in runs for k, v in {**r.data.params, **r.data.tags}.items()]
+    events = [str(e) for e in result.all_events]
+    leaked = [x for x in logged + events if SECRET in x]
+    leaked += [str(p) for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert not leaked, f"the token leaked into: {leaked[:5]}"

@@ -61,5 +61,7 @@ def test_interval_coverage_holds_per_level_and_period() -> None:
         assert week.loc[(level, 95), "mean"] >= 0.85, (level, week.loc[(level, 95)])
     month = cov.loc["month"].xs(80, level="interval")
     pooled = (month["mean"] * month["size"]).sum() / month["size"].sum()
-    assert 0.65 <= pooled <= 0.95, month
-    assert (cov.loc["quarter"].xs(80, level="interval")["mean"] >= 0.5).all()
+    # Measured on this seed: pooled month coverage 0.775, every quarter covered (1.0, 1-18 quarters a level),
+    # the week's 95% level 0.865 at the lowest (region), hence the 0.85 above.
+    assert 0.70 <= pooled <= 0.90, month
+    assert (cov.loc["quarter"].xs(80, level="interval")["mean"] >= 0.66).all()

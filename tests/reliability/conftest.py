@@ -35,14 +35,20 @@ def tiny_home(tiny_company: Path, tmp_path: Path) -> Path:
     return home
 
 
-def lodestar(home: Path, *args: str, timeout: float = 1200, env: dict | None = None,
-             **popen) -> subprocess.CompletedProcess:
-    """`lodestar <args>` in a subprocess with its own LODESTAR_HOME and Dagster home."""
+LODESTAR_CLI = Path(sys.executable).parent / "lodestar"
+
+
+def lodestar_env(home: Path, env: dict | None = None) -> dict[str, str]:
+    """The environment of a `lodestar` subprocess: its own LODESTAR_HOME and Dagster home."""
     dagster_home = home.parent / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / ".dagster" / "dagster.yaml", dagster_home / "dagster.yaml")
-    full_env = {**os.environ, "COLUMNS": "200", "LODESTAR_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
-                **(env or {})}
-    cli = Path(sys.executable).parent / "lodestar"
-    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=timeout, env=full_env,
-                          **popen)
+    return {**os.environ, "COLUMNS": "200", "LODESTAR_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
+            **(env or {})}
+
+
+def lodestar(home: Path, *args: str, timeout: float = 1200, env: dict | None = None,
+             **popen) -> subprocess.CompletedProcess:
+    """`lodestar <args>` in a subprocess with its own LODESTAR_HOME and Dagster home."""
+    return subprocess.run([str(LODESTAR_CLI), *args], capture_output=True, text=True, timeout=timeout,
+                          env=lodestar_env(home, env), **popen)

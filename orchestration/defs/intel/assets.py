@@ -101,18 +101,26 @@ def extract_documents(context: dg.AssetExecutionContext, config: InboxConfig, wa
     inbox = intel_config.inbox_dir
     paths = [Path(p) for p in config.paths] or intel.inbox_files(inbox)
     ner = load_champion_ner(intel_config.uri, intel_config.work / "ner_champion")
-    res = intel.extract_documents(wh, paths, ner, inbox)
+    res = intel.extract_documents(wh, paths, ner, inbox, truth_jsonl=intel_config.truth("documents.jsonl"))
     context.log.info(f"{res.documents} documents, {res.facts} facts ({res.linked_facts} linked), {res.rejects} "
                      f"rejected, {res.skipped} already processed")
     for name, reason in res.rejected.items():
         context.log.warning(f"rejected {name}: {reason}")
     counts = {t: wh.row_count("raw", t) for t in DOC_KEYS}
+    scored = {}
+    if res.truth_scores is not None:  # the demo company: facts scored against the planted ones
+        overall = res.truth_scores["overall"]
+        scored = {"truth_precision": round(overall["precision"], 4), "truth_recall": round(overall["recall"], 4),
+                  "truth_scores": dg.MetadataValue.json(
+                      {k: {m: round(v, 4) for m, v in d.items()} for k, d in res.truth_scores.items()})}
+        context.log.info(f"document facts against truth: precision {overall['precision']:.3f}, "
+                         f"recall {overall['recall']:.3f} ({overall['matched']:.0f} of {overall['planted']:.0f})")
     extra = {
         "intel_documents": {"processed_this_run": res.documents, "skipped_known_hash": res.skipped,
                             "files": dg.MetadataValue.json(res.files)},
         "intel_pages": {"pages_this_run": res.pages},
         "intel_facts": {"facts_this_run": res.facts, "linked_facts_this_run": res.linked_facts,
-                        "linked_customers": dg.MetadataValue.json(res.linked_customers)},
+                        "linked_customers": dg.MetadataValue.json(res.linked_customers), **scored},
         "intel_rejects": {"rejected_this_run": res.rejects, "reasons": dg.MetadataValue.json(res.rejected)},
     }
     for table, key in DOC_KEYS.items():
