@@ -171,6 +171,46 @@ def http_environment(company: Company | None, contract) -> Iterator[None]:
         yield
 
 
+def applicable_contracts(company: Company | None, contracts_dir: Path, http_dir: Path) -> tuple[list, list, list]:
+    """The company's file and HTTP contracts that apply (its own folders and listed sources; without a
+    company, every contract of the given folders), and the errors of the invalid ones."""
+    from connectors.contracts import discover_http_contracts, load_file_contracts
+
+    if company is not None:
+        contracts_dir = company.contracts_dir or contracts_dir
+        http_dir = company.http_contracts_dir or http_dir
+    sources, file_errors = load_file_contracts(contracts_dir)
+    feeds, http_errors = discover_http_contracts(http_dir)
+    if company is not None:
+        sources = [c for c in sources if company.applies(c.source)]
+        feeds = [h for h in feeds if company.http_applies(h.name)]
+    return sources, feeds, [*file_errors, *http_errors]
+
+
+def contract_rules(company: Company, contracts_dir: Path, http_dir: Path) -> dict[str, dict]:
+    """Per raw table of the company, the columns its contract marks required and the values it allows: the
+    dbt variable ``lodestar_contracts`` that the contract-derived staging tests follow (the connector enforced
+    the same rules on every landed row, so staging never re-checks another company's vocabulary)."""
+    sources, feeds, _ = applicable_contracts(company, contracts_dir, http_dir)
+    tables: list[tuple[str, dict]] = [(f"{c.source}_{name}", f.columns) for c in sources for name, f in c.feeds.items()]
+    tables += [(h.table_name, h.columns) for h in feeds]
+    return {table: {"required": sorted(col for col, spec in cols.items() if spec.required),
+                    "values": {col: list(spec.values) for col, spec in cols.items() if spec.values is not None}}
+            for table, cols in tables}
+
+
+def dbt_vars(company: Company | None = None) -> dict:
+    """The dbt ``--vars`` of a run for the configured company (empty for the checkout's demo defaults)."""
+    company = company if company is not None else current_company()
+    if company is None:
+        return {}
+    from lodestar.settings import PROJECT_ROOT
+
+    return {"lodestar_contracts": contract_rules(company, PROJECT_ROOT / "connectors" / "contracts",
+                                                 PROJECT_ROOT / "connectors" / "http"),
+            "lodestar_currency": company.currency}
+
+
 def demo_company_yaml(contracts_dir: Path, http_dir: Path) -> str:
     """The demo company's ``lodestar.yaml`` (written by the generator into the demo folder)."""
     from connectors.contracts import discover_http_contracts, load_file_contracts
