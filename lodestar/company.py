@@ -16,6 +16,8 @@ sources:                          # the file sources that apply, and where each 
 http:                             # the HTTP feeds that apply
   ecommerce_orders: {base_url: "https://shop.example.com", token_env: SHOP_API_TOKEN}
 documents: inbox                  # the document inbox (PDFs, scans)
+as_of: 2022-01-01                 # the day after the data's last day (default: today)
+forecast_first_week: 2021-01-04   # the first forecast origin, a Monday (default: 2024-01-01)
 demo_api: false                   # serve the bundled demo API for the HTTP feeds (the demo only)
 ```
 Omitting ``sources`` (or ``http``) means every contract of the company's own ``contracts_dir`` (or
@@ -27,11 +29,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 COMPANY_ENV = "LODESTAR_COMPANY"
 COMPANY_FILE_NAME = "lodestar.yaml"
@@ -68,7 +71,18 @@ class Company(_Strict):
     http: dict[str, HttpFeedConfig] | None = None
     documents: Path | None = None
     demo_api: bool = False
+    # The day after the data's last day (default: the demo's generation date, else today): a company whose
+    # export stops in the past forecasts from there. forecast_first_week: the first forecast origin (a Monday).
+    as_of: date | None = None
+    forecast_first_week: date | None = None
     path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("forecast_first_week")
+    @classmethod
+    def _monday(cls, v: date | None) -> date | None:
+        if v is not None and v.weekday() != 0:
+            raise ValueError(f"must be a Monday (got {v.isoformat()}, a {v.strftime('%A')})")
+        return v
 
     def source_folder(self, source: str) -> Path | None:
         """The configured drop folder of a file source (None: the contract's root decides)."""
