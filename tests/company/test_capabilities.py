@@ -29,7 +29,7 @@ def test_needs_come_from_the_asset_graph_and_name_what_a_company_lacks(tmp_path)
     assert declared["marts/launch_reconciliation"] == ["pos_scans", "erp_skus"]
     assert declared["marts/customer_360"] == ["erp_customers"]
     table = cap.render_matrix(cap.asset_needs(load(), owner), ["complaints", "erp"], declared)
-    assert "| `marts/complaint_hotwords` | ● | ● | `raw.complaints_complaints` |" in table
+    assert "| `marts/complaint_hotwords` | ● | ● | `raw.complaints_complaints`, `raw.intel_complaint_hotwords` |" in table
     readme = tmp_path / "README.md"
     readme.write_text("a\n<!-- capability-matrix:start -->\nold\n<!-- capability-matrix:end -->\nb\n", encoding="utf-8")
     assert cap.update_readme(readme, table) and not cap.update_readme(readme, table)
