@@ -8,6 +8,12 @@ Needs a built warehouse (`lodestar demo --scale S`, or the landing + dbt assets)
 ``--truth`` is the generated company's truth folder (the oracle is skipped, and says so, without it).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/forecast_demo.py --label scale1 --truth /path/to/demo/truth
+
+Any configured company's warehouse works the same way (no oracle without a generator's truth), e.g. Superstore
+after `lodestar run --company companies/superstore/lodestar.yaml`:
+
+    .venv/bin/python bench/forecast_demo.py --label superstore --out forecast_superstore \
+        --models seasonal_naive croston_sba lgbm
 """
 
 from __future__ import annotations
@@ -78,6 +84,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="*", default=MODELS, choices=MODELS)
     ap.add_argument("--truth", type=Path, help="the generated company's truth/ folder (for the oracle)")
     ap.add_argument("--objective", default="tweedie", help="LightGBM objective (l1 = the engine before issue 11)")
+    ap.add_argument("--out", default="forecast_demo",
+                    help="results file bench/results/<out>.json (forecast_superstore: the Superstore company's warehouse)")
     args = ap.parse_args()
     models = args.models
     settings = get_settings()
@@ -141,7 +149,7 @@ def main() -> None:
                     "load_average_at_end": os.getloadavg()},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "forecast_demo.json"
+    path = RESULTS / f"{args.out}.json"
     out = json.loads(path.read_text()) if path.exists() else {}
     out[args.label] = run
     path.write_text(json.dumps(out, indent=2, default=str))

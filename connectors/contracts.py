@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -212,6 +212,34 @@ class PageNumberPaginator(_Strict):
     base_page: int = 1
 
 
+class CursorPaginator(_Strict):
+    """A next-page token in the body (``cursor_path``, dotted), sent back as the ``cursor_param`` query
+    parameter; the last page has no token (absent, null or empty)."""
+
+    type: Literal["cursor"]
+    cursor_path: str
+    cursor_param: str = "cursor"
+
+
+class LinkPaginator(_Strict):
+    """The next page's URL, from a ``Link: <url>; rel="next"`` header (``header: Link``) or a body field
+    (``next_url_path``, dotted; absolute or relative to the page); the last page has none. The URL carries the
+    query, and must stay on the feed's base URL (host and port): the bearer token is never sent elsewhere."""
+
+    type: Literal["link"]
+    next_url_path: str | None = None
+    header: Literal["Link"] | None = None
+
+    @model_validator(mode="after")
+    def _one_place(self) -> LinkPaginator:
+        if (self.next_url_path is None) == (self.header is None):
+            raise ValueError("set exactly one of next_url_path (a body field) or header: Link")
+        return self
+
+
+Paginator = Annotated[PageNumberPaginator | CursorPaginator | LinkPaginator, Field(discriminator="type")]
+
+
 class Incremental(_Strict):
     cursor_param: str
     cursor_field: str
@@ -240,7 +268,7 @@ class HttpContract(_Strict):
     auth: HttpAuth | None = None
     endpoint: HttpEndpoint
     data_selector: str = "data"
-    paginator: PageNumberPaginator
+    paginator: Paginator
     incremental: Incremental | None = None
     retry: HttpRetry = Field(default_factory=HttpRetry)
     primary_key: list[str] = Field(min_length=1)
@@ -294,7 +322,12 @@ def _pydantic_errors(path: Path, exc: ValidationError, drop_prefix: int = 0) -> 
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"][drop_prefix:])
-        if err["type"] == "literal_error":
+        if err["type"] == "union_tag_invalid":  # the paginator's `type` names no known pagination style
+            ctx = err.get("ctx", {})
+            loc = f"{loc}.{ctx.get('discriminator', 'type').strip(chr(39))}" if loc else "type"
+            expected = str(ctx.get("expected_tags", "")).replace("'", "")
+            msg = f"must be one of {expected} (got {ctx.get('tag')!r})"
+        elif err["type"] == "literal_error":
             expected = err.get("ctx", {}).get("expected", "")
             msg = (
                 f"must be one of {expected.replace(chr(39), '').replace(' or ', ', ')} (got {err['input']!r})"

@@ -1,6 +1,8 @@
 """The declarative HTTP connector: an :class:`HttpContract` becomes an incremental, validated load.
 
-We page with our own small ``page_number`` loop (requests) rather than dlt's ``rest_api`` source:
+We page with our own small loop (requests) rather than dlt's ``rest_api`` source — page number (a total-pages
+field), cursor (a next-page token in the body) or link (a ``Link: rel="next"`` header or a next URL in the body,
+followed only on the feed's own base URL):
 records must pass the same vectorised column checks as file rows, with rejects routed to
 ``raw.<source>_rejects``, which needs the whole fetched batch as one frame before anything is written;
 the landing goes through :func:`connectors.landing.land_batch` (merge on the primary key). The
@@ -17,6 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pandas as pd
 import requests
@@ -99,9 +102,9 @@ def _get_page(
     timeout: float,
     page: int,
     sleep=time.sleep,
-) -> tuple[Any, int]:
+) -> tuple[Any, int, dict]:
     """One page's JSON body, retried on 429 / 5xx / timeouts / resets / cut-off bodies; returns
-    (body, retries used). 401/403 and other 4xx fail at once: trying again cannot fix them."""
+    (body, retries used, the parsed ``Link`` header). 401/403 and other 4xx fail at once: trying again cannot fix them."""
     retry = contract.retry
     where = f"{contract.name}: GET {url} page {page}"
     last = ""
@@ -120,7 +123,7 @@ def _get_page(
                 )
             if resp.status_code == 200:
                 try:
-                    return resp.json(), attempt - 1
+                    return resp.json(), attempt - 1, resp.links
                 except ValueError as exc:  # a body cut off mid-way parses as broken JSON
                     last = f"body is not JSON ({exc})"
             elif resp.status_code in RETRY_STATUS:
@@ -157,13 +160,15 @@ def fetch_records(
     if contract.auth is not None:
         headers["Authorization"] = f"Bearer {_env(contract.auth.token_env, 'token', contract)}"
     pag = contract.paginator
-    page, pages, records = pag.base_page, 0, []
+    page, pages, records = getattr(pag, "base_page", 1), 0, []
+    params = dict(contract.endpoint.params)
+    if contract.incremental is not None and since is not None:
+        params[contract.incremental.cursor_param] = since
+    seen: set[str] = set()  # cursors / next URLs already followed: a server that repeats one would loop forever
     while True:
-        params = dict(contract.endpoint.params)
-        params[pag.page_param] = page
-        if contract.incremental is not None and since is not None:
-            params[contract.incremental.cursor_param] = since
-        body, _ = _get_page(session, contract, url, params, headers, timeout, page, sleep)
+        if pag.type == "page_number":
+            params[pag.page_param] = page
+        body, _, links = _get_page(session, contract, url, params, headers, timeout, page, sleep)
         where = f"{contract.name}: GET {url} page {page}"
         try:
             data = _dig(body, contract.data_selector)
@@ -176,16 +181,56 @@ def fetch_records(
             raise HttpFeedError(
                 f"{where}: {contract.data_selector!r} is a {type(data).__name__}, not a list of records"
             )
-        try:
-            total_pages = int(_dig(body, pag.total_path))
-        except (KeyError, TypeError, ValueError):
-            raise HttpFeedError(f"{where}: body has no page count {pag.total_path!r}") from None
         records.extend(data)
         pages += 1
-        if page - pag.base_page + 1 >= total_pages or not data:
-            break
+        if pag.type == "page_number":
+            try:
+                total_pages = int(_dig(body, pag.total_path))
+            except (KeyError, TypeError, ValueError):
+                raise HttpFeedError(f"{where}: body has no page count {pag.total_path!r}") from None
+            if page - pag.base_page + 1 >= total_pages or not data:
+                break
+        elif pag.type == "cursor":
+            token = _optional(body, pag.cursor_path)
+            if token in (None, "") or not data:
+                break
+            token = str(token)
+            if token in seen:
+                raise HttpFeedError(f"{where}: the API returned cursor {token!r} a second time (it would never end)")
+            seen.add(token)
+            params = {**params, pag.cursor_param: token}
+        else:
+            nxt = links.get("next", {}).get("url") if pag.header else _optional(body, pag.next_url_path)
+            if not nxt or not data:
+                break
+            nxt = _same_origin(contract, base, url, str(nxt), where)
+            if nxt in seen:
+                raise HttpFeedError(f"{where}: the API returned next link {nxt!r} a second time (it would never end)")
+            seen.add(nxt)
+            # the link carries its query (page, filters); what it leaves out of ours (e.g. `since`) is kept
+            carried = set(parse_qs(urlsplit(nxt).query))
+            url, params = nxt, {k: v for k, v in params.items() if k not in carried}
         page += 1
     return records, pages
+
+
+def _optional(body: Any, path: str) -> Any:
+    """A dotted body field, None when absent (the last page of a cursor / link API leaves it out)."""
+    try:
+        return _dig(body, path)
+    except KeyError:
+        return None
+
+
+def _same_origin(contract: HttpContract, base: str, current: str, link: str, where: str) -> str:
+    """The next link as an absolute URL (relative ones against the page it came from), refused unless it is on
+    the feed's base URL: following it elsewhere would send the bearer token to another server."""
+    absolute = urljoin(current, link)
+    want, got = urlsplit(base), urlsplit(absolute)
+    if (got.scheme, got.netloc) != (want.scheme, want.netloc):
+        raise HttpFeedError(f"{where}: next link {absolute!r} leaves the feed's base URL {base!r} "
+                            f"({contract.base_url_env}); not followed")
+    return absolute
 
 
 def since_with_lookback(cursor: str, seconds: float) -> str:

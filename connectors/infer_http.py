@@ -8,8 +8,8 @@ fetching the second page; it looks for an updated-at field among the records and
 "updated since" query parameters to see which one the API honours (the answer must shrink). Column
 types come from :func:`connectors.infer.guess_type`, the file inference's parser-backed typing.
 
-The HTTP connector reads page-number pagination only: a proposal for a cursor- or link-paginated API
-says so in its notes and does not load until the connector supports that style.
+The HTTP connector reads all three styles (connectors/http_api.py); an API with no pagination found (a single
+page) says so in its notes and does not load as proposed.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ class HttpInference:
 
     @property
     def loadable(self) -> bool:
-        """Whether today's connector (page-number pagination only) can read the proposal."""
-        return self.paginator.get("type") == "page_number" and bool(self.data_selector)
+        """Whether the HTTP connector can read the proposal (page-number, cursor or link pagination)."""
+        return self.paginator.get("type") in ("page_number", "cursor", "link") and bool(self.data_selector)
 
     def contract(self) -> dict:
         out: dict = {
@@ -193,8 +193,6 @@ def detect_paginator(prober: _Prober, body: Any, resp: requests.Response, select
         spec = {"type": "link", "next_url_path": link_path} if link_path else {"type": "link", "header": "Link"}
         if not new_records(prober.json(prober.get(url=target))):
             notes.append(f"the next link {target!r} gave no new records")
-        notes.append("link pagination: the HTTP connector reads page-number pagination only, so this proposal "
-                     "does not load until the connector follows next links")
         return spec, notes
     cursor_path = next((p for p in flat if p.split(".")[-1] in _NEXT_CURSOR and isinstance(flat[p], str | int)
                         and flat[p] not in ("", None)), None)
@@ -206,11 +204,9 @@ def detect_paginator(prober: _Prober, body: Any, resp: requests.Response, select
         if param is None:
             notes.append(f"cursor {cursor_path!r} found but no usual query parameter returned the next page: "
                          "set cursor_param")
-        notes.append("cursor pagination: the HTTP connector reads page-number pagination only, so this proposal "
-                     "does not load until the connector passes cursors")
         return spec, notes
     notes.append("no pagination found (no total-pages field, next link or next cursor): a single page; the HTTP "
-                 "connector needs a total-pages field, so this proposal does not load as it is")
+                 "connector needs one of the three, so this proposal does not load as it is")
     return {"type": "single_page"}, notes
 
 

@@ -334,6 +334,14 @@ def _cast(col: str, t: str) -> str:
     return f"cast({col} as {{{{ {TYPE_MACRO[t]} }}}})"
 
 
+def _contract_args(table: str, column: str, renames: dict[str, str]) -> dict:
+    """Arguments of a contract-derived test: the raw table and, when staging renames it, the raw column."""
+    args = {"table": table}
+    if renames.get(column, column) != column:
+        args["raw_column"] = column
+    return args
+
+
 def write_staging() -> None:
     models = []
     feeds = []
@@ -369,9 +377,11 @@ def write_staging() -> None:
             if c in f["primary_key"] and len(f["primary_key"]) == 1:
                 tests = ["unique", "not_null"]
             elif s.get("required"):
-                tests = ["not_null"]
+                # the configured company's contract decides (macros/contract_tests.sql), the demo's by default
+                tests = [{"contract_not_null": {"arguments": _contract_args(table, c, ren)}}]
             if "values" in s:
-                tests.append({"accepted_values": {"arguments": {"values": s["values"]}}})
+                tests.append({"contract_accepted_values": {"arguments": {**_contract_args(table, c, ren),
+                                                                         "values": s["values"]}}})
             if tests:
                 col["data_tests"] = tests
             cols.append(col)

@@ -84,11 +84,25 @@ def company_sources(company) -> set[str] | None:
     return {c.source for c in files if company.applies(c.source)} | {h.name for h in feeds if company.http_applies(h.name)}
 
 
-def render_matrix(needs: list[Need], sources: list[str]) -> str:
-    """A markdown table: one row per asset, a column per source, ● where the asset needs it."""
-    head = "| asset | " + " | ".join(sources) + " |"
-    rule = "|---|" + "|".join(":-:" for _ in sources) + "|"
-    rows = [f"| `{n.asset}` | " + " | ".join("●" if s in n.sources else "" for s in sources) + " |" for n in needs]
+def declared_needs(manifest_path: Path) -> dict[str, list[str]]:
+    """Per dbt model asset (``marts/<model>``), the raw tables its ``meta.lodestar_needs`` names: without them
+    the mart is empty and ``marts.mart_status`` says why (dbt_project.yml)."""
+    import json
+
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    return {f"{n['schema']}/{n['name']}": list(n["config"]["meta"]["lodestar_needs"])
+            for n in manifest["nodes"].values()
+            if n["resource_type"] == "model" and n.get("config", {}).get("meta", {}).get("lodestar_needs")}
+
+
+def render_matrix(needs: list[Need], sources: list[str], empty_without: dict[str, list[str]] | None = None) -> str:
+    """A markdown table: one row per asset, a column per source, ● where the asset reads it, and the raw tables
+    without which the mart is empty (its declared needs)."""
+    empty_without = empty_without or {}
+    head = "| asset | " + " | ".join(sources) + " | empty without |"
+    rule = "|---|" + "|".join(":-:" for _ in sources) + "|---|"
+    rows = [f"| `{n.asset}` | " + " | ".join("●" if s in n.sources else "" for s in sources) + " | "
+            + ", ".join(f"`raw.{t}`" for t in empty_without.get(n.asset, [])) + " |" for n in needs]
     return "\n".join([head, rule, *rows])
 
 

@@ -271,7 +271,11 @@ def capabilities(
     owner = cap.raw_table_sources(dirs)
     needs = cap.asset_needs(load_defs(), owner)
     sources = sorted({s for n in needs for s in n.sources})
-    table = cap.render_matrix(needs, sources)
+    from orchestration.lib.dbt import lodestar_dbt_project, prepare_manifest
+
+    prepare_manifest(lodestar_dbt_project)
+    empty_without = cap.declared_needs(lodestar_dbt_project.manifest_path)
+    table = cap.render_matrix(needs, sources, empty_without)
     if update_readme:
         changed = cap.update_readme(PROJECT_ROOT / "README.md", table)
         console.print("README.md updated" if changed else "README.md already current")
@@ -281,12 +285,12 @@ def capabilities(
         print(table)
         return
     out = Table(title=f"{cfg.company}: what each asset needs (sources: {', '.join(sorted(has)) or 'none'})")
-    for col in ("asset", "status", "missing sources"):
+    for col in ("asset", "status", "missing sources", "empty without"):
         out.add_column(col)
     for n in needs:
         missing = [s for s in n.sources if s not in has]
         status = "no source data" if n.sources and len(missing) == len(n.sources) else ("partial" if missing else "available")
-        out.add_row(n.asset, status, ", ".join(missing))
+        out.add_row(n.asset, status, ", ".join(missing), ", ".join(f"raw.{t}" for t in empty_without.get(n.asset, [])))
     console.print(out)
 
 

@@ -16,6 +16,8 @@ sources:                          # the file sources that apply, and where each 
 http:                             # the HTTP feeds that apply
   ecommerce_orders: {base_url: "https://shop.example.com", token_env: SHOP_API_TOKEN}
 documents: inbox                  # the document inbox (PDFs, scans)
+as_of: 2022-01-01                 # the day after the data's last day (default: today)
+forecast_first_week: 2021-01-04   # the first forecast origin, a Monday (default: 2024-01-01)
 demo_api: false                   # serve the bundled demo API for the HTTP feeds (the demo only)
 ```
 Omitting ``sources`` (or ``http``) means every contract of the company's own ``contracts_dir`` (or
@@ -27,11 +29,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 COMPANY_ENV = "LODESTAR_COMPANY"
 COMPANY_FILE_NAME = "lodestar.yaml"
@@ -68,7 +71,18 @@ class Company(_Strict):
     http: dict[str, HttpFeedConfig] | None = None
     documents: Path | None = None
     demo_api: bool = False
+    # The day after the data's last day (default: the demo's generation date, else today): a company whose
+    # export stops in the past forecasts from there. forecast_first_week: the first forecast origin (a Monday).
+    as_of: date | None = None
+    forecast_first_week: date | None = None
     path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("forecast_first_week")
+    @classmethod
+    def _monday(cls, v: date | None) -> date | None:
+        if v is not None and v.weekday() != 0:
+            raise ValueError(f"must be a Monday (got {v.isoformat()}, a {v.strftime('%A')})")
+        return v
 
     def source_folder(self, source: str) -> Path | None:
         """The configured drop folder of a file source (None: the contract's root decides)."""
@@ -169,6 +183,46 @@ def http_environment(company: Company | None, contract) -> Iterator[None]:
                 overrides[contract.auth.token_env] = token
     with environ_overrides(overrides):
         yield
+
+
+def applicable_contracts(company: Company | None, contracts_dir: Path, http_dir: Path) -> tuple[list, list, list]:
+    """The company's file and HTTP contracts that apply (its own folders and listed sources; without a
+    company, every contract of the given folders), and the errors of the invalid ones."""
+    from connectors.contracts import discover_http_contracts, load_file_contracts
+
+    if company is not None:
+        contracts_dir = company.contracts_dir or contracts_dir
+        http_dir = company.http_contracts_dir or http_dir
+    sources, file_errors = load_file_contracts(contracts_dir)
+    feeds, http_errors = discover_http_contracts(http_dir)
+    if company is not None:
+        sources = [c for c in sources if company.applies(c.source)]
+        feeds = [h for h in feeds if company.http_applies(h.name)]
+    return sources, feeds, [*file_errors, *http_errors]
+
+
+def contract_rules(company: Company, contracts_dir: Path, http_dir: Path) -> dict[str, dict]:
+    """Per raw table of the company, the columns its contract marks required and the values it allows: the
+    dbt variable ``lodestar_contracts`` that the contract-derived staging tests follow (the connector enforced
+    the same rules on every landed row, so staging never re-checks another company's vocabulary)."""
+    sources, feeds, _ = applicable_contracts(company, contracts_dir, http_dir)
+    tables: list[tuple[str, dict]] = [(f"{c.source}_{name}", f.columns) for c in sources for name, f in c.feeds.items()]
+    tables += [(h.table_name, h.columns) for h in feeds]
+    return {table: {"required": sorted(col for col, spec in cols.items() if spec.required),
+                    "values": {col: list(spec.values) for col, spec in cols.items() if spec.values is not None}}
+            for table, cols in tables}
+
+
+def dbt_vars(company: Company | None = None) -> dict:
+    """The dbt ``--vars`` of a run for the configured company (empty for the checkout's demo defaults)."""
+    company = company if company is not None else current_company()
+    if company is None:
+        return {}
+    from lodestar.settings import PROJECT_ROOT
+
+    return {"lodestar_contracts": contract_rules(company, PROJECT_ROOT / "connectors" / "contracts",
+                                                 PROJECT_ROOT / "connectors" / "http"),
+            "lodestar_currency": company.currency}
 
 
 def demo_company_yaml(contracts_dir: Path, http_dir: Path) -> str:

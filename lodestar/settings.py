@@ -80,6 +80,11 @@ def _as_of(demo_dir: Path) -> date:
         return date.fromisoformat(last_week) + timedelta(days=7)
     if as_of := os.environ.get("LODESTAR_AS_OF"):
         return date.fromisoformat(as_of)
+    from lodestar.company import current_company
+
+    company = current_company()
+    if company is not None and company.as_of is not None:  # a company whose data stops in the past
+        return company.as_of
     manifest = demo_dir / "manifest.json"
     if manifest.exists():
         with manifest.open(encoding="utf-8") as fh:
@@ -87,6 +92,19 @@ def _as_of(demo_dir: Path) -> date:
         if today:
             return date.fromisoformat(today)
     return date.today()
+
+
+def _forecast_first_week() -> date:
+    """``LODESTAR_FORECAST_FIRST_WEEK``, else the company file's ``forecast_first_week``, else 2024-01-01 (the
+    demo's): the first forecast origin (Dagster's weekly partitions start there)."""
+    if first := os.environ.get("LODESTAR_FORECAST_FIRST_WEEK"):
+        return date.fromisoformat(first)
+    from lodestar.company import current_company
+
+    company = current_company()
+    if company is not None and company.forecast_first_week is not None:
+        return company.forecast_first_week
+    return date(2024, 1, 1)
 
 
 def get_settings() -> Settings:
@@ -102,7 +120,7 @@ def get_settings() -> Settings:
         mlflow_tracking_uri=mlflow_uri,
         artifacts_dir=home / "artifacts",
         as_of=_as_of(demo_dir),
-        forecast_first_week=date.fromisoformat(os.environ.get("LODESTAR_FORECAST_FIRST_WEEK", "2024-01-01")),
+        forecast_first_week=_forecast_first_week(),
         loader=(os.environ.get("LODESTAR_LOADER") or "duckdb").strip().lower(),
         ml_threads=int(os.environ["LODESTAR_ML_THREADS"]) if os.environ.get("LODESTAR_ML_THREADS") else None,
         dbt_target=os.environ.get("LODESTAR_DBT_TARGET", "duckdb"),

@@ -22,8 +22,14 @@ def test_needs_come_from_the_asset_graph_and_name_what_a_company_lacks(tmp_path)
     superstore = load_company(PROJECT_ROOT / "companies" / "superstore" / "lodestar.yaml")
     assert cap.company_sources(superstore) == {"erp"}
 
-    table = cap.render_matrix(cap.asset_needs(load(), owner), ["complaints", "erp"])
-    assert "| `marts/complaint_hotwords` | ● | ● |" in table
+    from orchestration.lib.dbt import lodestar_dbt_project, prepare_manifest
+
+    declared = cap.declared_needs(prepare_manifest(lodestar_dbt_project))
+    # What each mart cannot do without (dbt meta lodestar_needs; marts.mart_status reports it per company).
+    assert declared["marts/launch_reconciliation"] == ["pos_scans", "erp_skus"]
+    assert declared["marts/customer_360"] == ["erp_customers"]
+    table = cap.render_matrix(cap.asset_needs(load(), owner), ["complaints", "erp"], declared)
+    assert "| `marts/complaint_hotwords` | ● | ● | `raw.complaints_complaints`, `raw.intel_complaint_hotwords` |" in table
     readme = tmp_path / "README.md"
     readme.write_text("a\n<!-- capability-matrix:start -->\nold\n<!-- capability-matrix:end -->\nb\n", encoding="utf-8")
     assert cap.update_readme(readme, table) and not cap.update_readme(readme, table)

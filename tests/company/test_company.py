@@ -17,7 +17,9 @@ from lodestar.cli import app
 from lodestar.company import (
     COMPANY_ENV,
     CompanyError,
+    contract_rules,
     current_company,
+    dbt_vars,
     demo_company_yaml,
     http_environment,
     load_company,
@@ -94,6 +96,40 @@ def test_company_file_resolves_paths_and_names_bad_fields(company_dir, tmp_path)
     bad.write_text("company: X\ncurrency: EUR\ncontracts_dir: nowhere\n", encoding="utf-8")
     with pytest.raises(CompanyError, match="contracts_dir: no such folder"):
         load_company(bad)
+
+
+def test_as_of_and_first_forecast_week_come_from_the_company(tmp_path, home, monkeypatch):
+    """A company whose export stops in the past forecasts from its own as-of date, not from today."""
+    f = tmp_path / "lodestar.yaml"
+    f.write_text("company: X\ncurrency: USD\nas_of: 2022-01-01\nforecast_first_week: 2021-01-04\n", encoding="utf-8")
+    for key in ("LODESTAR_AS_OF", "LODESTAR_FORECAST_LAST_WEEK", "LODESTAR_FORECAST_FIRST_WEEK"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv(COMPANY_ENV, str(f))
+    settings = get_settings()
+    assert (str(settings.as_of), str(settings.forecast_last_week), str(settings.forecast_first_week)) == (
+        "2022-01-01", "2021-12-20", "2021-01-04")
+    monkeypatch.setenv("LODESTAR_AS_OF", "2022-03-01")  # the environment still wins
+    assert str(get_settings().as_of) == "2022-03-01"
+    f.write_text("company: X\ncurrency: USD\nforecast_first_week: 2021-01-05\n", encoding="utf-8")
+    with pytest.raises(CompanyError, match="forecast_first_week: .*must be a Monday"):
+        load_company(f)
+
+
+def test_staging_tests_follow_the_companys_contract_rules(company_dir):
+    """The dbt variable a company run passes: its own required columns and allowed values, per raw table."""
+    company = load_company(company_dir / "lodestar.yaml")
+    rules = contract_rules(company, PROJECT_ROOT / "connectors" / "contracts", PROJECT_ROOT / "connectors" / "http")
+    # its own folders only: shop (listed) and its HTTP feed; not `other` (not listed), not the demo's contracts
+    assert set(rules) == {"shop_customers", "acme_orders"}
+    assert rules["shop_customers"] == {"required": ["customer_id", "customer_name"], "values": {}}
+    assert rules["acme_orders"]["required"] == ["amount", "id", "updated_at"]
+    superstore = load_company(PROJECT_ROOT / "companies" / "superstore" / "lodestar.yaml")
+    v = dbt_vars(superstore)
+    assert v["lodestar_currency"] == "USD" and set(v["lodestar_contracts"]) == {
+        "erp_orders", "erp_customers", "erp_skus", "erp_product_lines"}
+    # Superstore's customers have no tier or channel: nothing requires them, no demo vocabulary is checked.
+    assert v["lodestar_contracts"]["erp_customers"] == {
+        "required": ["customer_id", "industry", "legal_name", "region"], "values": {}}
 
 
 def test_drops_and_documents_resolve_through_the_company(company_dir, tmp_path, home, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.contracts import load_http_contract
-from connectors.http_api import land_http_feed
+from connectors.http_api import HttpFeedError, land_http_feed
 from connectors.infer_http import ProbeError, infer_http_contract
 from lodestar.cli import app
 from lodestar.demo.api import serve_demo_api
@@ -56,7 +56,8 @@ def test_demo_api_proposal_loads_and_lands_incrementally(tmp_path, warehouse, mo
     ("link", "data", {"type": "link", "header": "Link"}),
     ("link_body", "data", {"type": "link", "next_url_path": "links.next"}),
 ])
-def test_pagination_styles_and_since_parameter_are_found(styled_api, style, selector, paginator):
+def test_pagination_styles_and_since_parameter_are_found(styled_api, style, selector, paginator, tmp_path,
+                                                         warehouse, monkeypatch):
     api = styled_api(style)
     inf = infer_http_contract(f"{api.url}/v2/orders", token_env="T", token="t0ken")
     assert (inf.data_selector, inf.paginator) == (selector, paginator)
@@ -64,9 +65,34 @@ def test_pagination_styles_and_since_parameter_are_found(styled_api, style, sele
                                "initial_value": "2000-01-01T00:00:00"}
     assert inf.columns["customer_name"]["source_name"] == "customerName"
     assert inf.primary_key == ["id"]
-    assert inf.loadable == (style == "page_number")
-    if style != "page_number":
-        assert any("page-number pagination only" in n for n in inf.notes)
+    # Every proposed style loads: the HTTP connector follows page numbers, cursors and next links alike.
+    assert inf.loadable
+    path = tmp_path / "orders.yaml"
+    path.write_text(inf.yaml_text(), encoding="utf-8")
+    contract = load_http_contract(path)
+    monkeypatch.setenv(contract.base_url_env, api.url)
+    monkeypatch.setenv("T", "t0ken")
+    first = land_http_feed(contract, warehouse)
+    assert (first.pages_fetched, first.rows_accepted, first.rows_rejected, first.rows_in_table) == (3, 7, 0, 7)
+    assert set(warehouse.query(f"select id from raw.{contract.table_name}")["id"]) == {f"O{i}" for i in range(1, 8)}
+    # The incremental re-run sends `since` on every page (also when a next link leaves it out): only the
+    # record at the cursor comes back and merges by key.
+    again = land_http_feed(contract, warehouse)
+    assert again.rows_seen == 1 and again.rows_in_table == 7
+
+
+def test_next_link_off_the_base_url_is_not_followed(styled_api, tmp_path, warehouse, monkeypatch):
+    """The Link header names 127.0.0.1; a feed configured on localhost must not send its token there."""
+    api = styled_api("link")
+    inf = infer_http_contract(f"{api.url}/v2/orders", token_env="T", token="t0ken")
+    path = tmp_path / "orders.yaml"
+    path.write_text(inf.yaml_text(), encoding="utf-8")
+    contract = load_http_contract(path)
+    monkeypatch.setenv(contract.base_url_env, api.url.replace("127.0.0.1", "localhost"))
+    monkeypatch.setenv("T", "t0ken")
+    with pytest.raises(HttpFeedError, match="leaves the feed's base URL"):
+        land_http_feed(contract, warehouse)
+    assert not warehouse.table_exists("raw", contract.table_name)
 
 
 def test_refused_token_is_a_clear_error(styled_api):

@@ -1,13 +1,19 @@
 """Superstore Co.: a second company from real data (the Tableau Sample Superstore export, read in place
-from the shared data folder) through `lodestar run --company`, mapped onto the canonical ERP feeds."""
+from the shared data folder) through `lodestar run --company`, mapped onto the canonical ERP feeds.
+
+One whole-graph run per module (raw -> staging -> customer 360 -> matrix -> forecast), shared by the tests."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from lodestar.company import load_company
 from lodestar.settings import PROJECT_ROOT, get_settings
@@ -16,23 +22,50 @@ from lodestar.warehouse import Warehouse
 COMPANY = PROJECT_ROOT / "companies" / "superstore" / "lodestar.yaml"
 
 
+@dataclass
+class Run:
+    home: Path
+    proc: subprocess.CompletedProcess
+    seconds: float
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.home / "warehouse.duckdb")
+
+
+@pytest.fixture(scope="module")
+def superstore(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """`lodestar run --company companies/superstore/lodestar.yaml`: the whole graph, in a fresh home."""
+    home = tmp_path_factory.mktemp("superstore_home")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "COLUMNS": "200", "LODESTAR_HOME": str(home),
+           "LODESTAR_DEMO_DIR": str(home / "demo"), "LODESTAR_SHARED_DATA": str(get_settings().shared_data_dir)}
+    for key in ("LODESTAR_COMPANY", "LODESTAR_WAREHOUSE", "LODESTAR_AS_OF", "LODESTAR_FORECAST_FIRST_WEEK",
+                "LODESTAR_FORECAST_LAST_WEEK"):
+        env.pop(key, None)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "lodestar.cli", "run", "--company", str(COMPANY)],
+                          env=env, capture_output=True, text=True, timeout=1800, cwd=home)
+    return Run(home, proc, time.perf_counter() - t0)
+
+
 def test_company_file_reads_the_shared_export_in_place():
     company = load_company(COMPANY)
     assert (company.company, company.currency, list(company.sources)) == ("Superstore Co.", "USD", ["erp"])
+    assert str(company.as_of) == "2022-01-01"  # the export ends 2021-12-31: the forecast starts there, not today
     assert (get_settings().shared_data_dir / "superstore").is_dir()
     assert not list((PROJECT_ROOT / "companies").rglob("*.csv"))  # never copied into the repo
 
 
-def test_superstore_lands_as_the_canonical_erp_feeds(home, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "COLUMNS": "200"}
-    env.pop("LODESTAR_COMPANY", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "lodestar.cli", "run", "--company", str(COMPANY), "--select", "tag:layer=landing"],
-        env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+def test_the_whole_graph_runs_on_superstore(superstore: Run):
+    assert superstore.proc.returncode == 0, superstore.proc.stdout[-4000:] + superstore.proc.stderr[-3000:]
+    assert "failed steps" not in superstore.proc.stdout and "failed check" not in superstore.proc.stdout
+    print(f"Superstore whole graph: {superstore.seconds:.0f} s")  # reported with -s / in the log
+
+
+def test_superstore_lands_as_the_canonical_erp_feeds(superstore: Run):
     export = pd.read_csv(get_settings().shared_data_dir / "superstore" / "superstore_orders_2019-2021.csv",
                          encoding="utf-8-sig", dtype=str)
-    wh = Warehouse(home / "warehouse.duckdb")
+    wh = superstore.warehouse
     n = {t: wh.row_count("raw", f"erp_{t}") for t in ("orders", "customers", "skus", "product_lines")}
     # One order line per export row; the master feeds repeat per line and staging keeps one per key.
     assert n == dict.fromkeys(("orders", "customers", "skus", "product_lines"), len(export))
@@ -46,3 +79,41 @@ def test_superstore_lands_as_the_canonical_erp_feeds(home, tmp_path):
     assert wh.query("select count(*) as n from raw.erp_orders where unit_price is not null or status is not null")["n"][0] == 0
     # Only the company's sources were landed: no demo drops, no other real-data feed.
     assert not wh.table_exists("raw", "crm_accounts") and not wh.table_exists("raw", "superstore_orders")
+    # Its own contract's rules, not the demo's vocabulary (regions 华东..., tiers A/B/C), were checked in staging.
+    assert set(wh.query("select distinct region from staging.stg_erp__customers")["region"]) == set(export["Region"])
+
+
+def test_customer_marts_say_what_is_measured(superstore: Run):
+    wh = superstore.warehouse
+    customers = wh.query("select count(*) as n from marts.customer_360")["n"][0]
+    assert customers == wh.query("select count(distinct customer_id) as n from raw.erp_customers")["n"][0] > 700
+    assert set(wh.query("select distinct currency from marts.customer_360")["currency"]) == {"USD"}
+    # Complexity: measured on what the ERP export has, the rest named as unavailable (NULL, never 0).
+    cx = wh.query("select * from marts.customer_complexity")
+    assert len(cx) == customers and cx["complexity_score"].between(0, 100).all()
+    unavailable = set(cx["unavailable_dimensions"].iloc[0].split(", "))
+    assert {"decision_makers", "ticket_load", "delivery_sites", "payment_terms"} <= unavailable
+    assert cx["decision_makers_norm"].isna().all() and cx["payment_terms_contribution"].isna().all()
+    assert cx["annual_purchase_amount_norm"].notna().all()
+    matrix = wh.query("select quadrant, count(*) as n from marts.customer_matrix group by quadrant")
+    assert matrix["n"].sum() == customers and len(matrix) >= 3
+
+
+def test_marts_without_their_sources_are_empty_with_the_reason(superstore: Run):
+    status = superstore.warehouse.query("select * from marts.mart_status").set_index("mart")
+    assert status.loc["customer_360", "status"] == "ready" and status.loc["customer_360", "mart_rows"] > 0
+    assert status.loc["launch_reconciliation", "status"] == "needs raw.pos_scans"
+    assert status.loc["crm_pos_reconciliation", "status"].startswith("needs raw.pos_scans, raw.pos_stores")
+    assert status.loc["csg_health", "unmet_needs"] == "crm_csg_groups, crm_csg_members"
+    unmet = status[status["status"] != "ready"]
+    assert len(unmet) >= 6 and (unmet["mart_rows"] == 0).all()
+
+
+def test_the_forecast_runs_at_the_companys_grain(superstore: Run):
+    wh = superstore.warehouse
+    fc = wh.query("select * from raw.forecast_predictions")
+    assert len(fc) > 0 and fc["y_hat"].notna().all()
+    # No account managers in the export: each region's lines form an `unassigned:<region>` territory.
+    assert set(fc["account_manager_id"].str.split(":").str[0]) == {"unassigned"}
+    assert set(fc["region"]) == {"Central", "East", "South", "West"}
+    assert fc["origin_week"].astype(str).max() == "2021-12-20"  # the last complete week before as_of 2022-01-01

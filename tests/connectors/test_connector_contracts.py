@@ -27,7 +27,7 @@ def test_malformed_http_yaml_names_file_and_field(tmp_path: Path, http_yaml: str
     text = sorted(str(e) for e in errors)
     assert text[0].startswith(f"{tmp_path / 'broken.yaml'}: line 3, column 1: not valid YAML")
     assert (
-        text[1] == f"{tmp_path / 'foo.yaml'}: paginator.type: must be one of page_number (got 'cursor_link')"
+        text[1] == f"{tmp_path / 'foo.yaml'}: paginator.type: must be one of page_number, cursor, link (got 'cursor_link')"
     )
     assert text[2] == f"{tmp_path / 'typo.yaml'}: data_selectr: unknown field (typo?)"
 

@@ -115,3 +115,20 @@ def test_access_policy_follows_crm_ownership_and_csg_membership(built: Built) ->
         assert per_manager < con.execute("select count(*) from marts.customer_360").fetchone()[0]
     finally:
         con.close()
+
+
+def test_every_mart_with_needs_is_ready_on_the_demo(built: Built) -> None:
+    """The demo company has every source: each mart declaring lodestar_needs whose raw tables landed is `ready`
+    and has rows (Superstore, without POS/CRM, is the other side: tests/company/test_superstore.py)."""
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    status = con.sql("select mart, status, unmet_needs, mart_rows from marts.mart_status order by mart").df()
+    assert {"customer_360", "crm_pos_reconciliation", "csg_health", "launch_reconciliation"} <= set(status["mart"])
+    # dbt alone (no nlp/ run) leaves the text-intelligence outputs unlanded: those marts wait for them, by name.
+    waiting = status[status["status"] != "ready"].set_index("mart")["status"].to_dict()
+    assert waiting == {"complaint_hotwords": "needs raw.intel_complaint_hotwords",
+                       "influence_stakeholders": "needs raw.intel_influence_nodes"}, status
+    ready = status[status["status"] == "ready"]
+    assert (ready["mart_rows"] > 0).all() and (status.loc[status["status"] != "ready", "mart_rows"] == 0).all(), status
+    # No dimension of the complexity score is left out, and amounts carry the demo's currency.
+    assert con.sql("select count(*) from marts.customer_complexity where unavailable_dimensions is not null").fetchall() == [(0,)]
+    assert con.sql("select distinct currency from marts.customer_360").fetchall() == [("CNY",)]

@@ -2,14 +2,21 @@
 -- channel plus the company's own platform stores (channel 'ecommerce_platform'); cancelled and refunded
 -- excluded. Distributor-run platform shops are left out: their stock was sold in through ERP already
 -- (channel 'distributor'), so counting their consumer orders too would count the same units twice.
+-- A company whose ERP lines name no account manager (or no channel) still forecasts: the line's owner is its
+-- customer's region, spelled `unassigned:<region>` (region kept for the hierarchy), and the channel the
+-- customer's, else `unspecified`. Labelled as such, never a person or a channel the data does not name.
 with erp as (
-    select account_manager_id, sku_id, channel, {{ week_of('order_date') }} as week_start,
-           quantity, unit_price
-    from {{ ref('stg_erp__orders') }}
-    where order_status is distinct from 'cancelled'
+    select coalesce(o.account_manager_id, 'unassigned:' || coalesce(c.region, 'unknown')) as account_manager_id,
+           case when o.account_manager_id is null then c.region end as territory_region,
+           o.sku_id, coalesce(o.channel, c.channel, 'unspecified') as channel,
+           {{ week_of('o.order_date') }} as week_start, o.quantity, o.unit_price
+    from {{ ref('stg_erp__orders') }} o
+    left join {{ ref('stg_erp__customers') }} c on c.customer_id = o.customer_id
+    where o.order_status is distinct from 'cancelled'
 ),
 shop as (
-    select account_manager_id, sku_id, 'ecommerce_platform' as channel, {{ week_of('order_time') }} as week_start,
+    select account_manager_id, cast(null as {{ dbt.type_string() }}) as territory_region, sku_id,
+           'ecommerce_platform' as channel, {{ week_of('order_time') }} as week_start,
            quantity, unit_price
     from {{ ref('stg_ecommerce__orders') }}
     where coalesce(order_status, '') not in ('cancelled', 'refunded')
@@ -25,6 +32,7 @@ select
     sku_id,
     channel,
     week_start,
+    max(territory_region) as territory_region,
     cast(sum(quantity) as double precision) as y,
     {{ safe_div('sum(quantity * unit_price)', 'sum(quantity)') }} as realised_price,
     count(*) as order_lines

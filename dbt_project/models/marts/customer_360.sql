@@ -79,6 +79,8 @@ select
     a.account_manager_id,
     a.cluster_id,
     coalesce(o.purchase_amount_365d, 0) as purchase_amount_365d,
+    -- the company file's currency (lodestar.yaml `currency`, passed as a dbt var; the demo's is CNY)
+    cast('{{ var("lodestar_currency", "CNY") }}' as {{ dbt.type_string() }}) as currency,
     coalesce(o.orders_365d, 0) as orders_365d,
     coalesce(o.skus_365d, 0) as skus_365d,
     o.last_order_date,

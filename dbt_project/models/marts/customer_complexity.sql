@@ -19,25 +19,40 @@ scaled as (
         {%- for d in dims %}
         {%- set v = 'ln(1 + ' ~ d ~ ')' if d == 'annual_purchase_amount' else d %}
         cast({{ d }} as double precision) as {{ d }}_value,
-        coalesce({{ minmax(v) }}, 0) as {{ d }}_norm{{ ',' if not loop.last }}
+        -- NULL for every customer = the company lacks the dimension's source: left out, not scored 0
+        case when count({{ d }}) over () = 0 then null else coalesce({{ minmax(v) }}, 0) end
+            as {{ d }}_norm{{ ',' if not loop.last }}
         {%- endfor %}
     from inputs
+),
+available as (
+    -- the seed weights of the dimensions this company can measure (1 when it has them all): the others'
+    -- weight is spread over these, so the score stays 0-100 and says which dimensions it left out
+    select s.*,
+           nullif({%- for d in dims %} case when s.{{ d }}_norm is null then 0 else w.w_{{ d }} end{{ ' +' if not loop.last }}{%- endfor %}, 0)
+               as available_weight,
+           nullif(concat_ws(', '{%- for d in dims %}, case when s.{{ d }}_norm is null then '{{ d }}' end{%- endfor %}), '')
+               as unavailable_dimensions
+    from scaled s cross join weights w
 ),
 scored as (
     select
         s.customer_id,
+        s.unavailable_dimensions,
         {%- for d in dims %}
         s.{{ d }}_value,
         s.{{ d }}_norm,
-        s.{{ d }}_norm * w.w_{{ d }} * 100 as {{ d }}_contribution,
+        s.{{ d }}_norm * w.w_{{ d }} / s.available_weight * 100 as {{ d }}_contribution,
         {%- endfor %}
-        ({%- for d in dims %} s.{{ d }}_norm * w.w_{{ d }}{{ ' + ' if not loop.last }}{%- endfor %}) * 100 as complexity_score
-    from scaled s cross join weights w
+        ({%- for d in dims %} coalesce(s.{{ d }}_norm * w.w_{{ d }}, 0){{ ' + ' if not loop.last }}{%- endfor %})
+            / s.available_weight * 100 as complexity_score
+    from available s cross join weights w
 )
 select
     customer_id,
     {{ rnd('complexity_score', 2) }} as complexity_score,
     rank() over (order by complexity_score desc) as complexity_rank,
+    unavailable_dimensions,
     {%- for d in dims %}
     {{ d }}_value,
     {{ rnd(d ~ '_norm', 4) }} as {{ d }}_norm,

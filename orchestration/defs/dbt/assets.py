@@ -5,11 +5,13 @@ folder (staging, intermediate, marts), so lineage reads raw -> staging -> marts 
 (`orchestration/lib/dbt.py` holds the project and the translator).
 """
 
+import json
 import os
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from lodestar.company import dbt_vars
 from orchestration.lib.dbt import lodestar_dbt_project, translator
 from orchestration.lib.resources import WAREHOUSE_POOL
 
@@ -26,4 +28,7 @@ INDIRECT_SELECTION = "buildable"
 def lodestar_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build` of the selected models, seeds and tests (tests stream back as asset checks)."""
     os.environ.setdefault("DBT_INDIRECT_SELECTION", INDIRECT_SELECTION)
-    yield from dbt.cli(["build"], context=context).stream()
+    # the configured company's contract rules and currency (lodestar.company.dbt_vars; none for the demo)
+    company_vars = dbt_vars()
+    args = ["build", "--vars", json.dumps(company_vars, ensure_ascii=False)] if company_vars else ["build"]
+    yield from dbt.cli(args, context=context).stream()

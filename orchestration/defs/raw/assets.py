@@ -15,14 +15,12 @@ from connectors.contracts import (
     ContractError,
     HttpContract,
     SourceContract,
-    discover_http_contracts,
-    load_file_contracts,
     parse_reference,
 )
 from connectors.files import land_file_source
 from connectors.http_api import land_http_feed
 from connectors.landing import FeedLandingResult
-from lodestar.company import current_company, http_environment
+from lodestar.company import applicable_contracts, current_company, http_environment
 from lodestar.settings import PROJECT_ROOT
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
@@ -245,16 +243,7 @@ def build_raw_assets(
     """Assets for every valid contract that applies to the configured company (lodestar.yaml: its
     contract folders and sources; default: every contract of the checkout), and the errors of the
     invalid ones (logged, not raised)."""
-    company = current_company()
-    if company is not None:
-        contracts_dir = company.contracts_dir or contracts_dir
-        http_dir = company.http_contracts_dir or http_dir
-    sources, file_errors = load_file_contracts(contracts_dir)
-    feeds, http_errors = discover_http_contracts(http_dir)
-    if company is not None:
-        sources = [c for c in sources if company.applies(c.source)]
-        feeds = [h for h in feeds if company.http_applies(h.name)]
-    errors = [*file_errors, *http_errors]
+    sources, feeds, errors = applicable_contracts(current_company(), contracts_dir, http_dir)
     _report(errors)
     assets = [file_source_assets(c) for c in sources] + [http_feed_asset(c) for c in feeds]
     return assets, errors
