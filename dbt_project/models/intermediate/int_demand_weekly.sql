@@ -25,7 +25,7 @@ select
     sku_id,
     channel,
     week_start,
-    cast(sum(quantity) as double precision) as y,
+    cast(sum(quantity) as {{ type_double() }}) as y,
     {{ safe_div('sum(quantity * unit_price)', 'sum(quantity)') }} as realised_price,
     count(*) as order_lines
 from lines

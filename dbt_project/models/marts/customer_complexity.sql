@@ -18,7 +18,7 @@ scaled as (
         customer_id,
         {%- for d in dims %}
         {%- set v = 'ln(1 + ' ~ d ~ ')' if d == 'annual_purchase_amount' else d %}
-        cast({{ d }} as double precision) as {{ d }}_value,
+        cast({{ d }} as {{ type_double() }}) as {{ d }}_value,
         coalesce({{ minmax(v) }}, 0) as {{ d }}_norm{{ ',' if not loop.last }}
         {%- endfor %}
     from inputs

@@ -7,6 +7,6 @@ select
     cast(channel as {{ dbt.type_string() }}) as channel,
     cast(region as {{ dbt.type_string() }}) as region,
     cast(week_start as date) as week_start,
-    cast(y_hat as double precision) as y_hat,
+    cast(y_hat as {{ type_double() }}) as y_hat,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
 from {{ source_or_empty('forecast_predictions') }} s
