@@ -100,5 +100,14 @@
 
 {#- Whole weeks from one date to another, truncated toward zero (DuckDB's date_diff('week', ...)). -#}
 {% macro whole_weeks_between(start, stop) -%}
+    {{ return(adapter.dispatch('whole_weeks_between', 'lodestar')(start, stop)) }}
+{%- endmacro %}
+
+{% macro default__whole_weeks_between(start, stop) -%}
     cast(trunc(({{ as_date(stop) }} - {{ as_date(start) }}) / 7.0) as integer)
+{%- endmacro %}
+
+{#- Spark: date - date is an interval, and a cast of a double to int already truncates toward zero. -#}
+{% macro spark__whole_weeks_between(start, stop) -%}
+    cast(datediff({{ as_date(stop) }}, {{ as_date(start) }}) / 7.0 as integer)
 {%- endmacro %}

@@ -40,7 +40,7 @@ key_account_orders as (
     select
         o.account_manager_id, o.sku_id, o.channel,
         sum(o.quantity) filter (where c.tier = 'A') / nullif(sum(o.quantity), 0) as key_share,
-        avg(o.ship_date - o.order_date) filter (where c.tier = 'A') as delivery_delay_days
+        avg({{ dbt.datediff('o.order_date', 'o.ship_date', 'day') }}) filter (where c.tier = 'A') as delivery_delay_days
     from orders_last_year o
     join customers c using (customer_id)
     group by o.account_manager_id, o.sku_id, o.channel
