@@ -30,7 +30,7 @@ system:
 # Reinstalled whenever the pins change; constraints.txt fixes the whole tree CI tested.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,dlt,pretrain,production]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,dlt,pretrain,production,spark]'
 	touch $@
 
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)

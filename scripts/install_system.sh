@@ -11,6 +11,8 @@ tesseract --list-langs 2>/dev/null | grep -qx chi_sim || need+=(tesseract-ocr-ch
 # Pango (with its FreeType backend) is what weasyprint lays the quarterly value reports out with.
 ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 command -v make >/dev/null 2>&1 || need+=(make)
+# dbt on Spark (the `spark` extra, tests/dbt/test_spark_parity.py): pyspark 4 runs on Java 17+
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 # the cockpit's browser tests drive Debian's Chromium through Playwright (its own browser download is blocked)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then

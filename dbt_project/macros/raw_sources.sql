@@ -5,7 +5,7 @@
 {% macro contract_type(t) -%}
     {%- set t = (t or 'string') | lower -%}
     {%- if t == 'integer' -%}{{ dbt.type_bigint() }}
-    {%- elif t == 'decimal' -%}double precision
+    {%- elif t == 'decimal' -%}{{ type_double() }}
     {%- elif t == 'date' -%}date
     {%- elif t == 'timestamp' -%}{{ dbt.type_timestamp() }}
     {%- elif t == 'boolean' -%}{{ dbt.type_boolean() }}

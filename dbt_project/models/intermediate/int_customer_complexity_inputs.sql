@@ -28,15 +28,15 @@ select
     c.customer_id,
     coalesce(o.purchase_amount_365d, 0) as annual_purchase_amount,
     coalesce(o.product_lines_365d, 0) as product_line_breadth,
-    {% if 'customisation_depth' in unavailable %}cast(null as double precision){% else %}coalesce(e.custom_requests_730d, 0){% endif %} as customisation_depth,
-    {% if 'multi_factory_coordination' in unavailable %}cast(null as double precision){% else %}coalesce(o.factories_365d, 0){% endif %} as multi_factory_coordination,
-    {% if 'decision_makers' in unavailable %}cast(null as double precision){% else %}coalesce(e.decision_makers, 0){% endif %} as decision_makers,
-    {% if 'delivery_sites' in unavailable %}cast(null as double precision){% else %}coalesce(s.stores, 1){% endif %} as delivery_sites,
+    {% if 'customisation_depth' in unavailable %}cast(null as {{ type_double() }}){% else %}coalesce(e.custom_requests_730d, 0){% endif %} as customisation_depth,
+    {% if 'multi_factory_coordination' in unavailable %}cast(null as {{ type_double() }}){% else %}coalesce(o.factories_365d, 0){% endif %} as multi_factory_coordination,
+    {% if 'decision_makers' in unavailable %}cast(null as {{ type_double() }}){% else %}coalesce(e.decision_makers, 0){% endif %} as decision_makers,
+    {% if 'delivery_sites' in unavailable %}cast(null as {{ type_double() }}){% else %}coalesce(s.stores, 1){% endif %} as delivery_sites,
     coalesce(sy.systems, 1) + case when k.customer_id is null then 0 else 1 end as integration_points,
-    {% if 'contract_terms' in unavailable %}cast(null as double precision){% else %}coalesce(o.contract_terms_365d, 0){% endif %} as contract_terms,
-    {% if 'ticket_load' in unavailable %}cast(null as double precision){% else %}coalesce(e.tickets_365d, 0){% endif %} as ticket_load,
-    {% if 'geographic_spread' in unavailable %}cast(null as double precision){% else %}coalesce(s.cities, 1){% endif %} as geographic_spread,
-    {% if 'payment_terms' in unavailable %}cast(null as double precision){% else %}c.payment_terms_days{% endif %} as payment_terms
+    {% if 'contract_terms' in unavailable %}cast(null as {{ type_double() }}){% else %}coalesce(o.contract_terms_365d, 0){% endif %} as contract_terms,
+    {% if 'ticket_load' in unavailable %}cast(null as {{ type_double() }}){% else %}coalesce(e.tickets_365d, 0){% endif %} as ticket_load,
+    {% if 'geographic_spread' in unavailable %}cast(null as {{ type_double() }}){% else %}coalesce(s.cities, 1){% endif %} as geographic_spread,
+    {% if 'payment_terms' in unavailable %}cast(null as {{ type_double() }}){% else %}c.payment_terms_days{% endif %} as payment_terms
 from {{ ref('stg_erp__customers') }} c
 left join {{ ref('int_customer_orders') }} o on o.customer_id = c.customer_id
 left join {{ ref('int_customer_engagement') }} e on e.customer_id = c.customer_id

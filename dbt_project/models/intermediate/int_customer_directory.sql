@@ -14,7 +14,7 @@ aliases as (
 ),
 
 customer_aliases as (
-    select customer_id, {{ dbt.listagg('alias', "';'", 'order by alias') }} as aliases
+    select customer_id, {{ ordered_listagg('alias', "';'", 'alias') }} as aliases
     from (select distinct customer_id, alias from aliases where customer_id is not null and alias is not null) a
     group by customer_id
 )

@@ -33,7 +33,7 @@ select
     channel,
     week_start,
     max(territory_region) as territory_region,
-    cast(sum(quantity) as double precision) as y,
+    cast(sum(quantity) as {{ type_double() }}) as y,
     {{ safe_div('sum(quantity * unit_price)', 'sum(quantity)') }} as realised_price,
     count(*) as order_lines
 from lines

@@ -8,6 +8,6 @@ select
     channel,
     order_date,
     ship_date,
-    cast(quantity as double precision) as quantity
+    cast(quantity as {{ type_double() }}) as quantity
 from {{ ref('stg_erp__orders') }}
 where coalesce(order_status, '') <> 'cancelled'

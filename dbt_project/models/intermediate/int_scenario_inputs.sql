@@ -40,7 +40,7 @@ key_account_orders as (
     select
         o.account_manager_id, o.sku_id, o.channel,
         sum(o.quantity) filter (where c.tier = 'A') / nullif(sum(o.quantity), 0) as key_share,
-        avg(o.ship_date - o.order_date) filter (where c.tier = 'A') as delivery_delay_days
+        avg({{ dbt.datediff('o.order_date', 'o.ship_date', 'day') }}) filter (where c.tier = 'A') as delivery_delay_days
     from orders_last_year o
     join customers c using (customer_id)
     group by o.account_manager_id, o.sku_id, o.channel
@@ -114,7 +114,7 @@ material_prices as (
 bom_line_prices as (
     select sku_id, week_start, material_id, qty, price_now
     from (
-        select w.sku_id, w.week_start, b.bom_line_id, b.material_id, cast(b.qty_per_unit as double precision) as qty,
+        select w.sku_id, w.week_start, b.bom_line_id, b.material_id, cast(b.qty_per_unit as {{ type_double() }}) as qty,
                mp.price as price_now,
                row_number() over (partition by w.sku_id, w.week_start, b.bom_line_id
                                   order by mp.week_start desc) as price_rank
@@ -127,7 +127,7 @@ bom_line_prices as (
 
 -- each material's mean price over the 13 weeks before the forecast
 material_reference_prices as (
-    select mp.material_id, avg(cast(mp.price as double precision)) as ref_price
+    select mp.material_id, avg(cast(mp.price as {{ type_double() }})) as ref_price
     from material_prices mp
     cross join forecast_window
     where mp.week_start >= {{ add_days(-91, 'forecast_window.first_week') }}
@@ -176,7 +176,7 @@ grain_capacity as (
 ),
 
 weekly_intent_signals as (
-    select a.account_manager_id, {{ week_of('s.occurred_at') }} as week_start, cast(count(*) as double precision) as n
+    select a.account_manager_id, {{ week_of('s.occurred_at') }} as week_start, cast(count(*) as {{ type_double() }}) as n
     from {{ ref('stg_crm__intent_signals') }} s
     join accounts a using (account_id)
     cross join forecast_window

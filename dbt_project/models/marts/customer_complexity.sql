@@ -18,7 +18,7 @@ scaled as (
         customer_id,
         {%- for d in dims %}
         {%- set v = 'ln(1 + ' ~ d ~ ')' if d == 'annual_purchase_amount' else d %}
-        cast({{ d }} as double precision) as {{ d }}_value,
+        cast({{ d }} as {{ type_double() }}) as {{ d }}_value,
         -- NULL for every customer = the company lacks the dimension's source: left out, not scored 0
         case when count({{ d }}) over () = 0 then null else coalesce({{ minmax(v) }}, 0) end
             as {{ d }}_norm{{ ',' if not loop.last }}

@@ -90,12 +90,12 @@ select
     case when promo.discount_pct is not null then 1.0 else 0.0 end as promo_flag,
     coalesce(promo.discount_pct, 0.0) as discount_pct,
     coalesce(price.price, d.realised_price) as price,
-    cast(capacity.capacity_units as double precision) as capacity_units,
+    cast(capacity.capacity_units as {{ type_double() }}) as capacity_units,
     material.material_price_index,
-    cast(coalesce(intent.email_opens, 0) as double precision) as email_opens,
-    cast(coalesce(intent.proposal_downloads, 0) as double precision) as proposal_downloads,
+    cast(coalesce(intent.email_opens, 0) as {{ type_double() }}) as email_opens,
+    cast(coalesce(intent.proposal_downloads, 0) as {{ type_double() }}) as proposal_downloads,
     sentiment.meeting_sentiment,
-    cast(coalesce(complaints.complaint_heat, 0) as double precision) as complaint_heat,
+    cast(coalesce(complaints.complaint_heat, 0) as {{ type_double() }}) as complaint_heat,
     case when d.week_start between health.period_start and health.period_end then health.health_score end as health_score
 from d
 left join {{ ref('stg_erp__skus') }} s on s.sku_id = d.sku_id

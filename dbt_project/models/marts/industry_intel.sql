@@ -15,8 +15,8 @@ doc_customers as (
 linked as (
     select dc.doc_id,
            count(*) as linked_customers,
-           string_agg(dc.customer_id, '; ' order by dc.customer_id) as linked_customer_ids,
-           string_agg(c.legal_name, '; ' order by dc.customer_id) as linked_customer_names
+           {{ ordered_listagg('dc.customer_id', "'; '", 'dc.customer_id') }} as linked_customer_ids,
+           {{ ordered_listagg('c.legal_name', "'; '", 'dc.customer_id') }} as linked_customer_names
     from doc_customers dc
     left join {{ ref('stg_erp__customers') }} c on c.customer_id = dc.customer_id
     group by dc.doc_id
@@ -26,8 +26,9 @@ typed as (
            count(*) as facts,
            avg(confidence) as mean_confidence,
            count(distinct page) as pages_with_fact,
-           string_agg(distinct case when entity_label in ('MONEY', 'PERCENT', 'QUANTITY', 'STANDARD', 'POLICY', 'DEADLINE')
-                                    then fact_value || coalesce(fact_unit, '') end, '; ') as key_values
+           {%- set key_value = "case when entity_label in ('MONEY', 'PERCENT', 'QUANTITY', 'STANDARD', 'POLICY', 'DEADLINE') "
+                               ~ "then fact_value || coalesce(fact_unit, '') end" %}
+           {{ ordered_listagg(key_value, "'; '", key_value, distinct=true) }} as key_values
     from facts
     where fact_type <> 'mention'
     group by doc_id, fact_type, fact_subtype

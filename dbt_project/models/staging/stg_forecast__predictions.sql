@@ -7,7 +7,7 @@ select
     cast(channel as {{ dbt.type_string() }}) as channel,
     cast(region as {{ dbt.type_string() }}) as region,
     cast(week_start as date) as week_start,
-    cast(y_hat as double precision) as y_hat,
+    cast(y_hat as {{ type_double() }}) as y_hat,
     {{ raw_column_or_null('forecast_predictions', 'hi80', 'decimal') }} as hi80,
     -- The drivers came later (ml/explain.py): a table written before them builds with nulls.
     {{ raw_column_or_null('forecast_predictions', 'run_rate', 'decimal') }} as run_rate,

@@ -3,5 +3,5 @@ select
     cast(run_id as {{ dbt.type_string() }}) as run_id,
     cast(model_name as {{ dbt.type_string() }}) as model_name,
     cast(trained_at as {{ dbt.type_timestamp() }}) as trained_at,
-    cast(wape as double precision) as wape
+    cast(wape as {{ type_double() }}) as wape
 from {{ source_or_empty('forecast_runs') }} s

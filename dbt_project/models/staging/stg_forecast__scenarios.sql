@@ -7,9 +7,9 @@ select
     cast(region as {{ dbt.type_string() }}) as region,
     cast(product_line as {{ dbt.type_string() }}) as product_line,
     cast(week_start as date) as week_start,
-    cast(y_base as double precision) as y_base,
-    cast(y_scenario as double precision) as y_scenario,
-    cast(delta as double precision) as delta,
+    cast(y_base as {{ type_double() }}) as y_base,
+    cast(y_scenario as {{ type_double() }}) as y_scenario,
+    cast(delta as {{ type_double() }}) as delta,
     cast(changed_levers as {{ dbt.type_string() }}) as changed_levers,
     cast(levers_json as {{ dbt.type_string() }}) as levers_json,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at

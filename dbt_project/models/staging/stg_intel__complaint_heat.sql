@@ -6,5 +6,5 @@ select
     cast(complaints as {{ dbt.type_bigint() }}) as complaints,
     cast(negative_complaints as {{ dbt.type_bigint() }}) as negative_complaints,
     cast(competitor_mentions as {{ dbt.type_bigint() }}) as competitor_mentions,
-    cast(heat as double precision) as complaint_heat
+    cast(heat as {{ type_double() }}) as complaint_heat
 from {{ source_or_empty('intel_complaint_heat') }} h

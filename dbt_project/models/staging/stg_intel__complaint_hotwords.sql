@@ -6,5 +6,5 @@ select
     cast(term_count as {{ dbt.type_bigint() }}) as term_count,
     cast(prev_count as {{ dbt.type_bigint() }}) as prev_count,
     cast(wow_change as {{ dbt.type_bigint() }}) as wow_change,
-    cast(heat as double precision) as heat
+    cast(heat as {{ type_double() }}) as heat
 from {{ source_or_empty('intel_complaint_hotwords') }} h

@@ -5,7 +5,7 @@ select
     cast(format as {{ dbt.type_string() }}) as document_format,
     cast(pages as {{ dbt.type_bigint() }}) as pages,
     cast(page_paths as {{ dbt.type_string() }}) as page_paths,
-    cast(mean_confidence as double precision) as mean_confidence,
+    cast(mean_confidence as {{ type_double() }}) as mean_confidence,
     cast(status as {{ dbt.type_string() }}) as document_status,
     cast(processed_at as {{ dbt.type_timestamp() }}) as processed_at
 from {{ source_or_empty('intel_documents') }} d

@@ -10,7 +10,7 @@ select
     cast(entity_label as {{ dbt.type_string() }}) as entity_label,
     cast(value as {{ dbt.type_string() }}) as fact_value,
     cast(unit as {{ dbt.type_string() }}) as fact_unit,
-    cast(confidence as double precision) as confidence,
+    cast(confidence as {{ type_double() }}) as confidence,
     cast(linked_customer_id as {{ dbt.type_string() }}) as linked_customer_id,
-    cast(link_score as double precision) as link_score
+    cast(link_score as {{ type_double() }}) as link_score
 from {{ source_or_empty('intel_facts') }} f

@@ -3,7 +3,7 @@ select
     cast(account_id as {{ dbt.type_string() }}) as account_id,
     cast(source_contact_id as {{ dbt.type_string() }}) as source_contact_id,
     cast(target_contact_id as {{ dbt.type_string() }}) as target_contact_id,
-    cast(weight as double precision) as tie_weight,
+    cast(weight as {{ type_double() }}) as tie_weight,
     cast(co_visits as {{ dbt.type_bigint() }}) as co_visits,
     cast(co_mentions as {{ dbt.type_bigint() }}) as co_mentions
 from {{ source_or_empty('intel_influence_edges') }} e

@@ -2,5 +2,5 @@
 select
     cast(note_id as {{ dbt.type_string() }}) as note_id,
     cast(sentiment as {{ dbt.type_string() }}) as sentiment,
-    cast(score as double precision) as score
+    cast(score as {{ type_double() }}) as score
 from {{ source_or_empty('intel_note_sentiment') }} s

@@ -2,9 +2,9 @@
 select
     cast(customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(as_of as date) as as_of,
-    cast(run_rate_month as double precision) as run_rate_month,
-    cast(forecast_next_month as double precision) as forecast_next_month,
-    cast(drop_pct as double precision) as drop_pct,
+    cast(run_rate_month as {{ type_double() }}) as run_rate_month,
+    cast(forecast_next_month as {{ type_double() }}) as forecast_next_month,
+    cast(drop_pct as {{ type_double() }}) as drop_pct,
     cast(main_driver as {{ dbt.type_string() }}) as main_driver,
     cast(reason as {{ dbt.type_string() }}) as reason,
     cast(contributions as {{ dbt.type_string() }}) as contributions,
