@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
-.PHONY: install system demo test lint lint-sql dagster-ui mlflow-ui dbt-docs cockpit bench clean prod-up prod-down
+.PHONY: install system demo test test-spark lint lint-sql dagster-ui mlflow-ui dbt-docs cockpit bench clean prod-up prod-down
 
 install: system $(VENV)/.installed $(MANIFEST)
 
@@ -42,7 +42,11 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 -m "not spark" tests
+
+# dbt on Spark against DuckDB, mart by mart (issue 15): not yet in `test` until it has a measured CI cost.
+test-spark: install
+	$(BIN)/python -m pytest -q -p no:xdist --durations=5 -m spark tests/dbt/test_spark_parity.py
 
 lint: install
 	$(BIN)/ruff check .

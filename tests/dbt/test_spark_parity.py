@@ -50,6 +50,7 @@ def column_checksums(columns: list[str], rows: list[tuple]) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.spark
 def test_spark_build_matches_duckdb_marts(built: Built, tmp_path: Path) -> None:
     require(shutil.which("java") is not None, "Java 17+ is not installed (scripts/install_system.sh)")
     require(importlib.util.find_spec("pyspark") is not None and importlib.util.find_spec("dbt.adapters.spark") is not None,
