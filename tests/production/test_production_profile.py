@@ -184,7 +184,7 @@ def test_memory_of_the_servers(profile: Profile) -> None:
         procs = [p for p in psutil.process_iter(["pid", "cmdline", "memory_info"]) if _pgid(p.pid) == pid]
         by_server[name] = sum(p.info["memory_info"].rss for p in procs) / 2**20
         for p in procs:
-            print(f"  {name}: pid {p.pid} {p.info['memory_info'].rss / 2**20:.0f} MiB {' '.join(p.info['cmdline'])[:100]}")
+            print(f"  {name}: pid {p.pid} {p.info['memory_info'].rss / 2**20:.0f} MiB {' '.join(p.info['cmdline'] or [])[:100]}")
     print("production profile RSS (MiB):", {k: round(v) for k, v in sorted(by_server.items())},
           f"total {sum(by_server.values()):.0f}")
     assert set(by_server) == {"webserver", "daemon", "code_server", "mlflow"}
