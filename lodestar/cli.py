@@ -238,7 +238,8 @@ def run(
     sources = (", ".join(cfg.sources) if cfg.sources is not None
                else f"every contract in {cfg.contracts_dir}" if cfg.contracts_dir else "none")
     console.print(f"[bold]{cfg.company}[/] ({cfg.path}): currency {cfg.currency}, week starts "
-                  f"{cfg.calendar.week_start}; sources: {sources}")
+                  f"{cfg.calendar.week_start}, fiscal year starts in month {cfg.calendar.fiscal_year_start_month}; "
+                  f"sources: {sources}")
     from lodestar.mainjob import run_main_job
 
     started = time.perf_counter()

@@ -5,9 +5,12 @@ Chosen by ``--company PATH`` or ``LODESTAR_COMPANY``; without one, Lodestar runs
 writes the demo's own file, so the demo is one configured company among others.
 
 ```yaml
-company: Superstore Co.
+company: Acme Supply Co.
 currency: USD
-calendar: {week_start: monday, timezone: America/New_York}
+calendar:                         # default: monday, 1 (ISO weeks, calendar quarters)
+  week_start: sunday              # reporting weeks (POS, health); the forecast grain stays ISO weeks
+  fiscal_year_start_month: 4      # fiscal quarters, the year named by its end: FY2027 = 2026-04 .. 2027-03
+  timezone: America/New_York
 contracts_dir: contracts          # this company's file contracts (default: connectors/contracts)
 http_contracts_dir: http          # its HTTP contracts (default: connectors/http)
 sources:                          # the file sources that apply, and where each one's drops are
@@ -29,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -44,10 +47,50 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 class Calendar(_Strict):
-    week_start: Literal["monday", "sunday"] = "monday"
+    """The company's weeks and fiscal quarters, as the dbt macros ``company_week`` and ``fiscal_quarter``
+    (dbt_project/macros/calendar.sql) and the quarterly value reports count them. A fiscal year is named by
+    the year it ends in: with ``fiscal_year_start_month: 4``, FY2027 runs 2026-04-01 .. 2027-03-31 and its
+    first quarter is ``2027Q1``. The defaults are ISO weeks and calendar quarters."""
+
+    week_start: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
     timezone: str = "UTC"
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
+
+    @property
+    def week_start_weekday(self) -> int:
+        """The week's first day as ``date.weekday()`` counts (Monday = 0)."""
+        return WEEKDAYS.index(self.week_start)
+
+    def week_of(self, d: date) -> date:
+        """The first day of the company's week holding ``d``."""
+        return d - timedelta(days=(d.weekday() - self.week_start_weekday) % 7)
+
+    @property
+    def _shift(self) -> int:  # months from a day to its fiscal twin (see the macro fiscal_shift_months)
+        return (13 - self.fiscal_year_start_month) % 12
+
+    def quarter_label(self, d: date) -> str:
+        """``2026Q3``: the fiscal year and quarter holding ``d``."""
+        year, month = _add_months(d.year, d.month, self._shift)
+        return f"{year}Q{(month - 1) // 3 + 1}"
+
+    def quarter_start(self, fiscal_year: int, quarter: int) -> date:
+        """The first day of a fiscal quarter."""
+        year, month = _add_months(fiscal_year, 3 * quarter - 2, -self._shift)
+        return date(year, month, 1)
+
+    def quarter_months(self) -> list[int]:
+        """The months the fiscal quarters start in (1, 4, 7, 10 for calendar quarters)."""
+        return sorted((self.fiscal_year_start_month - 1 + 3 * k) % 12 + 1 for k in range(4))
+
+
+def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + month - 1 + months
+    return index // 12, index % 12 + 1
 
 
 class SourceConfig(_Strict):
@@ -152,6 +195,12 @@ def current_company() -> Company | None:
     return _cache[path][1]
 
 
+def company_calendar() -> Calendar:
+    """The configured company's calendar (the demo's: ISO weeks, calendar quarters)."""
+    company = current_company()
+    return company.calendar if company is not None else Calendar()
+
+
 @contextlib.contextmanager
 def environ_overrides(overrides: dict[str, str]) -> Iterator[None]:
     """Set these environment variables for the block, then put back what was there (or nothing)."""
@@ -222,7 +271,10 @@ def dbt_vars(company: Company | None = None) -> dict:
 
     return {"lodestar_contracts": contract_rules(company, PROJECT_ROOT / "connectors" / "contracts",
                                                  PROJECT_ROOT / "connectors" / "http"),
-            "lodestar_currency": company.currency}
+            "lodestar_currency": company.currency,
+            # its calendar: the dbt macros company_week and fiscal_quarter (dbt_project/macros/calendar.sql)
+            "lodestar_week_start": company.calendar.week_start,
+            "lodestar_fiscal_year_start_month": company.calendar.fiscal_year_start_month}
 
 
 def demo_company_yaml(contracts_dir: Path, http_dir: Path) -> str:

@@ -34,15 +34,18 @@ _GOLDEN_DATES = set(_HOLIDAYS.loc[_HOLIDAYS["name"].str.contains("National"), "d
 _ALL_DATES = set(_HOLIDAYS["date"])
 
 
-def week_calendar(weeks: pd.DatetimeIndex, *, chinese: bool = True) -> pd.DataFrame:
-    """One row per week (Monday start) with the CALENDAR_COLS features, indexed like ``weeks``."""
+def week_calendar(weeks: pd.DatetimeIndex, *, chinese: bool = True, fiscal_year_start_month: int = 1) -> pd.DataFrame:
+    """One row per week (Monday start) with the CALENDAR_COLS features, indexed like ``weeks``; ``cal_quarter`` is
+    the quarter of the company's fiscal year (1 = the quarter starting in ``fiscal_year_start_month``)."""
+    if not 1 <= fiscal_year_start_month <= 12:
+        raise ValueError(f"fiscal_year_start_month must be 1..12, got {fiscal_year_start_month}")
     weeks = pd.DatetimeIndex(weeks)
     iso = weeks.isocalendar()
     out = pd.DataFrame(
         {
             "cal_week_of_year": iso["week"].to_numpy(dtype=float),
             "cal_month": weeks.month.to_numpy(dtype=float),
-            "cal_quarter": weeks.quarter.to_numpy(dtype=float),
+            "cal_quarter": ((weeks.month.to_numpy() - fiscal_year_start_month) % 12 // 3 + 1).astype(float),
         },
         index=weeks,
     )

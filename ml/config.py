@@ -56,6 +56,8 @@ class ForecastConfig(BaseModel):
     calibration_origins: int = Field(2, ge=1, le=8, description="held-back origins used for conformal intervals")
     calibration_step: int = Field(4, ge=1, description="weeks between calibration origins (the latest is horizon weeks back)")
     chinese_calendar: bool = True
+    # The company's fiscal year (lodestar.yaml calendar.fiscal_year_start_month): the quarter feature counts from it.
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)
     extra_future_exog: list[str] = Field(default_factory=list)
     extra_observed_exog: list[str] = Field(default_factory=list)
     # Where backtest fits run: in this process, or on a Dask cluster (dask_address, else a LocalCluster of

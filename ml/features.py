@@ -122,7 +122,7 @@ def build_panel(
         m = to_matrix(history, c)
         m[:, n_hist:] = np.nan
         obs[c] = m
-    cal = week_calendar(weeks, chinese=config.chinese_calendar)
+    cal = week_calendar(weeks, chinese=config.chinese_calendar, fiscal_year_start_month=config.fiscal_year_start_month)
     return Panel(hierarchy, weeks, n_hist, Y, fut, obs, cal)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lodestar.company import Calendar, company_calendar
 from lodestar.warehouse import Warehouse
 
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
@@ -34,29 +35,28 @@ class ValueReportError(ValueError):
     """A report cannot be made: the message names the quarter, customer or table."""
 
 
-def quarter_label(d: date) -> str:
-    """``2026Q3`` for any day of that quarter."""
-    return f"{d.year}Q{(d.month - 1) // 3 + 1}"
+def quarter_label(d: date, calendar: Calendar | None = None) -> str:
+    """``2026Q3`` for any day of that quarter: the company's fiscal quarter (calendar quarters by default)."""
+    return (calendar or company_calendar()).quarter_label(d)
 
 
-def quarter_start(label: str) -> date:
+def quarter_start(label: str, calendar: Calendar | None = None) -> date:
     m = QUARTER_RE.match(label or "")
     if not m:
         raise ValueReportError(f"quarter {label!r} is not of the form YYYYQn (e.g. 2026Q3)")
-    return date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1)
+    return (calendar or company_calendar()).quarter_start(int(m.group(1)), int(m.group(2)))
 
 
-def quarter_end(label: str) -> date:
+def quarter_end(label: str, calendar: Calendar | None = None) -> date:
     """The first day after the quarter."""
-    s = quarter_start(label)
-    return date(s.year + 1, 1, 1) if s.month == 10 else date(s.year, s.month + 3, 1)
+    calendar = calendar or company_calendar()
+    return quarter_start(quarter_label(quarter_start(label, calendar) + timedelta(days=92), calendar), calendar)
 
 
-def latest_complete_quarter(as_of: date) -> str:
+def latest_complete_quarter(as_of: date, calendar: Calendar | None = None) -> str:
     """The last quarter that ended before ``as_of``."""
-    s = quarter_start(quarter_label(as_of))
-    prev = date(s.year - 1, 10, 1) if s.month == 1 else date(s.year, s.month - 3, 1)
-    return quarter_label(prev)
+    calendar = calendar or company_calendar()
+    return quarter_label(quarter_start(quarter_label(as_of, calendar), calendar) - timedelta(days=1), calendar)
 
 
 @dataclass

@@ -31,7 +31,7 @@ pay as (
     group by b.customer_id, b.period
 ),
 sku_weeks as (
-    select b.customer_id, b.period, o.sku_id, count(distinct {{ week_of('o.order_date') }}) as weeks,
+    select b.customer_id, b.period, o.sku_id, count(distinct {{ company_week('o.order_date') }}) as weeks,
            sum(o.quantity) as units, count(*) as lines
     from base b join {{ ref('stg_erp__orders') }} o
       on o.customer_id = b.customer_id and o.order_date >= b.period_start and o.order_date < b.period_end

@@ -1,10 +1,10 @@
--- POS-observed sell-through per store x SKU x week (scans mapped to SKUs by barcode).
+-- POS-observed sell-through per store x SKU x company week (scans mapped to SKUs by barcode).
 select
     s.store_id,
     k.sku_id,
-    {{ week_of('s.scan_date') }} as week_start,
+    {{ company_week('s.scan_date') }} as week_start,
     sum(s.units_sold) as pos_units,
     sum(s.sales_amount) as pos_amount
 from {{ ref('stg_pos__scans') }} s
 join {{ ref('stg_erp__skus') }} k on k.barcode = s.barcode
-group by s.store_id, k.sku_id, {{ week_of('s.scan_date') }}
+group by s.store_id, k.sku_id, {{ company_week('s.scan_date') }}

@@ -54,10 +54,10 @@ iteration as (
     from training_gaps where gap_days is not null
 ),
 last_quarter as (
-    select cast({{ dbt.dateadd('month', -3, dbt.date_trunc('quarter', 'as_of_date')) }} as date) as quarter_start from a
+    select cast({{ dbt.dateadd('month', -3, fiscal_quarter('as_of_date')) }} as date) as quarter_start from a
 ),
 last_quarter_label as (
-    select cast(extract(year from quarter_start) as integer) as y, cast(extract(quarter from quarter_start) as integer) as q
+    select {{ fiscal_quarter_label('quarter_start') }} as label
     from last_quarter
 ),
 value_tracking as (
@@ -65,7 +65,7 @@ value_tracking as (
            sum(case when exists (
                    select 1 from {{ ref('stg_reports__value_reports') }} v cross join last_quarter_label l
                    where v.customer_id = k.customer_id
-                     and v.quarter = cast(l.y as {{ dbt.type_string() }}) || 'Q' || cast(l.q as {{ dbt.type_string() }})
+                     and v.quarter = l.label
                ) then 1 else 0 end) as reported
     from {{ ref('int_key_customers') }} k
 ),

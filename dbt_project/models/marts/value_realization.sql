@@ -2,7 +2,7 @@
 -- engagement began (CSG creation; first KPI month when the customer has no CSG).
 with kpi as (
     select k.customer_id, k.kpi_name, k.kpi_unit, k.kpi_month, k.kpi_value,
-           cast({{ dbt.date_trunc('quarter', 'k.kpi_month') }} as date) as quarter_start
+           {{ fiscal_quarter('k.kpi_month') }} as quarter_start
     from {{ ref('stg_value_tracking__customer_kpis') }} k
 ),
 engagement as (

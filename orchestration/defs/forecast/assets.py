@@ -9,6 +9,7 @@ from datetime import timedelta
 import dagster as dg
 from pydantic import Field
 
+from lodestar.company import company_calendar
 from lodestar.settings import get_settings
 from ml.config import ForecastConfig, LGBMParams
 from ml.schema import LEVELS_TABLE, PREDICTIONS_TABLE, RUNS_TABLE
@@ -61,6 +62,7 @@ class TrainConfig(dg.Config):
             origin_stride=self.origin_stride,
             calibration_origins=self.calibration_origins,
             reconciler=self.reconciler,
+            fiscal_year_start_month=company_calendar().fiscal_year_start_month,
             lgbm=LGBMParams(objective=self.objective, n_estimators=self.n_estimators, num_leaves=self.num_leaves,
                             learning_rate=self.learning_rate, min_child_samples=20, num_threads=1),
         )

@@ -5,6 +5,7 @@ from datetime import date
 
 import dagster as dg
 
+from lodestar.company import company_calendar
 from lodestar.reports.value_report import default_reports_root, quarter_label, write_value_reports
 from lodestar.settings import get_settings
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
@@ -13,11 +14,12 @@ GROUP = "reports"
 OWNERS = ["team:sales-operations"]
 VALUE_REPORTS_KEY = dg.AssetKey(["raw", "value_reports"])
 
-# One partition per calendar quarter, keyed by its first day (2026-07-01 = 2026Q3). The range comes from settings,
-# like the forecast's weeks: from LODESTAR_FORECAST_FIRST_WEEK to the company's as-of date (LODESTAR_AS_OF or the
-# data's), so the last partition is the last quarter that ended before the data does.
+# One partition per quarter of the company's fiscal year (lodestar.yaml calendar.fiscal_year_start_month; calendar
+# quarters by default), keyed by its first day (2026-07-01 = 2026Q3). The range comes from settings, like the
+# forecast's weeks: from LODESTAR_FORECAST_FIRST_WEEK to the company's as-of date (LODESTAR_AS_OF or the data's), so
+# the last partition is the last quarter that ended before the data does.
 QUARTER_PARTITIONS = dg.TimeWindowPartitionsDefinition(
-    cron_schedule="0 0 1 1,4,7,10 *",
+    cron_schedule=f"0 0 1 {','.join(str(m) for m in company_calendar().quarter_months())} *",
     fmt="%Y-%m-%d",
     start=get_settings().forecast_first_week.isoformat(),
     end=get_settings().as_of.isoformat(),

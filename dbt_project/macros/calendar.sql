@@ -1,0 +1,52 @@
+{#- The company's calendar (lodestar.yaml `calendar:`, passed as dbt vars by lodestar.company.dbt_vars): the day
+    its weeks start on (`lodestar_week_start`) and the month its fiscal year starts in
+    (`lodestar_fiscal_year_start_month`). The defaults, Monday weeks and calendar quarters, render exactly the SQL
+    of week_of() and date_trunc('quarter'). The forecast grain keeps ISO (Monday) weeks: week_of() in
+    int_demand_weekly and int_scenario_inputs, the forecaster's contract and the weekly partitions. -#}
+
+{#- The first day of the company's week holding a date, as a date: the Monday week shifted by the days from
+    the company's week start to the next Monday. -#}
+{% macro company_week(expr) -%}
+    {%- set days = {'monday': 0, 'sunday': 1, 'saturday': 2, 'friday': 3, 'thursday': 4, 'wednesday': 5,
+                    'tuesday': 6} -%}
+    {%- set start = var('lodestar_week_start', 'monday') | lower -%}
+    {%- if start not in days -%}
+        {{ exceptions.raise_compiler_error("lodestar_week_start: unknown day " ~ start) }}
+    {%- endif -%}
+    {%- set shift = days[start] -%}
+    {%- if shift == 0 -%}
+        {{ week_of(expr) }}
+    {%- else -%}
+        {{ add_days(-shift, week_of(add_days(shift, expr))) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Months from a date to the same day of the fiscal year's calendar twin: a fiscal year starting in April is
+    named by the year it ends in (FY2027 = 2026-04 .. 2027-03), so April 2026 + 9 months = January 2027, whose
+    calendar year and quarter are the fiscal year and quarter. 0 for a fiscal year starting in January. -#}
+{% macro fiscal_shift_months() -%}
+    {%- set m = var('lodestar_fiscal_year_start_month', 1) | int -%}
+    {%- if m < 1 or m > 12 -%}
+        {{ exceptions.raise_compiler_error("lodestar_fiscal_year_start_month: not a month: " ~ m) }}
+    {%- endif -%}
+    {{- return((13 - m) % 12) -}}
+{%- endmacro %}
+
+{#- The first day of the fiscal quarter holding a date, as a date. -#}
+{% macro fiscal_quarter(expr) -%}
+    {%- set shift = fiscal_shift_months() -%}
+    {%- if shift == 0 -%}
+        cast({{ dbt.date_trunc('quarter', expr) }} as date)
+    {%- else -%}
+        cast({{ dbt.dateadd('month', -shift, dbt.date_trunc('quarter', dbt.dateadd('month', shift, expr))) }} as date)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The fiscal quarter holding a date as its label, `2026Q3` (fiscal year, quarter), the one lodestar's value
+    reports are filed under (lodestar.company.Calendar.quarter_label). -#}
+{% macro fiscal_quarter_label(expr) -%}
+    {%- set shift = fiscal_shift_months() -%}
+    {%- set twin = expr if shift == 0 else dbt.dateadd('month', shift, expr) -%}
+    cast(cast(extract(year from {{ twin }}) as integer) as {{ dbt.type_string() }}) || 'Q'
+        || cast(cast(extract(quarter from {{ twin }}) as integer) as {{ dbt.type_string() }})
+{%- endmacro %}
