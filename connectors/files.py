@@ -51,6 +51,11 @@ class FileReadError(Exception):
     """The file cannot be read at all (one ``unreadable_file`` reject with ``_source_row = 0``)."""
 
 
+class DropFolderError(FileNotFoundError):
+    """A drop folder the company file names does not exist: the message names the folder, the company file and
+    the feeds that would have read it (a wrong path must not look like a quiet day with no new files)."""
+
+
 @dataclass
 class ReadResult:
     """One file as text: contract-named columns (None = empty), plus row-level rejects and payloads."""
@@ -62,17 +67,23 @@ class ReadResult:
     lossy_encoding: bool = False
 
 
+def configured_folder(contract: SourceContract) -> tuple[Path, Path | None] | None:
+    """The drop folder the configured company's file names for this source, and that file (None: not named)."""
+    from lodestar.company import current_company
+
+    company = current_company()
+    configured = company.source_folder(contract.source) if company else None
+    return (configured, company.path) if configured is not None else None
+
+
 def source_root(contract: SourceContract, root: Path | None = None) -> Path:
     """The folder a source's files are read from: ``root`` overrides the settings-derived one."""
     settings = get_settings()
     if root is None:
         # A configured company (lodestar.yaml) may put a source's drops at any path.
-        from lodestar.company import current_company
-
-        company = current_company()
-        configured = company.source_folder(contract.source) if company else None
+        configured = configured_folder(contract)
         if configured is not None:
-            return configured
+            return configured[0]
         root = settings.drops_dir if contract.root == "drops" else settings.shared_data_dir
     return Path(root) / contract.folder_name
 
@@ -649,9 +660,14 @@ def land_file_source(
             f"{contract.path or contract.source}: unknown feed(s) {unknown}; known: {sorted(contract.feeds)}"
         )
     folder = source_root(contract, root)
+    order = [f for f in contract.load_order() if feeds is None or f in feeds]
+    configured = configured_folder(contract) if root is None else None
+    if configured is not None and not folder.is_dir():
+        raise DropFolderError(
+            f"drop folder {folder} does not exist: sources.{contract.source}.path in {configured[1]}; feeds "
+            f"{', '.join(f'{contract.source}.{f} ({contract.feeds[f].files})' for f in order)} have nothing to read")
     batch_id = new_batch_id(contract.source)
     loaded_at = now_utc()
-    order = [f for f in contract.load_order() if feeds is None or f in feeds]
     result = SourceLandingResult(
         source=contract.source, batch_id=batch_id, rejects_table=f"raw.{contract.rejects_table}"
     )
@@ -670,6 +686,9 @@ def land_file_source(
                 table=f"raw.{table}",
                 batch_id=batch_id,
                 reject_threshold=feed.reject_threshold,
+                folder=str(folder),
+                files_pattern=feed.files,
+                folder_missing=not folder.is_dir(),
             )
             result.feeds[feed_name] = fr
             # is_symlink too: a dangling link is a reject, not silently invisible.

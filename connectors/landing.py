@@ -79,6 +79,24 @@ class FeedLandingResult:
     cursor: str | None = None  # HTTP feeds: the updated_since value the next run will send
     pages_fetched: int = 0
     schema_drift: dict[str, list[str]] = field(default_factory=dict)  # HTTP: missing / new record fields
+    folder: str = ""  # file feeds: the drop folder read, the feed's file pattern, whether the folder was there
+    files_pattern: str = ""
+    folder_missing: bool = False
+
+    @property
+    def files_matched(self) -> int:
+        """Files in the drop folder matching the feed's pattern (new or already loaded)."""
+        return self.files_seen
+
+    @property
+    def warning(self) -> str | None:
+        """Why a file feed read nothing at all: its folder is missing, or no file matches (None: files matched,
+        or an HTTP feed). A feed whose files were all loaded before matched them: that is no warning."""
+        if not self.folder or self.files_seen:
+            return None
+        if self.folder_missing:
+            return f"{self.table}: 0 files matched, the drop folder {self.folder} does not exist"
+        return f"{self.table}: 0 files matched {self.files_pattern!r} in {self.folder}"
 
     @property
     def reject_rate(self) -> float:

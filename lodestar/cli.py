@@ -105,6 +105,8 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
         outcome.success = hist.success
         outcome.failed_steps += hist.failed_steps
         outcome.checks.update(hist.checks)
+        outcome.warnings += hist.warnings
+        outcome.failures.update(hist.failures)
     if outcome.success and not select:
         from datetime import date
 
@@ -117,6 +119,8 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
         outcome.success = reports.success
         outcome.failed_steps += reports.failed_steps
         outcome.checks.update(reports.checks)
+        outcome.warnings += reports.warnings
+        outcome.failures.update(reports.failures)
     if outcome.success:
         from lodestar.readpath import publish_snapshot
 

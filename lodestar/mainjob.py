@@ -27,6 +27,8 @@ class MainJobOutcome:
     checks: dict[str, bool] = field(default_factory=dict)
     partition_keys: list[str] = field(default_factory=list)
     log_file: Path | None = None
+    warnings: list[str] = field(default_factory=list)  # failed WARN checks (a feed that matched no file, ...)
+    failures: dict[str, str] = field(default_factory=dict)  # failed step -> its error message
 
     @property
     def failed_checks(self) -> list[str]:
@@ -95,6 +97,8 @@ def _outcome(results: list, started: float, partition_keys: list[str] | None = N
     materialized: set[str] = set()
     checks: dict[str, bool] = {}
     failed: list[str] = []
+    warnings: list[str] = []
+    failures: dict[str, str] = {}
     for result in results:
         materialized |= {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key}
         for event in result.all_events:
@@ -102,10 +106,13 @@ def _outcome(results: list, started: float, partition_keys: list[str] | None = N
                 evaluation = event.event_specific_data
                 # A failed WARN-severity check (a dbt test with severity: warn) is reported, not fatal.
                 warn_only = getattr(evaluation.severity, "value", "ERROR") == "WARN"
-                checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = (
-                    evaluation.passed or warn_only)
+                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                checks[name] = evaluation.passed or warn_only
+                if warn_only and not evaluation.passed:
+                    warnings.append(f"{name}: {getattr(evaluation, 'description', None) or 'failed'}")
             elif event.event_type_value == "STEP_FAILURE" and event.step_key:
                 failed.append(event.step_key)
+                failures[event.step_key] = _error_message(event.event_specific_data.error)
     return MainJobOutcome(
         success=all(r.success for r in results),
         run_id=results[-1].run_id,
@@ -114,7 +121,16 @@ def _outcome(results: list, started: float, partition_keys: list[str] | None = N
         failed_steps=failed,
         checks=checks,
         partition_keys=partition_keys or [],
+        warnings=warnings,
+        failures=failures,
     )
+
+
+def _error_message(error) -> str:
+    """The innermost cause of a step's error, first line (Dagster wraps what the asset raised)."""
+    while error is not None and getattr(error, "cause", None) is not None:
+        error = error.cause
+    return (getattr(error, "message", "") or "").strip().splitlines()[0] if error is not None else ""
 
 
 def _logged_to(log_file: Path | None) -> contextlib.ExitStack:
@@ -221,6 +237,13 @@ def print_summary(outcome: MainJobOutcome, console: Console, elapsed: float | No
     console.print(f"assets materialised: {len(outcome.materialized)}")
     if outcome.failed_steps:
         console.print(f"[red]failed steps:[/] {', '.join(outcome.failed_steps)}")
+        for step, message in outcome.failures.items():
+            if message:
+                console.print(f"  [red]{step}:[/] {message}", highlight=False, soft_wrap=True)
+    if outcome.warnings:
+        console.print(f"[yellow]warnings: {len(outcome.warnings)}[/]")
+        for text in outcome.warnings[:20]:
+            console.print(f"  [yellow]warning[/] {text}", highlight=False, soft_wrap=True)
     console.print(f"asset checks: {len(outcome.checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
     for name in failed_checks:
         console.print(f"  [red]failed check[/] {name}")

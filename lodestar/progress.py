@@ -31,6 +31,7 @@ class Progress:
     running: set[str] = field(default_factory=set)
     rows_landed: int = 0
     rows_rejected: int = 0
+    warnings: list[str] = field(default_factory=list)  # a landing feed that matched no file (its folder, pattern)
 
 
 def _step_total(instance: Any, run_id: str) -> int | None:
@@ -44,6 +45,10 @@ def _step_total(instance: Any, run_id: str) -> int | None:
         keys = snap.step_keys_to_execute or [s.key for s in snap.steps]
         return len(keys)
     return None
+
+
+def _new_rows() -> dict:
+    return {"landed": 0, "rejected": 0, "assets": 0, "warnings": []}
 
 
 def _meta_int(metadata: dict, name: str) -> int:
@@ -97,16 +102,19 @@ class RunWatcher:
                 p.running.add(step)
             elif kind == DagsterEventType.ASSET_MATERIALIZATION:
                 meta = event.event_specific_data.materialization.metadata
-                rows = self._step_rows.setdefault(step, {"landed": 0, "rejected": 0, "assets": 0})
+                rows = self._step_rows.setdefault(step, _new_rows())
                 rows["assets"] += 1
                 if "rows_accepted" in meta:
                     rows["landed"] += _meta_int(meta, "rows_accepted")
                     rows["rejected"] += _meta_int(meta, "rows_rejected")
+                if "warning" in meta:  # e.g. a drop folder that is missing or matches no file
+                    rows["warnings"].append(str(getattr(meta["warning"], "value", meta["warning"])))
             elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
                 p.running.discard(step)
-                rows = self._step_rows.pop(step, {"landed": 0, "rejected": 0, "assets": 0})
+                rows = self._step_rows.pop(step, _new_rows())
                 p.rows_landed += rows["landed"]
                 p.rows_rejected += rows["rejected"]
+                p.warnings += rows["warnings"]
                 (p.done if kind == DagsterEventType.STEP_SUCCESS else p.failed).append(step)
                 self.report(p, step, "done" if kind == DagsterEventType.STEP_SUCCESS else "FAILED", rows)
 
@@ -130,7 +138,10 @@ def followed(instance: Any, run_id: str, console: Console, log_file: Path) -> It
         total = f"{p.total}" if p.total else "?"
         extra = f"  +{rows['landed']:,} rows, {rows['rejected']:,} rejected" if rows["landed"] or rows["rejected"] else ""
         style = "red" if outcome == "FAILED" else "green"
-        console.print(f"[{n:>3}/{total}] {time.perf_counter() - started:7.1f}s  [{style}]{outcome:<6}[/] {step}{extra}")
+        warned = f"  [yellow]{len(rows['warnings'])} warning(s)[/]" if rows.get("warnings") else ""
+        console.print(f"[{n:>3}/{total}] {time.perf_counter() - started:7.1f}s  [{style}]{outcome:<6}[/] {step}{extra}{warned}")
+        for text in rows.get("warnings", []):
+            console.print(f"          [yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
         if hasattr(status, "update"):
             running = ", ".join(sorted(p.running)) or "-"
             status.update(f"{n}/{total} steps, {p.rows_landed:,} rows landed, {p.rows_rejected:,} rejected; "

@@ -77,6 +77,11 @@ def landing_metadata(result: FeedLandingResult, preview_md: str | None) -> dict:
     }
     if result.files_seen:
         meta.update(files_seen=result.files_seen, files_loaded=result.files_loaded, files_skipped=result.files_skipped)
+    if result.folder:  # a file feed: what it looked for, and where
+        meta.update(files_matched=result.files_matched, drop_folder=dg.MetadataValue.path(result.folder),
+                    files_pattern=result.files_pattern)
+    if result.warning:
+        meta["warning"] = dg.MetadataValue.text(result.warning)
     if result.pages_fetched or result.cursor:
         meta.update(pages_fetched=result.pages_fetched, cursor=result.cursor or "")
     if preview_md:
@@ -97,6 +102,20 @@ def reject_rate_check(result: FeedLandingResult, asset_key: dg.AssetKey) -> dg.A
             "rows_seen": result.rows_seen,
         },
         description=f"share of rows rejected in this load <= {result.reject_threshold:.0%}",
+    )
+
+
+def files_matched_check(result: FeedLandingResult, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
+    """WARN when a file feed's drop folder is missing or no file matches its pattern: a wrong path (a moved
+    export, a wrong LODESTAR_SHARED_DATA) must not look like a load that simply found nothing new."""
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name="files_matched",
+        passed=result.files_matched > 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"files_matched": result.files_matched, "drop_folder": dg.MetadataValue.path(result.folder),
+                  "files_pattern": result.files_pattern, "folder_exists": not result.folder_missing},
+        description=result.warning or f"{result.files_matched} file(s) match {result.files_pattern!r} in {result.folder}",
     )
 
 
@@ -156,6 +175,10 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
         dg.AssetCheckSpec("reject_rate_within_threshold", asset=feed_keys[name],
                           description=f"rejected / seen <= {feed.reject_threshold:.0%}")
         for name, feed in contract.feeds.items()
+    ] + [
+        dg.AssetCheckSpec("files_matched", asset=feed_keys[name],
+                          description=f"the drop folder exists and a file matches {feed.files!r} (warns otherwise)")
+        for name, feed in contract.feeds.items()
     ]
 
     @dg.multi_asset(
@@ -179,8 +202,11 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
                 f"{fr.table}: {fr.rows_accepted} accepted, {fr.rows_rejected} rejected "
                 f"({fr.files_loaded} new files, {fr.files_skipped} already loaded)"
             )
+            if fr.warning:
+                context.log.warning(fr.warning)
             yield dg.MaterializeResult(asset_key=feed_keys[name], metadata=landing_metadata(fr, _preview(wh, fr.table)))
             yield reject_rate_check(fr, feed_keys[name])
+            yield files_matched_check(fr, feed_keys[name])
         if rejects_key in selected:
             by_feed = {name: fr.rows_rejected for name, fr in result.feeds.items()} if result else {}
             yield dg.MaterializeResult(
