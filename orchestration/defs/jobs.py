@@ -6,7 +6,9 @@ from lodestar.company import current_company
 
 _company = current_company()
 # The UI names the configured company (lodestar.yaml): the graph below is built for it.
-COMPANY_LABEL = f"{_company.company} ({_company.path})" if _company else "the demo company (no lodestar.yaml configured)"
+COMPANY_LABEL = (f"{_company.company} ({_company.path}; currency {_company.currency}, weeks from "
+                 f"{_company.calendar.week_start}, fiscal year from month {_company.calendar.fiscal_year_start_month})"
+                 if _company else "the demo company (no lodestar.yaml configured)")
 
 main_job = dg.define_asset_job(
     "main",

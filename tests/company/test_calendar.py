@@ -67,10 +67,13 @@ def test_the_company_file_calendar_reaches_dbt_and_the_reports(tmp_path: Path, m
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "LODESTAR_HOME": str(tmp_path / "home"),
            "LODESTAR_FORECAST_FIRST_WEEK": "2025-01-06", "LODESTAR_AS_OF": "2026-08-01"}
     code = ("from orchestration.defs.reports.assets import QUARTER_PARTITIONS as p; "
+            "from orchestration.defs.jobs import main_job; print(main_job.description); "
             "print(p.cron_schedule); print(','.join(p.get_partition_keys()))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    cron, keys = out.stdout.strip().splitlines()[-2:]
+    description, cron, keys = out.stdout.strip().splitlines()[-3:]
+    # The Dagster UI names the company and its calendar on the main job.
+    assert description.startswith(f"Company: Acme ({path}; currency EUR, weeks from sunday, fiscal year from month 11)")
     assert cron == "0 0 1 2,5,8,11 *"
     assert keys.split(",") == ["2025-02-01", "2025-05-01", "2025-08-01", "2025-11-01", "2026-02-01", "2026-05-01"]
     assert quarter_label(date(2026, 5, 1), Calendar(fiscal_year_start_month=11)) == "2026Q3"
