@@ -67,6 +67,23 @@ class ReadResult:
     lossy_encoding: bool = False
 
 
+def in_sample(values: pd.Series, share: float) -> np.ndarray:
+    """Rows whose key is in a deterministic ``share`` of all keys: the first 8 hex digits of the key's md5 as a
+    fraction of 16**8, below ``share`` (the same keys on every run and machine; empty keys are out)."""
+    keys = values.astype("string").str.strip()
+    unique = keys.dropna().unique()
+    limit = share * 16**8
+    keep = {k for k in unique if k and int(hashlib.md5(k.encode("utf-8")).hexdigest()[:8], 16) < limit}
+    return keys.isin(keep).fillna(False).to_numpy(dtype=bool)
+
+
+def _company_sample():
+    from lodestar.company import current_company
+
+    company = current_company()
+    return company.sample if company is not None else None
+
+
 def configured_folder(contract: SourceContract) -> tuple[Path, Path | None] | None:
     """The drop folder the configured company's file names for this source, and that file (None: not named)."""
     from lodestar.company import current_company
@@ -509,6 +526,7 @@ class _NewFile:
     log: dict  # the file-log row, counts filled by check_files
     read: ReadResult | None = None  # None: unreadable (one reject)
     error: str = ""
+    sampled_out: int = 0  # rows of customers outside the company's sample (lodestar.yaml `sample`)
 
 
 def check_files(
@@ -585,7 +603,7 @@ def check_files(
 
 
 def _new_file(
-    path: Path, folder: Path, feed: FeedContract, source: str, batch_id: str, loaded_at
+    path: Path, folder: Path, feed: FeedContract, source: str, batch_id: str, loaded_at, sample=None
 ) -> _NewFile:
     """One matched file, read once (its sha256 is of the very bytes parsed) or made an unreadable one."""
     rel = path.relative_to(folder.parent) if folder.parent in path.parents else path
@@ -610,6 +628,10 @@ def _new_file(
         sha = hashlib.sha256(f"unreadable\x1f{label}\x1f{exc}".encode("utf-8", "surrogateescape")).hexdigest()
         return _NewFile(label, sha, {**log, "sha256": sha}, error=str(exc))
     sha = hashlib.sha256(data).hexdigest()
+    sample = _company_sample() if sample is None else sample
+    if sample is not None and sample.column in feed.columns:
+        # The file as read under this sample is its own identity: dropping the sample later lands it whole.
+        sha = hashlib.sha256(data + f"\x1fsample {sample.column} {sample.customers!r}".encode()).hexdigest()
     nf = _NewFile(label, sha, {**log, "sha256": sha, "bytes": len(data)})
     try:
         nf.read = read_feed_bytes(data, feed, label)
@@ -617,6 +639,13 @@ def _new_file(
         nf.error = str(exc)
     except Exception as exc:  # noqa: BLE001 - any parser failure is this file's reject, never the batch's
         nf.error = f"{label}: cannot parse as {feed.format}: {type(exc).__name__}: {exc}"
+    if nf.read is not None and sample is not None and sample.column in nf.read.frame.columns:
+        keep = in_sample(nf.read.frame[sample.column], sample.customers)
+        nf.sampled_out = int((~keep).sum())
+        if nf.sampled_out:
+            # frame and payload are aligned by position (check_files slices the payload per file)
+            nf.read.frame = nf.read.frame[keep].reset_index(drop=True)
+            nf.read.payload = nf.read.payload[keep].reset_index(drop=True)
     return nf
 
 
@@ -668,6 +697,7 @@ def land_file_source(
             f"{', '.join(f'{contract.source}.{f} ({contract.feeds[f].files})' for f in order)} have nothing to read")
     batch_id = new_batch_id(contract.source)
     loaded_at = now_utc()
+    sample = _company_sample()
     result = SourceLandingResult(
         source=contract.source, batch_id=batch_id, rejects_table=f"raw.{contract.rejects_table}"
     )
@@ -697,7 +727,7 @@ def land_file_source(
             done = loaded_hashes(snap, contract.source, feed_name)
             new_files = []
             for path in paths:
-                nf = _new_file(path, folder, feed, contract.source, batch_id, loaded_at)
+                nf = _new_file(path, folder, feed, contract.source, batch_id, loaded_at, sample)
                 if nf.sha in done:
                     fr.files_skipped += 1
                     continue
@@ -711,6 +741,7 @@ def land_file_source(
             all_rejects.append(rej)
             fr.files_loaded = len(new_files)
             for nf in new_files:
+                fr.rows_sampled_out += nf.sampled_out
                 fr.rows_seen += nf.log["rows_seen"]
                 fr.rows_accepted += nf.log["rows_accepted"]
                 fr.rows_rejected += nf.log["rows_rejected"]

@@ -79,6 +79,7 @@ class FeedLandingResult:
     cursor: str | None = None  # HTTP feeds: the updated_since value the next run will send
     pages_fetched: int = 0
     schema_drift: dict[str, list[str]] = field(default_factory=dict)  # HTTP: missing / new record fields
+    rows_sampled_out: int = 0  # rows of customers outside the company's sample (not seen, not rejected)
     folder: str = ""  # file feeds: the drop folder read, the feed's file pattern, whether the folder was there
     files_pattern: str = ""
     folder_missing: bool = False

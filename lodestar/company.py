@@ -22,6 +22,7 @@ documents: inbox                  # the document inbox (PDFs, scans)
 as_of: 2022-01-01                 # the day after the data's last day (default: today)
 forecast_first_week: 2021-01-04   # the first forecast origin, a Monday (default: 2024-01-01)
 demo_api: false                   # serve the bundled demo API for the HTTP feeds (the demo only)
+sample: {customers: 0.25}         # a trial run: land a deterministic quarter of the customers (default: all)
 ```
 Omitting ``sources`` (or ``http``) means every contract of the company's own ``contracts_dir`` (or
 ``http_contracts_dir``) applies; the checkout's contracts are the demo company's and apply only when listed.
@@ -93,6 +94,16 @@ def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+class Sample(_Strict):
+    """A deterministic share of the customers, for a quick trial run on a large export: a row of a file feed with
+    a ``column`` (``customer_id``) lands only when the customer is in the share (by the md5 of the id, so the
+    same customers every run and in every feed: orders follow their customers); feeds without the column (SKUs,
+    product lines) land whole. Rows left out are counted (``rows_sampled_out``), not rejected."""
+
+    customers: float = Field(gt=0, le=1)
+    column: str = "customer_id"
+
+
 class SourceConfig(_Strict):
     path: Path | None = None
 
@@ -118,6 +129,7 @@ class Company(_Strict):
     # export stops in the past forecasts from there. forecast_first_week: the first forecast origin (a Monday).
     as_of: date | None = None
     forecast_first_week: date | None = None
+    sample: Sample | None = None  # land a deterministic share of the customers only (a trial run)
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("forecast_first_week")

@@ -80,6 +80,8 @@ def landing_metadata(result: FeedLandingResult, preview_md: str | None) -> dict:
     if result.folder:  # a file feed: what it looked for, and where
         meta.update(files_matched=result.files_matched, drop_folder=dg.MetadataValue.path(result.folder),
                     files_pattern=result.files_pattern)
+    if result.rows_sampled_out:
+        meta["rows_sampled_out"] = result.rows_sampled_out
     if result.warning:
         meta["warning"] = dg.MetadataValue.text(result.warning)
     if result.pages_fetched or result.cursor:
