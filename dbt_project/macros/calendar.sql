@@ -21,20 +21,17 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Months from a date to the same day of the fiscal year's calendar twin: a fiscal year starting in April is
-    named by the year it ends in (FY2027 = 2026-04 .. 2027-03), so April 2026 + 9 months = January 2027, whose
-    calendar year and quarter are the fiscal year and quarter. 0 for a fiscal year starting in January. -#}
-{% macro fiscal_shift_months() -%}
-    {%- set m = var('lodestar_fiscal_year_start_month', 1) | int -%}
-    {%- if m < 1 or m > 12 -%}
-        {{ exceptions.raise_compiler_error("lodestar_fiscal_year_start_month: not a month: " ~ m) }}
-    {%- endif -%}
-    {{- return((13 - m) % 12) -}}
-{%- endmacro %}
-
-{#- The first day of the fiscal quarter holding a date, as a date. -#}
+{#- The first day of the fiscal quarter holding a date, as a date. `shift`: the months from a date to its fiscal
+    twin, whose calendar year and quarter are the fiscal year and quarter: a fiscal year starting in April is named
+    by the year it ends in (FY2027 = 2026-04 .. 2027-03), so April 2026 + 9 months = January 2027; 0 for a fiscal
+    year starting in January. (Computed in each macro, not returned by a helper: the SQL linter's templater ends a
+    caller at a `return` of a macro of the same file.) -#}
 {% macro fiscal_quarter(expr) -%}
-    {%- set shift = fiscal_shift_months() -%}
+    {%- set month = var('lodestar_fiscal_year_start_month', 1) | int -%}
+    {%- if month < 1 or month > 12 -%}
+        {{ exceptions.raise_compiler_error("lodestar_fiscal_year_start_month: not a month: " ~ month) }}
+    {%- endif -%}
+    {%- set shift = (13 - month) % 12 -%}
     {%- if shift == 0 -%}
         cast({{ dbt.date_trunc('quarter', expr) }} as date)
     {%- else -%}
@@ -45,7 +42,7 @@
 {#- The fiscal quarter holding a date as its label, `2026Q3` (fiscal year, quarter), the one lodestar's value
     reports are filed under (lodestar.company.Calendar.quarter_label). -#}
 {% macro fiscal_quarter_label(expr) -%}
-    {%- set shift = fiscal_shift_months() -%}
+    {%- set shift = (13 - (var('lodestar_fiscal_year_start_month', 1) | int)) % 12 -%}
     {%- set twin = expr if shift == 0 else dbt.dateadd('month', shift, expr) -%}
     cast(cast(extract(year from {{ twin }}) as integer) as {{ dbt.type_string() }}) || 'Q'
         || cast(cast(extract(quarter from {{ twin }}) as integer) as {{ dbt.type_string() }})

@@ -1,4 +1,4 @@
--- POS-observed sell-through per store x SKU x company week (scans mapped to SKUs by barcode).
+-- POS-observed sell-through per store x SKU x week (scans mapped to SKUs by barcode).
 select
     s.store_id,
     k.sku_id,
