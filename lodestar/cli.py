@@ -394,6 +394,19 @@ def sql(
     console.print(f"snapshot {snap.snapshot_id} ({snap.path})", style="dim", highlight=False, soft_wrap=True)
 
 
+@app.command("pg-roles")
+def pg_roles() -> None:
+    """Create the PostgreSQL warehouse's roles (lodestar_pipeline, lodestar_analyst, lodestar_cockpit), once, as
+    the cluster's administrator (LODESTAR_PG_*); passwords from LODESTAR_PG_{PIPELINE,ANALYST,COCKPIT}_PASSWORD.
+    Then run dbt as lodestar_pipeline: its build grants the readers the marts and sets row-level security."""
+    from lodestar.pgcopy import pg_dsn_from_env
+    from lodestar.pgroles import create_roles
+
+    for role, has_password in create_roles(pg_dsn_from_env()).items():
+        console.print(f"{role}: {'password set' if has_password else 'no password (set its variable to add one)'}",
+                      highlight=False)
+
+
 @app.command()
 def graph(
     update_readme: Annotated[bool, typer.Option(help="rewrite the picture in README.md")] = False,
