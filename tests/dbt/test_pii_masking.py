@@ -34,17 +34,25 @@ def string_columns(con: duckdb.DuckDBPyConnection, schema: str) -> list[tuple[st
 
 def pii_hits(con: duckdb.DuckDBPyConnection, schema: str) -> dict[tuple[str, str, str], str]:
     """(table, column, kind) -> an example value, for every string column of ``schema`` that holds a phone
-    number, an e-mail address or the exact name of a CRM contact (staging.stg_crm__contacts)."""
-    hits: dict[tuple[str, str, str], str] = {}
+    number, an e-mail address or the exact name of a CRM contact (staging.stg_crm__contacts); one scan per table."""
+    by_table: dict[str, list[str]] = {}
     for table, column in string_columns(con, schema):
-        col, rel = f'"{column}"', f'"{schema}"."{table}"'
-        for kind, pattern in PATTERNS.items():
-            example = con.execute(f"select min({col}) from {rel} where regexp_matches({col}, ?)", [pattern]).fetchone()[0]
-            if example is not None:
-                hits[(table, column, kind)] = example
-        example = con.execute(f"select min({col}) from {rel} where {col} in ({CONTACT_NAMES})").fetchone()[0]
-        if example is not None:
-            hits[(table, column, "contact_name")] = example
+        by_table.setdefault(table, []).append(column)
+    names = {r[0] for r in con.execute(CONTACT_NAMES).fetchall()}
+    hits: dict[tuple[str, str, str], str] = {}
+    for table, columns in by_table.items():
+        probes, keys, args = [], [], []
+        for column in columns:
+            col = f'"{column}"'
+            for kind, pattern in PATTERNS.items():
+                probes.append(f"min(case when regexp_matches({col}, ?) then {col} end)")
+                keys.append((table, column, kind))
+                args.append(pattern)
+            probes.append(f"min(case when list_contains(?, {col}) then {col} end)")
+            keys.append((table, column, "contact_name"))
+            args.append(sorted(names))
+        found = con.execute(f'select {", ".join(probes)} from "{schema}"."{table}"', args).fetchone()
+        hits.update({key: example for key, example in zip(keys, found, strict=True) if example is not None})
     return hits
 
 
