@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pytest
 from lodestar_dbt_helpers import Built, PgBuilt, dbt_env, run_dbt
@@ -49,6 +50,8 @@ def refused(conn, sql: str) -> bool:
 
 @pytest.mark.slow
 def test_each_role_reads_only_its_layers(pg_built: PgBuilt) -> None:
+    from lodestar.pgroles import ROLES, create_roles
+
     admin = connect(pg_built, "lodestar")
     pipeline = connect(pg_built, "lodestar_pipeline")
     analyst = connect(pg_built, "lodestar_analyst")
@@ -56,11 +59,16 @@ def test_each_role_reads_only_its_layers(pg_built: PgBuilt) -> None:
     try:
         # `lodestar pg-roles` set every password from the environment (stored as SCRAM verifiers) and gave no
         # role more than logging in; the password is in none of its output and none of dbt's.
+        for variable in ROLES.values():
+            assert variable not in os.environ  # the fixture gave them to `lodestar pg-roles` only
         got = rows(admin, "select rolname, rolpassword like 'SCRAM-SHA-256$%%', rolsuper or rolcreaterole or "
                           "rolcreatedb or rolbypassrls from pg_authid where rolname like 'lodestar\\_%%' order by 1")
         assert got == [(r, True, False) for r in sorted(pg_built.passwords)], got
         for pw in pg_built.passwords.values():
             assert pw not in pg_built.build.stdout and pw not in pg_built.build.stderr
+        # Run again on a warehouse where the administrator made a table: idempotent, and the pipeline gets it.
+        rows(admin, "create table raw.made_by_admin (x int); select 1")
+        assert create_roles(pg_built.dsn("lodestar")) == {r: False for r in pg_built.passwords}
         # The pipeline built everything without being a superuser: it owns every table of every layer.
         owners = rows(admin, "select distinct tableowner from pg_tables where schemaname in "
                              "('raw', 'seeds', 'staging', 'intermediate', 'marts')")
