@@ -10,7 +10,7 @@
     dbt replaces a table on every build, and grants and policies go with the old one, so the post-hook
     `pg_reader_access()` (every mart) grants and re-creates them on each new table. -#}
 
-{#- on-run-start: the roles must exist, and the policy's lookup function. The function reads marts.access_policy
+{#- on-run-start: the roles must exist, the readers may enter the marts schema, and the policy's lookup function. The function reads marts.access_policy
     by name when called, so a policy depends on no table OID (a policy naming access_policy itself would be
     dropped with the old table each time dbt rebuilds access_policy). -#}
 {% macro pg_security_setup() %}
@@ -28,6 +28,10 @@
           where principal_kind || ':' || principal_id = current_setting('lodestar.principal', true);
       end $body$;
     grant usage on schema lodestar_security to lodestar_cockpit;
+    {#- Here, once, not in each mart's post-hook: two threads granting on one schema at once fail with
+        "tuple concurrently updated". -#}
+    create schema if not exists marts;
+    grant usage on schema marts to lodestar_analyst, lodestar_cockpit;
   {%- endif -%}
 {% endmacro %}
 
@@ -44,7 +48,6 @@
 {% macro pg_reader_access() %}
   {%- if target.type == 'postgres' and model.config.materialized in ('table', 'incremental') -%}
     {%- set key = model.config.get('meta', {}).get('lodestar_rls') -%}
-    grant usage on schema {{ this.schema }} to lodestar_analyst, lodestar_cockpit;
     grant select on {{ this }} to lodestar_analyst, lodestar_cockpit;
     {%- if key %}
     alter table {{ this }} enable row level security;

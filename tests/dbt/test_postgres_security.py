@@ -157,7 +157,17 @@ def test_cockpit_sees_only_its_principals_customers(pg_built: PgBuilt) -> None:
     for mart in customer_marts:
         if totals[mart]:
             assert any(0 < c[mart] < totals[mart] for c in (mine, theirs, group)), (mart, mine, theirs, group)
-    # A session that names no principal, or an unknown one, sees no customer; the director sees all.
+    # The check can fail: with customer_360's row-level security switched off the manager sees every customer.
+    admin = connect(pg_built, "lodestar")
+    try:
+        rows(admin, "alter table marts.customer_360 disable row level security; select 1")
+        with pytest.raises(AssertionError):
+            check_principal_sees_own_rows(pg_built, first, seen[first], seen[other] - seen[first], {"customer_360"})
+    finally:
+        rows(admin, "alter table marts.customer_360 enable row level security; select 1")
+        admin.close()
+    # A session that names no principal, or an unknown one, sees no customer (the director sees every row:
+    # test_each_role_reads_only_its_layers).
     for principal in (None, "", "account_manager:nobody", "sales_director' or 'x'='x"):
         cockpit = connect(pg_built, "lodestar_cockpit", principal)
         try:
