@@ -16,7 +16,7 @@ import pandas as pd
 
 from connectors.contracts import FeedContract, SourceContract, load_file_contracts, load_source_contract
 from connectors.files import FileReadError, _NewFile, check_files, read_feed_file
-from connectors.landing import file_sha256, resolve_references, snapshot
+from connectors.landing import file_sha256, resolve_references
 from lodestar.warehouse import Warehouse
 
 CONTRACTS_DIR = Path(__file__).with_name("contracts")
@@ -83,7 +83,7 @@ def check_file(path: Path, contract_path: Path | None = None, feed: str | None =
     referencing = {c: s for c, s in feed_contract.columns.items() if s.references}
     if referencing:
         if warehouse is not None and warehouse.path.exists():
-            with snapshot(warehouse) as snap:
+            with warehouse.reader() as snap:
                 for col, spec in referencing.items():
                     parts = spec.references.split(".")
                     src, ref_feed, _ = [contract.source, *parts] if len(parts) == 2 else parts

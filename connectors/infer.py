@@ -361,11 +361,11 @@ def known_keys(contracts_dir: Path = CONTRACTS_DIR, warehouse: Warehouse | None 
     """Single-column primary keys of the feeds Lodestar knows, with their values: from the landed raw
     tables when the warehouse has them, else from the feed's first file on disk."""
     from connectors.files import FileReadError, read_feed_file, source_root
-    from connectors.landing import reference_values, snapshot
+    from connectors.landing import reference_values
 
     contracts, _ = load_file_contracts(contracts_dir)
     out: list[KnownKey] = []
-    snap_cm = snapshot(warehouse) if warehouse is not None and warehouse.path.exists() else None
+    snap_cm = warehouse.reader() if warehouse is not None and warehouse.path.exists() else None
     snap = snap_cm.__enter__() if snap_cm else None
     try:
         for c in contracts:

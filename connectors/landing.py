@@ -14,7 +14,7 @@ and it cannot take our bookkeeping into its transaction. Landing the demo compan
 :func:`connectors.files.check_files`, and 40.8 s with this loader (19,219 rows/s); the numbers per
 source are in CONTRACTS.md. ``LODESTAR_LOADER=dlt`` keeps the dlt path (:func:`run_dlt`, its DuckDB
 destination on the warehouse file; the place to point dlt at another destination such as Postgres,
-once the lookups of :class:`Snapshot` can read there too): data first, then the bookkeeping in its
+once the lookups of :class:`lodestar.warehouse.Reader` can read there too): data first, then the bookkeeping in its
 own transaction, which is safe because everything re-merges by key.
 """
 
@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -35,7 +34,7 @@ import pyarrow as pa
 from connectors.contracts import ColumnSpec, parse_reference
 from lodestar.files import sha256_file
 from lodestar.settings import get_settings
-from lodestar.warehouse import Warehouse, quote_ident
+from lodestar.warehouse import Reader, Warehouse, quote_ident
 
 RAW = "raw"
 FILE_LOG = "_file_log"
@@ -359,38 +358,8 @@ def rejects_resource(table: pa.Table, name: str):
     return make_resource(table, name, ["_reject_id"], _REJECT_HINTS)
 
 
-class Snapshot:
-    """One read-only connection serving many lookups: each DuckDB open costs ~0.1 s, and a load
-    does a dozen lookups. Must be closed before dlt writes (one writer per file)."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
-
-    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        return self.con.execute(sql, params or []).df()
-
-    def table_exists(self, schema: str, table: str) -> bool:
-        row = self.con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()
-        return bool(row and row[0])
-
-    def row_count(self, schema: str, table: str) -> int:
-        if not self.table_exists(schema, table):
-            return 0
-        return self.con.execute(
-            f"select count(*) from {quote_ident(schema)}.{quote_ident(table)}"
-        ).fetchone()[0]
-
-
-@contextlib.contextmanager
-def snapshot(warehouse: Warehouse) -> Iterator[Snapshot]:
-    with warehouse.connect(read_only=True) as con:
-        yield Snapshot(con)
-
-
-Lookup = Warehouse | Snapshot
+# A load's dozen lookups go through one Warehouse.reader() connection, closed before dlt writes.
+Lookup = Warehouse | Reader
 
 
 def table_columns(warehouse: Lookup, table: str) -> dict[str, str]:

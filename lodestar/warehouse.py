@@ -26,6 +26,29 @@ def quote_ident(name: str) -> str:
     return f'"{name}"'
 
 
+class Reader:
+    """Lookups on one open connection: a caller making many of them pays one DuckDB open (~0.1 s), not one each.
+    :class:`Warehouse` answers the same calls with a short-lived connection of its own."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, params or []).df()
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        row = self.con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()
+        return bool(row and row[0])
+
+    def row_count(self, schema: str, table: str) -> int:
+        if not self.table_exists(schema, table):
+            return 0
+        return self.con.execute(f"select count(*) from {quote_ident(schema)}.{quote_ident(table)}").fetchone()[0]
+
+
 @dataclass(frozen=True)
 class Warehouse:
     """A DuckDB file; ``schema.table`` names throughout."""
@@ -62,56 +85,52 @@ class Warehouse:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """One read-only connection for many lookups; close it before a write (DuckDB: one writer per file)."""
         with self.connect(read_only=True) as con:
-            return con.execute(sql, params or []).df()
+            yield Reader(con)
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with self.reader() as r:
+            return r.query(sql, params)
 
     def table_exists(self, schema: str, table: str) -> bool:
-        with self.connect(read_only=True) as con:
-            row = con.execute(
-                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                [schema, table],
-            ).fetchone()
-        return bool(row and row[0])
+        with self.reader() as r:
+            return r.table_exists(schema, table)
 
     def row_count(self, schema: str, table: str) -> int:
-        if not self.table_exists(schema, table):
-            return 0
-        with self.connect(read_only=True) as con:
-            return con.execute(f"select count(*) from {quote_ident(schema)}.{quote_ident(table)}").fetchone()[0]
+        with self.reader() as r:
+            return r.row_count(schema, table)
 
-    def replace_table(self, schema: str, table: str, df: pd.DataFrame) -> int:
-        """Swap in a whole table in one transaction: readers see the old or the new, never half."""
-        target = f"{quote_ident(schema)}.{quote_ident(table)}"
+    @contextlib.contextmanager
+    def _writing(self, schema: str, df: pd.DataFrame) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection with ``df`` registered as ``_incoming``, inside one transaction that commits when
+        the block ends and rolls back when it raises."""
         with self.connect() as con:
             con.execute(f"create schema if not exists {quote_ident(schema)}")
             con.register("_incoming", df)
             con.execute("begin transaction")
             try:
-                con.execute(f"create or replace table {target} as select * from _incoming")
+                yield con
                 con.execute("commit")
             except Exception:
                 con.execute("rollback")
                 raise
             finally:
                 con.unregister("_incoming")
+
+    def replace_table(self, schema: str, table: str, df: pd.DataFrame) -> int:
+        """Swap in a whole table in one transaction: readers see the old or the new, never half."""
+        with self._writing(schema, df) as con:
+            con.execute(f"create or replace table {quote_ident(schema)}.{quote_ident(table)} as select * from _incoming")
         return len(df)
 
     def replace_rows(self, schema: str, table: str, df: pd.DataFrame, where: str, params: list) -> int:
         """Delete the rows matching ``where`` then insert ``df``, atomically (partition overwrite)."""
         target = f"{quote_ident(schema)}.{quote_ident(table)}"
-        with self.connect() as con:
-            con.execute(f"create schema if not exists {quote_ident(schema)}")
-            con.register("_incoming", df)
-            con.execute("begin transaction")
-            try:
-                con.execute(f"create table if not exists {target} as select * from _incoming limit 0")
-                con.execute(f"delete from {target} where {where}", params)
-                con.execute(f"insert into {target} by name select * from _incoming")
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
-            finally:
-                con.unregister("_incoming")
+        with self._writing(schema, df) as con:
+            con.execute(f"create table if not exists {target} as select * from _incoming limit 0")
+            con.execute(f"delete from {target} where {where}", params)
+            con.execute(f"insert into {target} by name select * from _incoming")
         return len(df)
