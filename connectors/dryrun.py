@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors.contracts import FeedContract, SourceContract, load_file_contracts, load_source_contract
+from connectors.contracts import (
+    FeedContract,
+    SourceContract,
+    load_file_contracts,
+    load_source_contract,
+    parse_reference,
+)
 from connectors.files import FileReadError, _NewFile, check_files, read_feed_file
 from connectors.landing import file_sha256, resolve_references
 from lodestar.warehouse import Warehouse
@@ -85,8 +91,7 @@ def check_file(path: Path, contract_path: Path | None = None, feed: str | None =
         if warehouse is not None and warehouse.path.exists():
             with warehouse.reader() as snap:
                 for col, spec in referencing.items():
-                    parts = spec.references.split(".")
-                    src, ref_feed, _ = [contract.source, *parts] if len(parts) == 2 else parts
+                    src, ref_feed, _ = parse_reference(spec.references, contract.source)
                     if snap.table_exists("raw", f"{src}_{ref_feed}"):
                         refs.update(resolve_references(contract.source, {col: spec}, snap))
                     else:

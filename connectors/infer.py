@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from connectors.contracts import ColumnSpec, SourceContract, load_file_contracts
+from connectors.contracts import ColumnSpec, SourceContract, load_file_contracts, parse_reference
 from connectors.validation import parse_column
 from lodestar.warehouse import Warehouse
 
@@ -421,9 +421,9 @@ def find_references(frame: pd.DataFrame, guesses: list[ColumnGuess], keys: list[
         if share >= REFERENCE_OVERLAP:
             refs[g.name] = (k.ref, share)
             if not k.where.startswith("raw."):
-                src = k.ref.split(".")[0]
+                src, ref_feed, _ = parse_reference(k.ref)
                 notes.append(f"{g.name}: references {k.ref} (matched on its file {k.where}); the load checks it "
-                             f"against raw.{src}_{k.ref.split('.')[1]}, so land {src} first")
+                             f"against raw.{src}_{ref_feed}, so land {src} first")
             if share < 1:
                 notes.append(f"{g.name}: {share:.0%} of its values are keys of {k.ref} ({k.where}); the rest would "
                              "be rejected as unknown_reference")
