@@ -2,7 +2,7 @@
 distributor replenishment suggestions under the default scenario, and the monthly forecast sandbox; plus the
 sensor that refreshes replenishment when new POS scans or distributor stock land.
 
-Each asset calls one function of ml.scenario / ml.alerts / ml.sandbox; the tables land in raw.* for dbt.
+Each asset calls one function of ml.scenario / ml.alerts / ml.sandbox_build; the tables land in raw.* for dbt.
 """
 
 
@@ -13,8 +13,9 @@ from pydantic import Field
 from lodestar.settings import get_settings
 from ml.alerts import ALERT_RELATIONS, STOCK_RELATION, alert_precision, build_alerts, build_replenishment
 from ml.levers import LEVERS_FILE, LeverError, Levers, load_levers
-from ml.sandbox import INPUT_RELATIONS as SANDBOX_RELATIONS
-from ml.sandbox import STATUS_SCORED, SandboxError, build_sandbox
+from ml.sandbox import STATUS_SCORED, SandboxError
+from ml.sandbox_build import INPUT_RELATIONS as SANDBOX_RELATIONS
+from ml.sandbox_build import build_sandbox
 from ml.scenario import INPUTS_RELATION, ScenarioError, load_stored_scenario, run_scenario, summarize
 from orchestration.defs.forecast.assets import SANDBOX_KEY
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
