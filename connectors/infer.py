@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from connectors.contracts import ColumnSpec, SourceContract, load_file_contracts, parse_reference
+from connectors.contracts import ColumnSpec, load_file_contracts, parse_reference
 from connectors.validation import parse_column
 from lodestar.warehouse import Warehouse
 
@@ -488,11 +488,3 @@ def infer_contract(path: Path, source: str, feed: str, contracts_dir: Path = CON
         delimiter=info["delimiter"], skip_rows=info["skip_rows"], rows=len(text), columns=guesses,
         primary_key=primary_key, key_candidates=candidates, references=refs, null_values=null_values, notes=notes,
     )
-
-
-def check_round_trip(yaml_text: str, where: Path) -> SourceContract:
-    """Load the proposed YAML with the real contract loader (raises ContractLoadError naming the field)."""
-    from connectors.contracts import load_source_contract
-
-    where.write_text(yaml_text, encoding="utf-8")
-    return load_source_contract(where)
