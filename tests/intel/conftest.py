@@ -4,12 +4,11 @@ registered as champion in a real MLflow sqlite store, a small generated demo com
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from staged_warehouse import NLP_INPUTS, build_ml_inputs
+from staged_warehouse import NLP_INPUTS, build_ml_inputs, fresh_copy
 
 from lodestar.tracking import mlflow_client
 from lodestar.warehouse import Warehouse
@@ -50,9 +49,7 @@ def _staged_customers(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def warehouse(_staged_customers: Path, tmp_path: Path) -> Warehouse:
     """A fresh copy of the staged customer tables per test (built once per session)."""
-    path = tmp_path / "warehouse.duckdb"
-    shutil.copy(_staged_customers, path)
-    return Warehouse(path)
+    return fresh_copy(_staged_customers, tmp_path)
 
 
 @pytest.fixture(scope="session")
