@@ -70,6 +70,12 @@ class Warehouse:
         finally:
             con.close()
 
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """One read-only connection for many lookups; close it before a write (DuckDB: one writer per file)."""
+        with self.connect(read_only=True) as con:
+            yield Reader(con)
+
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         from lodestar.settings import get_settings
 
@@ -85,12 +91,6 @@ class Warehouse:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    @contextlib.contextmanager
-    def reader(self) -> Iterator[Reader]:
-        """One read-only connection for many lookups; close it before a write (DuckDB: one writer per file)."""
-        with self.connect(read_only=True) as con:
-            yield Reader(con)
-
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         with self.reader() as r:
             return r.query(sql, params)
@@ -103,34 +103,38 @@ class Warehouse:
         with self.reader() as r:
             return r.row_count(schema, table)
 
-    @contextlib.contextmanager
-    def _writing(self, schema: str, df: pd.DataFrame) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write connection with ``df`` registered as ``_incoming``, inside one transaction that commits when
-        the block ends and rolls back when it raises."""
+    def replace_table(self, schema: str, table: str, df: pd.DataFrame) -> int:
+        """Swap in a whole table in one transaction: readers see the old or the new, never half."""
+        target = f"{quote_ident(schema)}.{quote_ident(table)}"
         with self.connect() as con:
             con.execute(f"create schema if not exists {quote_ident(schema)}")
             con.register("_incoming", df)
             con.execute("begin transaction")
             try:
-                yield con
+                con.execute(f"create or replace table {target} as select * from _incoming")
                 con.execute("commit")
             except Exception:
                 con.execute("rollback")
                 raise
             finally:
                 con.unregister("_incoming")
-
-    def replace_table(self, schema: str, table: str, df: pd.DataFrame) -> int:
-        """Swap in a whole table in one transaction: readers see the old or the new, never half."""
-        with self._writing(schema, df) as con:
-            con.execute(f"create or replace table {quote_ident(schema)}.{quote_ident(table)} as select * from _incoming")
         return len(df)
 
     def replace_rows(self, schema: str, table: str, df: pd.DataFrame, where: str, params: list) -> int:
         """Delete the rows matching ``where`` then insert ``df``, atomically (partition overwrite)."""
         target = f"{quote_ident(schema)}.{quote_ident(table)}"
-        with self._writing(schema, df) as con:
-            con.execute(f"create table if not exists {target} as select * from _incoming limit 0")
-            con.execute(f"delete from {target} where {where}", params)
-            con.execute(f"insert into {target} by name select * from _incoming")
+        with self.connect() as con:
+            con.execute(f"create schema if not exists {quote_ident(schema)}")
+            con.register("_incoming", df)
+            con.execute("begin transaction")
+            try:
+                con.execute(f"create table if not exists {target} as select * from _incoming limit 0")
+                con.execute(f"delete from {target} where {where}", params)
+                con.execute(f"insert into {target} by name select * from _incoming")
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
+            finally:
+                con.unregister("_incoming")
         return len(df)
