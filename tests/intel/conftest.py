@@ -4,13 +4,13 @@ registered as champion in a real MLflow sqlite store, a small generated demo com
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from staged_warehouse import NLP_INPUTS, build_ml_inputs, fresh_copy
+from staged_warehouse import NLP_INPUTS, build_ml_inputs
 
-from lodestar.tracking import mlflow_client
 from lodestar.warehouse import Warehouse
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -49,7 +49,9 @@ def _staged_customers(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def warehouse(_staged_customers: Path, tmp_path: Path) -> Warehouse:
     """A fresh copy of the staged customer tables per test (built once per session)."""
-    return fresh_copy(_staged_customers, tmp_path)
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(_staged_customers, path)
+    return Warehouse(path)
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +72,8 @@ def rules_champion(tmp_path_factory: pytest.TempPathFactory) -> str:
     with mlflow.start_run(experiment_id=exp) as run:
         mlflow.log_metric("test_macro_f1", 0.0)
         mlflow.log_artifacts(str(pipe_dir), artifact_path=PIPELINE_ARTIFACT)
-    # Registry named explicitly (lodestar.tracking): another test in this worker may have set MLflow's global
-    # registry URI.
-    client = mlflow_client(uri)
+    # Registry named explicitly: another test in this worker may have set MLflow's global registry URI.
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.create_registered_model(MODEL_NAME)
     mv = client.create_model_version(MODEL_NAME, source=f"{run.info.artifact_uri}/{PIPELINE_ARTIFACT}",
                                      run_id=run.info.run_id)

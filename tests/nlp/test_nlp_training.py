@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import mlflow
+from mlflow import MlflowClient
 
-from lodestar.tracking import mlflow_client
 from nlp.ner import CLUENER_LABELS, load_pipeline, score_spans, split_examples, tags_to_spans
 from nlp.training import MODEL_NAME, champion_macro_f1, load_champion_ner, register_pipeline
 
@@ -56,9 +56,8 @@ def test_champion_moves_only_on_improvement(tiny_ner, tmp_path):
     start = champion_macro_f1(uri)
     assert start is not None
     mlflow.set_tracking_uri(uri)
-    # Registry named explicitly (lodestar.tracking): another test in this process may have set MLflow's global
-    # registry URI.
-    client = mlflow_client(uri)
+    # Registry named explicitly: another test in this process may have set MLflow's global registry URI.
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     before = client.get_model_version_by_alias(MODEL_NAME, "champion").version
 
     # the same pipeline re-registered with a worse score must not take the alias
