@@ -22,7 +22,8 @@ from connectors.contracts import (
     parse_reference,
 )
 from connectors.files import FileReadError, _NewFile, check_files, read_feed_file
-from connectors.landing import file_sha256, resolve_references
+from connectors.lookups import resolve_references
+from lodestar.files import sha256_file
 from lodestar.warehouse import Warehouse
 
 CONTRACTS_DIR = Path(__file__).with_name("contracts")
@@ -99,7 +100,7 @@ def check_file(path: Path, contract_path: Path | None = None, feed: str | None =
         else:
             notes += [f"{col}: reference {s.references} not checked (no warehouse)" for col, s in referencing.items()]
     label = path.name
-    nf = _NewFile(label, file_sha256(path), {})
+    nf = _NewFile(label, sha256_file(path), {})
     try:
         nf.read = read_feed_file(path, feed_contract, label)
     except FileReadError as exc:

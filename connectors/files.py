@@ -32,15 +32,13 @@ from connectors.landing import (
     SourceLandingResult,
     feed_load,
     land_batch,
-    loaded_hashes,
     new_batch_id,
     now_utc,
     rejects_arrow,
     rejects_load,
-    resolve_references,
-    table_columns,
     to_arrow,
 )
+from connectors.lookups import loaded_hashes, resolve_references, table_columns
 from connectors.validation import json_lines, records_text_frame, reference_key, validate_frame
 from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse

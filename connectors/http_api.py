@@ -32,13 +32,11 @@ from connectors.landing import (
     land_batch,
     new_batch_id,
     now_utc,
-    read_cursor,
     rejects_arrow,
     rejects_load,
-    resolve_references,
-    table_columns,
     to_arrow,
 )
+from connectors.lookups import read_cursor, resolve_references, table_columns
 from connectors.validation import records_text_frame, validate_frame
 from lodestar.warehouse import Warehouse
 

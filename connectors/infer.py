@@ -361,7 +361,7 @@ def known_keys(contracts_dir: Path = CONTRACTS_DIR, warehouse: Warehouse | None 
     """Single-column primary keys of the feeds Lodestar knows, with their values: from the landed raw
     tables when the warehouse has them, else from the feed's first file on disk."""
     from connectors.files import FileReadError, read_feed_file, source_root
-    from connectors.landing import reference_values
+    from connectors.lookups import reference_values
 
     contracts, _ = load_file_contracts(contracts_dir)
     out: list[KnownKey] = []
