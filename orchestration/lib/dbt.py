@@ -61,6 +61,39 @@ def prepare_manifest(project: DbtProject = lodestar_dbt_project) -> Path:
     return project.manifest_path
 
 
+def prepare_run_parse(dbt_vars: dict, state_dir: Path, project: DbtProject = lodestar_dbt_project) -> float | None:
+    """Parse once with this run's ``--vars`` and environment into ``state_dir/partial_parse.msgpack``, where each
+    dbt step copies its parse state from when ``DBT_TARGET_PATH`` is ``state_dir`` (dagster-dbt's own reuse).
+
+    dbt re-parses the whole project when the vars or the profile (the warehouse path) differ from the saved
+    state's: a configured company's run (its contract rules, currency and calendar as vars) paid a full parse in
+    each of its ~10 dbt steps. Returns the seconds taken, None when there is nothing to do or the parse failed
+    (then each step parses for itself, as before)."""
+    import json
+    import shutil
+    import subprocess
+    import time
+
+    if not dbt_vars:
+        return None
+    started = time.perf_counter()
+    target = state_dir / "run_parse"
+    cmd = [dbt_executable(), "parse", "--vars", json.dumps(dbt_vars, ensure_ascii=False), "--quiet",
+           "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
+           "--target-path", str(target)]
+    if project.target:
+        cmd += ["--target", project.target]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    state = target / "partial_parse.msgpack"
+    if proc.returncode != 0 or not state.exists():
+        return None
+    dest = state_dir / "partial_parse.msgpack"
+    tmp = dest.with_name(f".partial_parse.{os.getpid()}.tmp")
+    shutil.copyfile(state, tmp)
+    os.replace(tmp, dest)  # a step copying it at the same moment reads the old file or the new, never half
+    return time.perf_counter() - started
+
+
 class LodestarDbtTranslator(DagsterDbtTranslator):
     """Asset keys ``[schema, model]`` (``marts/customer_360``); a dbt source ``raw.<table>`` is the connector
     asset ``raw/<table>``; groups follow the dbt folder (staging, intermediate, marts); seeds in ``seeds``;
