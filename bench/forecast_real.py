@@ -217,7 +217,7 @@ def main() -> None:
     tune_cutoffs = sorted(holdout_cutoff - pd.Timedelta(weeks=HORIZON + args.tune_step * k) for k in range(args.tune_cutoffs))
     config = base_config(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / (args.out or ("forecast_real" + ("_quick" if args.quick else "")) + ".json")
+    path = RESULTS / ((args.out or ("forecast_real" + ("_quick" if args.quick else ""))) + ".json")
     out: dict = {
         "data": f"raw.walmart_dept_weekly in {warehouse.path} (landed from {data_dir})",
         "n_series_grain": int(df[["account_manager_id", "sku_id"]].drop_duplicates().shape[0]),

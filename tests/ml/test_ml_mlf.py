@@ -12,7 +12,16 @@ from conftest import make_history
 
 from ml.backtest import backtest, default_cutoffs
 from ml.config import ForecastConfig, MLFParams
-from ml.tracking import AUTO, CHAMPION, get_client, load_champion, model_name, promote_if_better, select_family, train_and_log
+from ml.tracking import (
+    AUTO,
+    CHAMPION,
+    get_client,
+    load_champion,
+    model_name,
+    promote_if_better,
+    select_family,
+    train_and_log,
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +77,21 @@ def test_auto_family_registers_the_winner_and_it_loads_by_alias(seasonal: pd.Dat
     model = load_champion(name, uri)
     fc = model.predict(model.input_example)
     assert set(fc["model_family"]) == {"mlf"} and fc["mean"].notna().all()
+
+
+def test_lgbm_mlf_is_the_mean_of_its_members(seasonal: pd.DataFrame) -> None:
+    from ml.config import LGBMParams
+    from ml.features import build_panel
+    from ml.mlf import MeanEnsemble, MLForecastGlobal
+    from ml.models import LGBMGlobal
+    from ml.schema import validate_history
+
+    cfg = ForecastConfig(chinese_calendar=False, mlf=MLFParams(n_estimators=20), lgbm=LGBMParams(n_estimators=20))
+    panel = build_panel(validate_history(seasonal), cfg)
+    o = panel.n_hist - 14
+    ens = MeanEnsemble().fit(panel, o, cfg).predict(panel, o, 13, cfg)
+    members = [LGBMGlobal().fit(panel, o, cfg).predict(panel, o, 13, cfg),
+               MLForecastGlobal().fit(panel, o, cfg).predict(panel, o, 13, cfg)]
+    assert ens.shape == (panel.Y.shape[0], 13)
+    np.testing.assert_allclose(ens, (members[0] + members[1]) / 2, rtol=1e-9)
+    assert not np.allclose(members[0], members[1])
