@@ -1,13 +1,18 @@
 -- Per ERP customer: ordering over the 365 days before the as-of date (non-cancelled lines).
 with o as (
-    select o.*, k.product_line_id, k.factory_id
-    from {{ ref('stg_erp__orders') }} o
-    join {{ ref('stg_erp__skus') }} k on k.sku_id = o.sku_id
-    cross join {{ ref('int_as_of') }} a
-    where o.order_status is distinct from 'cancelled'  -- an export without a status has no cancellations
-      and o.order_date < a.as_of_date
-      and o.order_date >= {{ add_days(-365, 'a.as_of_date') }}
+    select
+        o.*,
+        k.product_line_id,
+        k.factory_id
+    from {{ ref('stg_erp__orders') }} as o
+    inner join {{ ref('stg_erp__skus') }} as k on o.sku_id = k.sku_id
+    cross join {{ ref('int_as_of') }} as a
+    where
+        o.order_status is distinct from 'cancelled'  -- an export without a status has no cancellations
+        and o.order_date < a.as_of_date
+        and o.order_date >= {{ add_days(-365, 'a.as_of_date') }}
 )
+
 select
     customer_id,
     sum(order_amount) as purchase_amount_365d,
