@@ -7,10 +7,10 @@ select
 from {{ ref('csg_health') }}
 union all
 select
-    'region',
-    region,
-    sum(tasks_due),
-    sum(tasks_overdue)
+    'region' as scope_type,
+    region as scope_id,
+    sum(tasks_due) as tasks_due,
+    sum(tasks_overdue) as tasks_overdue
 from {{ ref('csg_health') }}
 where region is not null
 group by region

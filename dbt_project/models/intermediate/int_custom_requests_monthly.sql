@@ -1,5 +1,5 @@
 -- Custom-solution requests per month per region (of the account's manager) and per CSG.
-with r as (
+with requests as (
     select
         r.account_id,
         cast({{ dbt.date_trunc('month', 'r.request_date') }} as date) as month_start,
@@ -14,14 +14,14 @@ select
     region as scope_id,
     month_start,
     count(*) as requests
-from r
+from requests
 group by region, month_start
 union all
 select
-    'csg',
+    'csg' as scope_type,
     g.csg_id,
     r.month_start,
-    count(*)
+    count(*) as requests
 from {{ ref('stg_crm__csg_groups') }} as g
-inner join r on g.account_id = r.account_id
+inner join requests as r on g.account_id = r.account_id
 group by g.csg_id, r.month_start

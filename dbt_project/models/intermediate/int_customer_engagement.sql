@@ -1,6 +1,6 @@
 -- Per ERP customer: CRM engagement and intent signals over the 90 days before the as-of date, contacts,
 -- tickets, custom requests, NPS and (once nlp/ lands raw.intel_note_sentiment) meeting-note sentiment.
-with a as (select as_of_date from {{ ref('int_as_of') }}),
+with as_of as (select as_of_date from {{ ref('int_as_of') }}),
 
 acc as (select * from {{ ref('int_customer_accounts') }}),
 
@@ -19,10 +19,10 @@ signals as (
         sum(case when s.signal_type = 'email_open' then 1 else 0 end) as email_opens_90d,
         sum(case when s.signal_type = 'proposal_download' then 1 else 0 end) as proposal_downloads_90d,
         sum(case when s.signal_type = 'site_visit' then 1 else 0 end) as site_visits_90d
-    from {{ ref('stg_crm__intent_signals') }} as s cross join a
+    from {{ ref('stg_crm__intent_signals') }} as s cross join as_of
     where
-        cast(s.occurred_at as date) < a.as_of_date
-        and cast(s.occurred_at as date) >= {{ add_days(-90, 'a.as_of_date') }}
+        cast(s.occurred_at as date) < as_of.as_of_date
+        and cast(s.occurred_at as date) >= {{ add_days(-90, 'as_of.as_of_date') }}
     group by s.account_id
 ),
 
@@ -30,8 +30,8 @@ visits as (
     select
         v.account_id,
         count(*) as visits_90d
-    from {{ ref('stg_crm__visits') }} as v cross join a
-    where v.visit_date < a.as_of_date and v.visit_date >= {{ add_days(-90, 'a.as_of_date') }}
+    from {{ ref('stg_crm__visits') }} as v cross join as_of
+    where v.visit_date < as_of.as_of_date and v.visit_date >= {{ add_days(-90, 'as_of.as_of_date') }}
     group by v.account_id
 ),
 
@@ -40,8 +40,10 @@ tickets as (
         t.account_id,
         count(*) as tickets_365d,
         sum(case when t.ticket_status = 'open' then 1 else 0 end) as open_tickets
-    from {{ ref('stg_crm__tickets') }} as t cross join a
-    where cast(t.opened_at as date) < a.as_of_date and cast(t.opened_at as date) >= {{ add_days(-365, 'a.as_of_date') }}
+    from {{ ref('stg_crm__tickets') }} as t cross join as_of
+    where
+        cast(t.opened_at as date) < as_of.as_of_date
+        and cast(t.opened_at as date) >= {{ add_days(-365, 'as_of.as_of_date') }}
     group by t.account_id
 ),
 
@@ -49,8 +51,8 @@ requests as (
     select
         r.account_id,
         count(*) as custom_requests_730d
-    from {{ ref('stg_crm__custom_requests') }} as r cross join a
-    where r.request_date < a.as_of_date and r.request_date >= {{ add_days(-730, 'a.as_of_date') }}
+    from {{ ref('stg_crm__custom_requests') }} as r cross join as_of
+    where r.request_date < as_of.as_of_date and r.request_date >= {{ add_days(-730, 'as_of.as_of_date') }}
     group by r.account_id
 ),
 
@@ -58,8 +60,8 @@ nps as (
     select
         n.account_id,
         avg(n.nps_score) as nps_score_365d
-    from {{ ref('stg_crm__nps') }} as n cross join a
-    where n.survey_date < a.as_of_date and n.survey_date >= {{ add_days(-365, 'a.as_of_date') }}
+    from {{ ref('stg_crm__nps') }} as n cross join as_of
+    where n.survey_date < as_of.as_of_date and n.survey_date >= {{ add_days(-365, 'as_of.as_of_date') }}
     group by n.account_id
 ),
 
@@ -70,8 +72,8 @@ sentiment as (
         avg(s.score) as meeting_sentiment_180d
     from {{ ref('stg_intel__note_sentiment') }} as s
     inner join {{ ref('stg_crm__meeting_notes') }} as m on s.note_id = m.note_id
-    cross join a
-    where m.note_date < a.as_of_date and m.note_date >= {{ add_days(-180, 'a.as_of_date') }}
+    cross join as_of
+    where m.note_date < as_of.as_of_date and m.note_date >= {{ add_days(-180, 'as_of.as_of_date') }}
     group by m.account_id
 ),
 

@@ -8,9 +8,9 @@ with periods as (
     from {{ ref('int_as_of') }}
     union all
     select
-        'previous',
-        {{ add_days('-2 * cast(' ~ param('health_period_days') ~ ' as integer)', 'as_of_date') }},
-        {{ add_days('-cast(' ~ param('health_period_days') ~ ' as integer)', 'as_of_date') }}
+        'previous' as period,
+        {{ add_days('-2 * cast(' ~ param('health_period_days') ~ ' as integer)', 'as_of_date') }} as period_start,
+        {{ add_days('-cast(' ~ param('health_period_days') ~ ' as integer)', 'as_of_date') }} as period_end
     from {{ ref('int_as_of') }}
 ),
 
@@ -42,8 +42,9 @@ pay as (
     select
         b.customer_id,
         b.period,
-        {{ safe_div('sum(case when p.paid_date is not null and p.paid_date <= p.due_date then 1 else 0 end)', 'count(*)') }}
-            as on_time_payment_rate
+        {%- set paid_on_time = 'sum(case when p.paid_date is not null and p.paid_date <= p.due_date '
+                               ~ 'then 1 else 0 end)' %}
+        {{ safe_div(paid_on_time, 'count(*)') }} as on_time_payment_rate
     from base as b inner join {{ ref('stg_erp__payments') }} as p
         on b.customer_id = p.customer_id and b.period_start <= p.due_date and b.period_end > p.due_date
     group by b.customer_id, b.period
@@ -91,8 +92,9 @@ tickets as (
     select
         b.customer_id,
         b.period,
-        {{ safe_div('sum(case when t.closed_at is not null and ' ~ hours_between('t.opened_at', 't.closed_at') ~ ' <= ' ~ param('ticket_sla_hours') ~ ' then 1 else 0 end)', 'count(*)') }}
-            as ticket_resolution,
+        {%- set within_sla = 't.closed_at is not null and ' ~ hours_between('t.opened_at', 't.closed_at')
+                             ~ ' <= ' ~ param('ticket_sla_hours') %}
+        {{ safe_div('sum(case when ' ~ within_sla ~ ' then 1 else 0 end)', 'count(*)') }} as ticket_resolution,
         sum(case when t.category in ('质量问题', '退换货') then 1 else 0 end) as complaints
     from base as b inner join {{ ref('stg_crm__tickets') }} as t
         on
@@ -102,22 +104,26 @@ tickets as (
     group by b.customer_id, b.period
 ),
 
+crm_touches as (
+    -- account-manager visits and intent signals, one row per touch
+    select
+        account_id,
+        visit_date as touch_date
+    from {{ ref('stg_crm__visits') }}
+    union all
+    select
+        account_id,
+        cast(occurred_at as date) as touch_date
+    from {{ ref('stg_crm__intent_signals') }}
+),
+
 touch as (
     select
         b.customer_id,
         b.period,
         count(*) as touches
-    from base as b inner join (
-        select
-            account_id,
-            visit_date as d
-        from {{ ref('stg_crm__visits') }}
-        union all
-        select
-            account_id,
-            cast(occurred_at as date)
-        from {{ ref('stg_crm__intent_signals') }}
-    ) as x on b.account_id = x.account_id and b.period_start <= x.d and b.period_end > x.d
+    from base as b inner join crm_touches as ct
+        on b.account_id = ct.account_id and b.period_start <= ct.touch_date and b.period_end > ct.touch_date
     group by b.customer_id, b.period
 ),
 
@@ -147,14 +153,15 @@ select
     case
         when lw.last_won_date is null then null
         else
-            {{ clamp(safe_div('365 - (' ~ dbt.datediff('lw.last_won_date', 'b.period_end', 'day') ~ ') % 365', param('renewal_horizon_days'))) }}
+            {%- set days_since_win = dbt.datediff('lw.last_won_date', 'b.period_end', 'day') %}
+            {{ clamp(safe_div('365 - (' ~ days_since_win ~ ') % 365', param('renewal_horizon_days'))) }}
     end as renewal_proximity,
     case
         when coalesce(r.order_lines, 0) = 0 then null
         else 1 - {{ clamp(safe_div('coalesce(t.complaints, 0)', 'r.order_lines')) }}
     end as complaint_rate,
-    {{ clamp(safe_div('coalesce(r.units, 0)', 'py.units_prior_year * ' ~ safe_div(dbt.datediff('b.period_start', 'b.period_end', 'day'), 365))) }}
-        as usage
+    {%- set period_share_of_year = safe_div(dbt.datediff('b.period_start', 'b.period_end', 'day'), 365) %}
+    {{ clamp(safe_div('coalesce(r.units, 0)', 'py.units_prior_year * ' ~ period_share_of_year)) }} as usage
 from base as b
 left join nps as n on b.customer_id = n.customer_id and b.period = n.period
 left join pay as p on b.customer_id = p.customer_id and b.period = p.period

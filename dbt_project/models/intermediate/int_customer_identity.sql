@@ -83,7 +83,7 @@ select
 from erp
 union all
 select
-    'crm',
+    'crm' as system,
     account_id,
     account_name,
     customer_id,
@@ -91,18 +91,18 @@ select
 from crm_resolved
 union all
 select
-    'pos',
+    'pos' as system,
     s.store_id,
     s.chain_name,
     e.customer_id,
-    case when e.customer_id is null then 'unmatched' else 'source_key' end
+    case when e.customer_id is null then 'unmatched' else 'source_key' end as match_rule
 from {{ ref('stg_pos__stores') }} as s left join erp as e on s.customer_id = e.customer_id
 union all
 select
-    'distributor',
+    'distributor' as system,
     d.distributor_id,
-    max(d.distributor_name),
-    max(e.customer_id),
-    case when max(e.customer_id) is null then 'unmatched' else 'source_key' end
+    max(d.distributor_name) as system_name,
+    max(e.customer_id) as customer_id,
+    case when max(e.customer_id) is null then 'unmatched' else 'source_key' end as match_rule
 from {{ ref('stg_distributor__inventory') }} as d left join erp as e on d.distributor_id = e.customer_id
 group by d.distributor_id

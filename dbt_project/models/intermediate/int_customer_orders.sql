@@ -1,5 +1,5 @@
 -- Per ERP customer: ordering over the 365 days before the as-of date (non-cancelled lines).
-with o as (
+with recent_lines as (
     select
         o.*,
         k.product_line_id,
@@ -24,5 +24,5 @@ select
     count(distinct factory_id) as factories_365d,
     count(distinct promotion_id) + count(distinct channel) as contract_terms_365d,
     max(order_date) as last_order_date
-from o
+from recent_lines
 group by customer_id

@@ -55,11 +55,11 @@ scoped as (
     group by region, week_start
     union all
     select
-        'csg',
+        'csg' as scope_type,
         g.csg_id,
         w.week_start,
-        sum(w.forecast_units),
-        sum(w.actual_units)
+        sum(w.forecast_units) as forecast_units,
+        sum(w.actual_units) as actual_units
     from {{ ref('stg_crm__csg_groups') }} as g
     inner join am_week as w on g.lead_account_manager_id = w.account_manager_id
     group by g.csg_id, w.week_start

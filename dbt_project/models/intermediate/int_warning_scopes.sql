@@ -6,7 +6,7 @@ select distinct
 from {{ ref('stg_crm__account_managers') }}
 union all
 select
-    'csg',
+    'csg' as scope_type,
     g.csg_id,
     am.region
 from {{ ref('stg_crm__csg_groups') }} as g

@@ -74,7 +74,7 @@ sell_through_rows as (
         inner join {{ ref('stg_pos__stores') }} as s on r.store_id = s.store_id
         where
             r.account_manager_id is not null and s.customer_id is not null
-            and s.customer_id not in (select customer_id from owned)
+            and s.customer_id not in (select owned.customer_id from owned)
         group by r.account_manager_id, s.customer_id
     ) as x
     where rn = 1
@@ -91,8 +91,8 @@ region_rows as (
     from {{ ref('stg_erp__customers') }} as c
     inner join {{ ref('stg_crm__account_managers') }} as m on c.region = m.region
     where
-        c.customer_id not in (select customer_id from owned)
-        and c.customer_id not in (select customer_id from sell_through_rows)
+        c.customer_id not in (select owned.customer_id from owned)
+        and c.customer_id not in (select sell_through_rows.customer_id from sell_through_rows)
 ),
 
 all_rows as (

@@ -27,12 +27,24 @@ cells as (
 with_neighbours as (
     select
         cells.*,
-        lag(week_start) over (partition by store_id, sku_id order by week_start) as prev_week,
-        lag(pos_units) over (partition by store_id, sku_id order by week_start) as prev_pos_units,
-        lag(crm_units) over (partition by store_id, sku_id order by week_start) as prev_crm_units,
-        lead(week_start) over (partition by store_id, sku_id order by week_start) as next_week,
-        lead(pos_units) over (partition by store_id, sku_id order by week_start) as next_pos_units,
-        lead(crm_units) over (partition by store_id, sku_id order by week_start) as next_crm_units
+        lag(cells.week_start)
+            over (partition by cells.store_id, cells.sku_id order by cells.week_start)
+            as prev_week,
+        lag(cells.pos_units)
+            over (partition by cells.store_id, cells.sku_id order by cells.week_start)
+            as prev_pos_units,
+        lag(cells.crm_units)
+            over (partition by cells.store_id, cells.sku_id order by cells.week_start)
+            as prev_crm_units,
+        lead(cells.week_start)
+            over (partition by cells.store_id, cells.sku_id order by cells.week_start)
+            as next_week,
+        lead(cells.pos_units)
+            over (partition by cells.store_id, cells.sku_id order by cells.week_start)
+            as next_pos_units,
+        lead(cells.crm_units)
+            over (partition by cells.store_id, cells.sku_id order by cells.week_start)
+            as next_crm_units
     from cells
     cross join window_weeks as w
     where cells.week_start between w.first_week and w.last_week

@@ -1,16 +1,17 @@
 -- Per customer success group: task closure and overdue rates, knowledge capture, joint visits and time to respond.
-with a as (select as_of_date from {{ ref('int_as_of') }}),
+with as_of as (select as_of_date from {{ ref('int_as_of') }}),
 
 tasks as (
     select
         t.csg_id,
-        sum(case when t.due_date < a.as_of_date then 1 else 0 end) as tasks_due,
-        sum(case when t.due_date < a.as_of_date and t.completed_date is not null then 1 else 0 end) as tasks_due_closed,
-        sum(case when t.completed_date is null and t.due_date < a.as_of_date then 1 else 0 end) as tasks_overdue,
+        sum(case when t.due_date < as_of.as_of_date then 1 else 0 end) as tasks_due,
+        sum(case when t.due_date < as_of.as_of_date and t.completed_date is not null then 1 else 0 end)
+            as tasks_due_closed,
+        sum(case when t.completed_date is null and t.due_date < as_of.as_of_date then 1 else 0 end) as tasks_overdue,
         sum(case when t.completed_date is null then 1 else 0 end) as tasks_open,
         sum(case when t.completed_date is not null then 1 else 0 end) as tasks_closed,
         sum(case when t.completed_date is not null and t.knowledge_captured then 1 else 0 end) as tasks_with_knowledge
-    from {{ ref('stg_crm__csg_tasks') }} as t cross join a
+    from {{ ref('stg_crm__csg_tasks') }} as t cross join as_of
     group by t.csg_id
 ),
 
@@ -22,8 +23,8 @@ visits as (
         sum(case when v.attendee_contact_ids like '%;%' then 1 else 0 end) as joint_visits_90d
     from {{ ref('stg_crm__csg_groups') }} as g
     inner join {{ ref('stg_crm__visits') }} as v on g.account_id = v.account_id
-    cross join a
-    where v.visit_date < a.as_of_date and v.visit_date >= {{ add_days(-90, 'a.as_of_date') }}
+    cross join as_of
+    where v.visit_date < as_of.as_of_date and v.visit_date >= {{ add_days(-90, 'as_of.as_of_date') }}
     group by g.csg_id
 ),
 
@@ -35,8 +36,8 @@ response as (
         ) as median_response_hours
     from {{ ref('stg_crm__csg_groups') }} as g
     inner join {{ ref('stg_crm__tickets') }} as t on g.account_id = t.account_id
-    cross join a
-    where t.closed_at is not null and cast(t.opened_at as date) >= {{ add_days(-180, 'a.as_of_date') }}
+    cross join as_of
+    where t.closed_at is not null and cast(t.opened_at as date) >= {{ add_days(-180, 'as_of.as_of_date') }}
     group by g.csg_id
 ),
 
@@ -74,7 +75,4 @@ left join visits as v on g.csg_id = v.csg_id
 left join response as r on g.csg_id = r.csg_id
 left join members as m on g.csg_id = m.csg_id
 left join {{ ref('stg_crm__account_managers') }} as am on g.lead_account_manager_id = am.account_manager_id
-left join (select
-    customer_id,
-    account_id
-from {{ ref('int_customer_accounts') }}) as ca on g.account_id = ca.account_id
+left join {{ ref('int_customer_accounts') }} as ca on g.account_id = ca.account_id

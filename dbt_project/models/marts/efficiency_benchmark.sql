@@ -2,7 +2,7 @@
 -- the industry average and the top 10% (efficiency_baselines). A figure the data cannot give yet is null with the
 -- reason in `basis`; how each is derived is in efficiency_benchmark.yml. The two dimensions the seed states in words
 -- (a cadence, a practice) are numbers on a scale in the seed and get their words back from efficiency_label.
-with a as (select as_of_date from {{ ref('int_as_of') }}),
+with as_of as (select as_of_date from {{ ref('int_as_of') }}),
 
 manual_records as (
     -- Records the field integrates by hand, per customer: sell-through report lines keyed into CRM (POS already
@@ -12,15 +12,15 @@ manual_records as (
         count(*) as records
     from {{ ref('stg_crm__sell_through_reports') }} as r
     inner join {{ ref('stg_pos__stores') }} as s on r.store_id = s.store_id
-    cross join a
-    where r.week_start < a.as_of_date and r.week_start >= {{ add_days(-365, 'a.as_of_date') }}
+    cross join as_of
+    where r.week_start < as_of.as_of_date and r.week_start >= {{ add_days(-365, 'as_of.as_of_date') }}
     group by s.customer_id
     union all
     select
         c.customer_id,
-        count(*)
-    from {{ ref('crm_pos_reconciliation') }} as c cross join a
-    where c.is_flagged and c.week_start < a.as_of_date and c.week_start >= {{ add_days(-365, 'a.as_of_date') }}
+        count(*) as records
+    from {{ ref('crm_pos_reconciliation') }} as c cross join as_of
+    where c.is_flagged and c.week_start < as_of.as_of_date and c.week_start >= {{ add_days(-365, 'as_of.as_of_date') }}
     group by c.customer_id
 ),
 
@@ -35,8 +35,8 @@ integration as (
 
 response as (
     select percentile_cont(0.5) within group (order by {{ hours_between('t.opened_at', 't.closed_at') }}) as v
-    from {{ ref('stg_crm__tickets') }} as t cross join a
-    where t.closed_at is not null and cast(t.opened_at as date) >= {{ add_days(-365, 'a.as_of_date') }}
+    from {{ ref('stg_crm__tickets') }} as t cross join as_of
+    where t.closed_at is not null and cast(t.opened_at as date) >= {{ add_days(-365, 'as_of.as_of_date') }}
 ),
 
 proposal as (
@@ -74,7 +74,8 @@ iteration as (
 ),
 
 last_quarter as (
-    select cast({{ dbt.dateadd('month', -3, dbt.date_trunc('quarter', 'as_of_date')) }} as date) as quarter_start from a
+    select cast({{ dbt.dateadd('month', -3, dbt.date_trunc('quarter', 'as_of_date')) }} as date) as quarter_start
+    from as_of
 ),
 
 last_quarter_label as (
@@ -104,22 +105,26 @@ figures as (
         case
             when (select customers from integration) = 0 then 'no CRM sell-through reports in the last 365 days'
             else
-                'hand-keyed CRM sell-through report lines plus flagged CRM-vs-POS cells per customer per month, last 365 days, x business_parameters.manual_record_minutes'
+                'hand-keyed CRM sell-through report lines plus flagged CRM-vs-POS cells per customer per month, '
+                || 'last 365 days, x business_parameters.manual_record_minutes'
         end as basis
     union all
     select
-        'cross_functional_response',
-        (select v from response),
-        'median CRM ticket open-to-close hours, tickets opened in the last 365 days'
+        'cross_functional_response' as dimension,
+        (select v from response) as company_value,
+        'median CRM ticket open-to-close hours, tickets opened in the last 365 days' as basis
     union all
     select
-        'custom_proposal_cycle',
-        (select v from proposal),
-        'median hours (days x 24) from a custom-solution request to the first won opportunity of the same account and product line'
+        'custom_proposal_cycle' as dimension,
+        (select v from proposal) as company_value,
+        'median hours (days x 24) from a custom-solution request to the first won opportunity of the same account '
+        || 'and product line' as basis
     union all
     select
-        'forecast_model_iteration',
-        case when (select days_trained from iteration) < 2 then null else (select v from iteration) end,
+        'forecast_model_iteration' as dimension,
+        case
+            when (select days_trained from iteration) < 2 then null else (select v from iteration)
+        end as company_value,
         case
             when
                 (select days_trained from iteration) = 0
@@ -128,19 +133,20 @@ figures as (
                 (select days_trained from iteration) = 1
                 then 'one forecast training day in raw.forecast_runs so far: a cadence needs two'
             else 'median days between forecast training days in raw.forecast_runs'
-        end
+        end as basis
     union all
     select
-        'value_tracking',
+        'value_tracking' as dimension,
         case
             when (select key_customers from value_tracking) = 0 then null
             else {{ safe_div('(select reported from value_tracking)', '(select key_customers from value_tracking)') }}
-        end,
+        end as company_value,
         case
             when (select key_customers from value_tracking) = 0 then 'no key customers (int_key_customers is empty)'
             else
-                'share of key customers (int_key_customers) with a value report for the last complete quarter in raw.value_reports'
-        end
+                'share of key customers (int_key_customers) with a value report for the last complete quarter in '
+                || 'raw.value_reports'
+        end as basis
 )
 
 select

@@ -1,7 +1,7 @@
 -- Forecast vs actual per hierarchy level and week (latest forecast of each grain week, weeks before the
 -- as-of date only), with WAPE, bias and the cost of the error: error_cost_per_deviation_point (seed
 -- business_parameters, 万元 per month per percentage point) x WAPE in points.
-with a as (select as_of_date from {{ ref('int_as_of') }}),
+with as_of as (select as_of_date from {{ ref('int_as_of') }}),
 
 fc as (
     select
@@ -16,8 +16,18 @@ fc as (
 ),
 
 fc_weeks as (
-    select distinct f.week_start from fc as f cross join a
-    where f.rn = 1 and f.week_start < a.as_of_date
+    select distinct f.week_start from fc as f cross join as_of
+    where f.rn = 1 and f.week_start < as_of.as_of_date
+),
+
+latest_forecast as (
+    select fc.* from fc
+    where fc.rn = 1 and fc.week_start in (select fc_weeks.week_start from fc_weeks)
+),
+
+demand as (
+    select dw.* from {{ ref('int_demand_weekly') }} as dw
+    where dw.week_start in (select fc_weeks.week_start from fc_weeks)
 ),
 
 grain as (
@@ -28,21 +38,14 @@ grain as (
         coalesce(f.week_start, d.week_start) as week_start,
         coalesce(f.y_hat, 0) as forecast_units,
         coalesce(d.y, 0) as actual_units
-    from (
-        select * from fc
-        where rn = 1 and week_start in (select week_start from fc_weeks)
-    ) as f
-    full outer join
-        (
-            select * from {{ ref('int_demand_weekly') }}
-            where week_start in (select week_start from fc_weeks)
-        ) as d
+    from latest_forecast as f
+    full outer join demand as d
         on
             f.account_manager_id = d.account_manager_id and f.sku_id = d.sku_id
             and f.channel = d.channel and f.week_start = d.week_start
 ),
 
-g as (
+grain_with_hierarchy as (
     select
         grain.*,
         coalesce(am.region, 'unassigned') as region,
@@ -60,61 +63,61 @@ nodes as (
         week_start,
         sum(forecast_units) as f,
         sum(actual_units) as y
-    from g
+    from grain_with_hierarchy
     group by week_start
     union all
     select
-        'region',
+        'region' as level,
         region,
         week_start,
-        sum(forecast_units),
-        sum(actual_units)
-    from g
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
     group by region, week_start
     union all
     select
-        'cluster',
-        region || '/' || cluster_id,
+        'cluster' as level,
+        region || '/' || cluster_id as node_id,
         week_start,
-        sum(forecast_units),
-        sum(actual_units)
-    from g
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
     group by region, cluster_id, week_start
     union all
     select
-        'account_manager',
+        'account_manager' as level,
         account_manager_id,
         week_start,
-        sum(forecast_units),
-        sum(actual_units)
-    from g
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
     group by account_manager_id, week_start
     union all
     select
-        'product_line',
+        'product_line' as level,
         product_line,
         week_start,
-        sum(forecast_units),
-        sum(actual_units)
-    from g
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
     group by product_line, week_start
     union all
     select
-        'sku',
+        'sku' as level,
         sku_id,
         week_start,
-        sum(forecast_units),
-        sum(actual_units)
-    from g
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
     group by sku_id, week_start
     union all
     select
-        'grain',
-        account_manager_id || '|' || sku_id || '|' || channel,
+        'grain' as level,
+        account_manager_id || '|' || sku_id || '|' || channel as node_id,
         week_start,
         forecast_units,
         actual_units
-    from g
+    from grain_with_hierarchy
 ),
 
 by_level as (

@@ -37,8 +37,8 @@ typed as (
         count(*) as facts,
         avg(confidence) as mean_confidence,
         count(distinct page) as pages_with_fact,
-           {%- set key_value = "case when entity_label in ('MONEY', 'PERCENT', 'QUANTITY', 'STANDARD', 'POLICY', 'DEADLINE') "
-                               ~ "then fact_value || coalesce(fact_unit, '') end" %}
+        {%- set key_value = "case when entity_label in ('MONEY', 'PERCENT', 'QUANTITY', 'STANDARD', 'POLICY', "
+                            ~ "'DEADLINE') then fact_value || coalesce(fact_unit, '') end" %}
         {{ ordered_listagg(key_value, "'; '", key_value, distinct=true) }} as key_values
     from facts
     where fact_type <> 'mention'

@@ -6,7 +6,7 @@ with launches as (
         k.barcode,
         k.launch_date
     from {{ ref('stg_erp__skus') }} as k
-    where k.launch_date >= (select min(week_start) from {{ ref('int_pos_weekly') }})
+    where k.launch_date >= (select min(pw.week_start) from {{ ref('int_pos_weekly') }} as pw)
 ),
 
 cells as (
@@ -26,7 +26,8 @@ select
     coalesce(sum(c.crm_units), 0) as crm_units,
     {{ rnd(safe_div('sum(c.crm_units) - sum(c.pos_units)', 'sum(c.pos_units)') ~ ' * 100', 1) }} as overstatement_pct,
     sum(case when c.is_flagged then 1 else 0 end) as flagged_cells,
-    {{ rnd('(' ~ safe_div('abs(sum(c.crm_units) - sum(c.pos_units))', 'sum(c.pos_units)') ~ ') * 100 * ' ~ param('error_cost_per_deviation_point'), 2) }}
+    {%- set deviation_share = safe_div('abs(sum(c.crm_units) - sum(c.pos_units))', 'sum(c.pos_units)') %}
+    {{ rnd('(' ~ deviation_share ~ ') * 100 * ' ~ param('error_cost_per_deviation_point'), 2) }}
         as error_cost_wan_per_month
 from launches as l
 left join cells as c on l.sku_id = c.sku_id

@@ -34,8 +34,9 @@ select
         1,
         cast(ceil(b.complexity_weighted_accounts / {{ param('target_accounts_per_manager') }}) as {{ dbt.type_int() }})
     ) as suggested_managers,
-    {{ rnd(safe_div('b.accounts', 'greatest(1, ceil(b.complexity_weighted_accounts / ' ~ param('target_accounts_per_manager') ~ '))'), 1) }}
-        as suggested_accounts_per_manager,
+    {%- set managers = 'greatest(1, ceil(b.complexity_weighted_accounts / '
+                       ~ param('target_accounts_per_manager') ~ '))' %}
+    {{ rnd(safe_div('b.accounts', managers), 1) }} as suggested_accounts_per_manager,
     {{ param('baseline_regions') }} as baseline_regions,
     {{ param('baseline_clusters') }} as baseline_clusters,
     {{ param('baseline_accounts_per_manager') }} as baseline_accounts_per_manager,
