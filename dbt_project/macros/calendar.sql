@@ -9,11 +9,8 @@
 {% macro company_week(expr) -%}
     {%- set days = {'monday': 0, 'sunday': 1, 'saturday': 2, 'friday': 3, 'thursday': 4, 'wednesday': 5,
                     'tuesday': 6} -%}
-    {%- set start = var('lodestar_week_start', 'monday') | lower -%}
-    {%- if start not in days -%}
-        {{ exceptions.raise_compiler_error("lodestar_week_start: unknown day " ~ start) }}
-    {%- endif -%}
-    {%- set shift = days[start] -%}
+    {#- the company file validates the day and the month (lodestar.company.Calendar) -#}
+    {%- set shift = days.get(var('lodestar_week_start', 'monday') | string | lower, 0) -%}
     {%- if shift == 0 -%}
         {{ week_of(expr) }}
     {%- else -%}
@@ -27,11 +24,7 @@
     year starting in January. (Computed in each macro, not returned by a helper: the SQL linter's templater ends a
     caller at a `return` of a macro of the same file.) -#}
 {% macro fiscal_quarter(expr) -%}
-    {%- set month = var('lodestar_fiscal_year_start_month', 1) | int -%}
-    {%- if month < 1 or month > 12 -%}
-        {{ exceptions.raise_compiler_error("lodestar_fiscal_year_start_month: not a month: " ~ month) }}
-    {%- endif -%}
-    {%- set shift = (13 - month) % 12 -%}
+    {%- set shift = (13 - (var('lodestar_fiscal_year_start_month', 1) | int)) % 12 -%}
     {%- if shift == 0 -%}
         cast({{ dbt.date_trunc('quarter', expr) }} as date)
     {%- else -%}

@@ -79,7 +79,7 @@ last_quarter as (
 ),
 
 last_quarter_label as (
-    select {{ fiscal_quarter_label('quarter_start') }} as label
+    select {{ fiscal_quarter_label('quarter_start') }} as quarter_label
     from last_quarter
 ),
 
@@ -90,7 +90,7 @@ value_tracking as (
             select 1 from {{ ref('stg_reports__value_reports') }} as v cross join last_quarter_label as l
             where
                 v.customer_id = k.customer_id
-                and v.quarter = l.label
+                and v.quarter = l.quarter_label
         ) then 1 else 0 end) as reported
     from {{ ref('int_key_customers') }} as k
 ),
