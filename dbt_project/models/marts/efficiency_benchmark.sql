@@ -62,7 +62,8 @@ training_days as (
 ),
 
 training_gaps as (
-    select {{ dbt.datediff('lag(d) over (order by d)', 'd', 'day') }} as gap_days from training_days
+    select {{ dbt.datediff('lag(d) over (order by d)', 'd', 'day') }} as gap_days
+    from training_days
 ),
 
 iteration as (
