@@ -43,3 +43,11 @@ def listagg(measure: str, delimiter_text: str = "','", order_by_clause: str | No
 
 def length(expression: str) -> str:
     return f"length({expression})"
+
+
+def concat(fields: list[str]) -> str:
+    return " || ".join(fields)
+
+
+def hash(field: str) -> str:  # noqa: A001 (dbt's macro name)
+    return f"md5(cast({field} as varchar))"
