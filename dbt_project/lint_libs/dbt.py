@@ -46,8 +46,8 @@ def length(expression: str) -> str:
 
 
 def concat(fields: list[str]) -> str:
-    return " || ".join(fields)
+    return f"({' || '.join(fields)})"
 
 
-def hash(field: str) -> str:  # noqa: A001 (dbt's macro name)
+def hash(field: str) -> str:  # noqa: A001 - dbt's macro name
     return f"md5(cast({field} as varchar))"
