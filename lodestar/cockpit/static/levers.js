@@ -94,6 +94,9 @@
     }
   });
   for (const d of dims) observer.observe(document.getElementById("chart-" + d));
+  // charts not drawn yet or behind the newest answer (a test waits for 0 before a full-page screenshot)
+  window.cockpitChartsBehind = () => Object.keys(stale).length +
+    dims.filter(d => !document.getElementById("chart-" + d).classList.contains("js-plotly-plot")).length;
 
   async function catchUp() {
     if (drawing || !Object.keys(stale).length) return;
