@@ -8,6 +8,8 @@ cuts the data to it on the server (lodestar.cockpit.data).
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import re
 import threading
 import time
@@ -18,11 +20,13 @@ import duckdb
 import plotly
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
+from lodestar import currency
 from lodestar.cockpit import data
 from lodestar.cockpit.auth import COOKIE, Session, SessionStore
 from lodestar.cockpit.forecast import ForecastCache
@@ -39,6 +43,38 @@ PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.mi
 SAVE_WAIT_SECONDS = 10.0  # how long a save waits for a pipeline writer before answering 503
 SCENARIO_NAME = re.compile(r"^[\w\-. ]{1,64}$")
 PAGES = ("levers", "lights", "matrix", "customers", "csg", "reconciliation", "efficiency")
+# A URL that names its content (?v=<hash>) never changes: the browser keeps it a year without asking again.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class AssetFiles(StaticFiles):
+    """The cockpit's own CSS and JS: immutable when asked for by a versioned URL (what ``asset`` in the templates
+    writes), else revalidated by ETag on every use."""
+
+    def file_response(self, full_path, stat_result, scope, status_code=200):
+        resp = super().file_response(full_path, stat_result, scope, status_code)
+        resp.headers["Cache-Control"] = IMMUTABLE if b"v=" in scope.get("query_string", b"") else "no-cache"
+        return resp
+
+
+def _asset_versions() -> dict[str, str]:
+    """Content hash of every static file, for the versioned URLs (computed once at start)."""
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:12] for f in (HERE / "static").iterdir() if f.is_file()}
+
+
+class _GzippedFile:
+    """A large file compressed once, on first use (plotly.min.js: 4.8 MB, 1.4 MB as gzip)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._body: bytes | None = None
+
+    def body(self) -> bytes:
+        with self._lock:
+            if self._body is None:
+                self._body = gzip.compress(self.path.read_bytes(), compresslevel=6, mtime=0)
+            return self._body
 
 
 class CockpitError(Exception):
@@ -141,8 +177,16 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
                   description="JSON API of the sales cockpit. Sign in with POST /api/login, then send the token as "
                               "`Authorization: Bearer <token>` (or the session cookie).")
     app.state.cockpit = state
+    # HTML and JSON of more than 1 KB go gzipped to a browser that takes it (level 5: a forecast answer of a
+    # scale-10 company compresses in well under a millisecond); plotly.js is compressed once, below.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    versions = _asset_versions()
+    templates.env.globals["asset"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
+    templates.env.globals["plotly_url"] = f"/vendor/plotly.min.js?v={plotly.__version__}"
+    app.mount("/static", AssetFiles(directory=str(HERE / "static")), name="static")
+    plotly_gz = _GzippedFile(PLOTLY_JS)
+    threading.Thread(target=plotly_gz.body, daemon=True).start()  # compressed before the first page asks
 
     # ------------------------------------------------------------------------------------ errors
     @app.exception_handler(CockpitError)
@@ -195,8 +239,8 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
 
     @app.get("/api/me", tags=["auth"])
     def api_me(who: Who) -> dict:
-        snap = state.reader().snapshot
-        return {"user": who.__dict__, "snapshot": snap.snapshot_id}
+        reader = state.reader()
+        return {"user": who.__dict__, "snapshot": reader.snapshot.snapshot_id, "currency": reader.currency}
 
     @app.get("/api/levers", tags=["forecast"], summary="The twelve levers: unit, range, default, meaning")
     def api_levers(who: Who) -> list[dict]:
@@ -217,7 +261,9 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
     @app.post("/api/forecast", tags=["forecast"],
               summary="Re-forecast the next 13 weeks under the given levers (by region, product line, channel)")
     def api_forecast(body: ForecastIn, who: Who) -> dict:
-        levers = _levers(body.levers)
+        return _reforecast(_levers(body.levers), who)
+
+    def _reforecast(levers: Levers, who: Principal) -> dict:
         prepared = _prepared(who)
         t0 = time.perf_counter()
         out = prepared.totals(levers, _am(who))
@@ -229,6 +275,9 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
     @app.get("/api/scenarios", tags=["scenarios"], summary="Saved scenarios (raw.forecast_scenarios)")
     def api_scenarios(who: Who) -> list[dict]:
         _forecast_role(who)
+        return _scenario_list()
+
+    def _scenario_list() -> list[dict]:
         return [{k: v for k, v in r.items() if k not in ("total_base", "total_scenario")} | {"levers": _parse(r)}
                 for r in data.saved_scenarios(state.reader())]
 
@@ -311,9 +360,11 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
     def api_csg(who: Who) -> dict:
         return data.csg_workbench(state.reader(), _scope(who))
 
-    @app.get("/api/reconciliation", tags=["pages"], summary="CRM vs POS, launch case, replenishment")
+    @app.get("/api/reconciliation", tags=["pages"],
+             summary="CRM vs POS, launch case (error cost in ten thousands of `currency`), replenishment")
     def api_reconciliation(who: Who) -> dict:
-        return data.reconciliation(state.reader(), _scope(who))
+        reader = state.reader()
+        return {**data.reconciliation(reader, _scope(who)), "currency": reader.currency}
 
     @app.get("/api/efficiency", tags=["pages"], summary="marts.efficiency_benchmark as it is")
     def api_efficiency(who: Who) -> list[dict]:
@@ -341,10 +392,15 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
                             filename=f"{customer_id}-{quarter}.{fmt}")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js():
+    def plotly_js(request: Request):
         # plotly.js from the installed plotly wheel's package data: nothing copied into the repository, no CDN.
-        return FileResponse(PLOTLY_JS, media_type="application/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        # The templates ask for it with the plotly version in the URL, so it is immutable.
+        headers = {"Cache-Control": IMMUTABLE if request.query_params.get("v") else "public, max-age=86400",
+                   "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(plotly_gz.body(), media_type="application/javascript",
+                            headers={**headers, "Content-Encoding": "gzip"})
+        return FileResponse(PLOTLY_JS, media_type="application/javascript", headers=headers)
 
     # ------------------------------------------------------------------------------------ pages
     def _lang(request: Request) -> str:
@@ -354,12 +410,15 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
     def render(request: Request, name: str, who: Principal | None, status: int = 200, **ctx) -> HTMLResponse:
         lang = _lang(request)
         try:
-            snap = state.reader().snapshot.snapshot_id
+            reader = state.reader()
+            snap, cur = reader.snapshot.snapshot_id, reader.currency
         except NoSnapshotError:
-            snap = None
+            snap, cur = None, currency.DEFAULT
         return templates.TemplateResponse(request, f"{name}.html", {
             "t": translator(lang), "lang": lang, "who": who, "page": name, "pages": PAGES, "snapshot": snap,
-            "lever_zh": LEVER_NAMES_ZH, "columns": reason_column_labels(lang), **ctx}, status_code=status)
+            "lever_zh": LEVER_NAMES_ZH, "columns": reason_column_labels(lang), "currency": cur,
+            "money": lambda v, digits=0: currency.money(v, cur, digits),
+            "money_wan": currency.ten_thousands(cur, lang), **ctx}, status_code=status)
 
     def page_principal(request: Request) -> Principal | None:
         s = _session(request)
@@ -431,7 +490,13 @@ def create_app(snapshots: Path | None = None, warehouse_path: Path | None = None
     def _levers_page(request: Request, who: Principal) -> dict:
         if who.role == "csg_member":
             raise CockpitError(403, translator(_lang(request))("forecast_not_for_csg"))
-        return {"levers": spec_table()}
+        # The page's first data rendered into it (what POST /api/forecast with no levers and GET /api/scenarios
+        # answer), so it draws without another round trip; without a forecast yet the page asks and shows why.
+        try:
+            forecast = _reforecast(_levers({}), who)
+        except ScenarioError:
+            forecast = None
+        return {"levers": spec_table(), "inline": {"forecast": forecast, "scenarios": _scenario_list()}}
 
     def _lights_page(request: Request, who: Principal) -> dict:
         return {"lights": data.warning_lights(state.reader(), _scope(who))}

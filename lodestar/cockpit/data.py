@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from lodestar import currency
 from lodestar.cockpit.users import USERS_TABLE, Principal, access_policy_sql
 from lodestar.readpath import Snapshot
 
@@ -34,6 +35,22 @@ class Reader:
         self._lock = threading.Lock()
         rows = self._con.execute("select table_schema, table_name from information_schema.tables").fetchall()
         self.present: set[tuple[str, str]] = {(s, t) for s, t in rows}
+        self._currency: str | None = None
+
+    @property
+    def currency(self) -> str:
+        """The company's currency: ``marts.customer_360.currency`` (the company file's), the default before the
+        snapshot has a customer 360 with it. Read once per snapshot."""
+        if self._currency is None:
+            value = None
+            if self.has("marts", "customer_360"):
+                cols = self.df("select column_name from information_schema.columns where table_schema = 'marts' "
+                               "and table_name = 'customer_360' and column_name = 'currency'")
+                if len(cols):
+                    r = self.df("select mode(currency) as c from marts.customer_360")
+                    value = r["c"].iloc[0] if len(r) else None
+            self._currency = currency.code(value)
+        return self._currency
 
     def close(self) -> None:
         self._con.close()

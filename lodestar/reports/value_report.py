@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lodestar import currency as money_unit
 from lodestar.company import Calendar, company_calendar
 from lodestar.warehouse import Warehouse
 
@@ -75,6 +76,7 @@ class ReportData:
     health: dict
     orders: pd.DataFrame        # month, amount, units: the 12 months up to the quarter's end
     forecast: pd.DataFrame      # week_start, forecast, actual: weeks from the quarter on with a forecast made before
+    currency: str = money_unit.DEFAULT  # the company's (marts.customer_360.currency): the unit of every amount
 
 
 def key_customers(wh: Warehouse) -> list[str]:
@@ -133,7 +135,11 @@ def _forecast_vs_actual(wh: Warehouse, customer_id: str, start: date, end: date)
 def load_report_data(wh: Warehouse, customer_id: str, quarter: str) -> ReportData:
     """Read one customer's report for ``quarter`` (``YYYYQn``) from the marts."""
     start, end = quarter_start(quarter), quarter_end(quarter)
-    c = wh.query("select customer_id, legal_name, account_manager_id, region, csg_id from marts.customer_360 "
+    has_currency = bool(len(wh.query(
+        "select 1 from information_schema.columns where table_schema = 'marts' and table_name = 'customer_360' "
+        "and column_name = 'currency'")))
+    c = wh.query("select customer_id, legal_name, account_manager_id, region, csg_id, "
+                 f"{'currency' if has_currency else 'null'} as currency from marts.customer_360 "
                  "where customer_id = ?", [customer_id])
     if c.empty:
         raise ValueReportError(f"customer {customer_id!r} is not in marts.customer_360")
@@ -165,6 +171,7 @@ def load_report_data(wh: Warehouse, customer_id: str, quarter: str) -> ReportDat
         kpis=kpis, kpi_history=vr[["kpi_name", "kpi_unit", "quarter_start", "quarter_value"]].reset_index(drop=True),
         health=health, orders=orders,
         forecast=_forecast_vs_actual(wh, customer_id, start, end + timedelta(weeks=FORECAST_WEEKS)),
+        currency=money_unit.code(row["currency"] if pd.notna(row["currency"]) else None),
     )
 
 
@@ -233,7 +240,7 @@ def charts(d: ReportData) -> dict[str, str]:
     q0 = quarter_start(d.quarter)
     colours = ["#2b6cb0" if m >= q0 else "#a0aec0" for m in d.orders["month"]]
     ax.bar([m.strftime("%Y-%m") for m in d.orders["month"]], d.orders["amount"], color=colours)
-    ax.set_title("每月订单金额 monthly order amount (元)", fontsize=8)
+    ax.set_title(f"每月订单金额 monthly order amount ({money_unit.bilingual(d.currency)})", fontsize=8)
     ax.tick_params(axis="x", labelrotation=45, labelsize=6)
     out["orders"] = _svg(fig)
     if len(d.forecast):
@@ -273,7 +280,8 @@ def render_html(d: ReportData, svgs: dict[str, str] | None = None, created_at: d
     meta = " · ".join(x for x in [
         f"客户 customer {e(d.customer_id)}", f"客户经理 account manager {e(d.account_manager_id or '—')}",
         f"区域 region {e(d.region or '—')}", f"客户成功小组 CSG {e(d.csg_id or '—')}",
-        f"合作起始 engagement began {d.engagement_month.strftime('%Y-%m') if d.engagement_month else '—'}"] if x)
+        f"合作起始 engagement began {d.engagement_month.strftime('%Y-%m') if d.engagement_month else '—'}",
+        f"币种 currency {e(d.currency)}"] if x)
     kpi_rows = [[str(r.kpi_name), str(r.kpi_unit), pd.Timestamp(r.baseline_month).strftime("%Y-%m")
                  if pd.notna(r.baseline_month) else "—", fmt_value(r.baseline_value), fmt_value(r.quarter_value),
                  fmt_value(r.change), fmt_pct(r.change_pct)] for r in d.kpis.itertuples()]
@@ -305,7 +313,7 @@ def render_html(d: ReportData, svgs: dict[str, str] | None = None, created_at: d
     in_q = d.orders[[m >= q0 for m in d.orders["month"]]]
     before = d.orders[[m < q0 for m in d.orders["month"]]].tail(3)
     parts.append("<section><h2>订单 Orders</h2>" + _table(
-        ["期间 period", "金额 amount (元)", "数量 units"],
+        ["期间 period", f"金额 amount ({money_unit.bilingual(d.currency)})", "数量 units"],
         [[f"本季 {d.quarter}", fmt_value(in_q["amount"].sum()), f"{int(in_q['units'].sum())}"],
          ["上一季 previous quarter", fmt_value(before["amount"].sum()), f"{int(before['units'].sum())}"]])
         + svgs.get("orders", "") + "</section>")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import httpx
+import pandas as pd
 import pytest
 
 from lodestar.cockpit.auth import SessionStore
@@ -288,3 +291,62 @@ def test_lodestar_cockpit_command_serves_on_loopback(world):
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert "http://127.0.0.1:" in out
+
+
+def test_efficiency_response_and_proposal_are_hours_per_customer_per_month(director, world):
+    """The two elapsed-time dimensions, recomputed here from staging with pandas (not the mart's SQL): summed
+    hours of the last 365 days over the active customer-months (an ERP customer in each month it ordered)."""
+    con = duckdb.connect(str(world.warehouse), read_only=True)
+    try:
+        as_of = pd.Timestamp(con.execute("select as_of_date from intermediate.int_as_of").fetchone()[0])
+        orders = con.execute("select customer_id, order_date, order_status from staging.stg_erp__orders").df()
+        tickets = con.execute("select opened_at, closed_at from staging.stg_crm__tickets").df()
+        requests = con.execute("select request_id, account_id, product_line_id, request_date "
+                               "from staging.stg_crm__custom_requests").df()
+        opps = con.execute("select account_id, product_line_id, stage, closed_date "
+                           "from staging.stg_crm__opportunities").df()
+    finally:
+        con.close()
+    start = as_of - pd.Timedelta(days=365)
+
+    def in_window(s: pd.Series) -> pd.Series:
+        s = pd.to_datetime(s).dt.normalize()
+        return (s >= start) & (s < as_of)
+
+    o = orders[(orders["order_status"].fillna("") != "cancelled") & in_window(orders["order_date"])]
+    customer_months = len(o.assign(m=pd.to_datetime(o["order_date"]).dt.to_period("M"))[["customer_id", "m"]]
+                          .drop_duplicates())
+    assert customer_months > 0
+    t = tickets[tickets["closed_at"].notna() & in_window(tickets["opened_at"])]
+    minutes = (pd.to_datetime(t["closed_at"]).dt.floor("min") - pd.to_datetime(t["opened_at"]).dt.floor("min"))
+    response = (minutes.dt.total_seconds() / 3600).sum() / customer_months
+    won = opps[(opps["stage"] == "赢单") & (pd.to_datetime(opps["closed_date"]) < as_of)]
+    r = requests[in_window(requests["request_date"])].merge(won, on=["account_id", "product_line_id"])
+    r = r[pd.to_datetime(r["closed_date"]) >= pd.to_datetime(r["request_date"])]
+    days = (pd.to_datetime(r["closed_date"]) - pd.to_datetime(r["request_date"])).dt.days
+    n_requests = int(in_window(requests["request_date"]).sum())
+    answered = r["request_id"].nunique()
+    proposal = (days.groupby(r["request_id"]).min() * 24).sum() / customer_months
+
+    rows = {e["dimension"]: e for e in director.get("/api/efficiency").json()}
+    assert rows["cross_functional_response"]["company_value"] == pytest.approx(response, abs=0.01)
+    assert "customer-months" in rows["cross_functional_response"]["basis"]
+    assert response > 0  # the demo company has tickets
+    row = rows["custom_proposal_cycle"]
+    if n_requests and not answered:  # the demo's CRM links few requests to a won opportunity: none to measure
+        assert row["company_value"] is None and f"{n_requests} custom requests" in row["basis"], row
+    else:
+        assert row["company_value"] == pytest.approx(proposal, abs=0.01)
+        assert "customer-months" in row["basis"]
+    for dim in ("cross_functional_response", "custom_proposal_cycle"):
+        assert rows[dim]["unit"] == "hours per customer per month"
+
+
+def test_money_is_in_the_companys_currency(director, base_url):
+    assert director.get("/api/me").json()["currency"] == "CNY"  # the demo company file's
+    assert director.get("/api/reconciliation").json()["currency"] == "CNY"
+    cid = director.get("/api/customers").json()[0]["customer_id"]
+    page = director.get(f"/customers/{cid}").text
+    assert re.search(r'id="purchase-365d">[\d,]+ CNY<', page)
+    recon = director.get("/reconciliation", cookies={"lang": "en"}).text
+    assert "error cost (10k CNY/month)" in recon

@@ -47,6 +47,9 @@ def test_levers_move_save_reload(browser, base_url, docs_dir):
     page.wait_for_function("window.cockpitTimings && window.cockpitTimings.length >= 1")
     base = _total(page)
     assert page.inner_text("#total-base") == page.inner_text("#total-scenario")
+    # the charts below the first screen follow in idle time: all three are drawn
+    page.wait_for_function("window.cockpitChartsBehind() === 0")
+    assert page.locator(".chart .scatterlayer .trace").count() > 0
     page.screenshot(path=str(docs_dir / "levers.png"), full_page=True)
 
     _set_lever(page, "safety_stock", "2.5")
@@ -81,6 +84,7 @@ def test_levers_move_save_reload(browser, base_url, docs_dir):
     page.select_option("#compare-b", "browser push")
     page.click("#compare")
     expect(page.locator("#compare-table")).to_be_visible()
+    page.wait_for_function("window.cockpitChartsBehind() === 0")
     page.screenshot(path=str(docs_dir / "levers-scenario.png"), full_page=True)
     ctx.close()
 
@@ -98,6 +102,7 @@ def test_matrix_opens_a_customer_and_every_page_renders(browser, base_url, docs_
     expect(page.locator("#customer-name")).to_be_visible()
     expect(page.locator("#identity")).to_contain_text("erp")
     page.wait_for_selector("#health-chart .main-svg")
+    page.wait_for_function("window.chartsPending === 0")  # the charts below the first screen, drawn in idle time
     page.screenshot(path=str(docs_dir / "customer.png"), full_page=True)  # value table is folded away
 
     page.goto(f"{base_url}/lights")

@@ -33,25 +33,48 @@ integration as (
     where customer_id is not null
 ),
 
+customer_months as (
+    -- Active customer-months of the last 365 days: an ERP customer counts once in every month it ordered (the
+    -- divisor of the two per-customer-per-month figures below).
+    select count(*) as n
+    from (
+        select distinct
+            o.customer_id,
+            cast({{ dbt.date_trunc('month', 'o.order_date') }} as date) as month_start
+        from {{ ref('stg_erp__orders') }} as o cross join as_of
+        where
+            o.order_status is distinct from 'cancelled'
+            and o.order_date < as_of.as_of_date and o.order_date >= {{ add_days(-365, 'as_of.as_of_date') }}
+    ) as x
+),
+
 response as (
-    select percentile_cont(0.5) within group (order by {{ hours_between('t.opened_at', 't.closed_at') }}) as v
+    -- Elapsed open-to-close hours of the CRM tickets opened (and closed) in the last 365 days, summed.
+    select sum({{ hours_between('t.opened_at', 't.closed_at') }}) as hours
     from {{ ref('stg_crm__tickets') }} as t cross join as_of
-    where t.closed_at is not null and cast(t.opened_at as date) >= {{ add_days(-365, 'as_of.as_of_date') }}
+    where
+        t.closed_at is not null and cast(t.opened_at as date) < as_of.as_of_date
+        and cast(t.opened_at as date) >= {{ add_days(-365, 'as_of.as_of_date') }}
 ),
 
 proposal as (
-    -- Hours from a custom request to the first won opportunity of the same account and product line after it
-    -- (both are dates in CRM: whole days x 24).
-    select percentile_cont(0.5) within group (order by days * 24.0) as v
+    -- Cycle hours of the custom requests made in the last 365 days, summed: from the request to the first won
+    -- opportunity of the same account and product line after it (both are dates in CRM: whole days x 24).
+    select
+        count(*) as requests,
+        count(days) as answered,
+        sum(days * 24.0) as hours
     from (
         select
             r.request_id,
             min({{ dbt.datediff('r.request_date', 'o.closed_date', 'day') }}) as days
         from {{ ref('stg_crm__custom_requests') }} as r
-        inner join {{ ref('stg_crm__opportunities') }} as o
+        cross join as_of
+        left join {{ ref('stg_crm__opportunities') }} as o
             on
                 r.account_id = o.account_id and r.product_line_id = o.product_line_id
-                and o.stage = '赢单' and r.request_date <= o.closed_date
+                and o.stage = '赢单' and r.request_date <= o.closed_date and as_of.as_of_date > o.closed_date
+        where r.request_date < as_of.as_of_date and r.request_date >= {{ add_days(-365, 'as_of.as_of_date') }}
         group by r.request_id
     ) as x
 ),
@@ -62,7 +85,8 @@ training_days as (
 ),
 
 training_gaps as (
-    select {{ dbt.datediff('lag(d) over (order by d)', 'd', 'day') }} as gap_days from training_days
+    select {{ dbt.datediff('lag(d) over (order by d)', 'd', 'day') }} as gap_days
+    from training_days
 ),
 
 iteration as (
@@ -109,14 +133,39 @@ figures as (
     union all
     select
         'cross_functional_response' as dimension,
-        (select v from response) as company_value,
-        'median CRM ticket open-to-close hours, tickets opened in the last 365 days' as basis
+        case
+            when (select n from customer_months) > 0
+                then coalesce((select hours from response), 0) / (select n from customer_months)
+        end as company_value,
+        case
+            when (select n from customer_months) = 0
+                then 'no ERP orders in the last 365 days: no active customers to divide by'
+            else
+                'elapsed open-to-close hours of the CRM tickets opened and closed in the last 365 days, summed, '
+                || '/ active customer-months (an ERP customer counts in each month it ordered)'
+        end as basis
     union all
     select
         'custom_proposal_cycle' as dimension,
-        (select v from proposal) as company_value,
-        'median hours (days x 24) from a custom-solution request to the first won opportunity of the same account '
-        || 'and product line' as basis
+        case
+            when
+                (select n from customer_months) > 0
+                and ((select requests from proposal) = 0 or (select answered from proposal) > 0)
+                then coalesce((select hours from proposal), 0) / (select n from customer_months)
+        end as company_value,
+        case
+            when (select n from customer_months) = 0
+                then 'no ERP orders in the last 365 days: no active customers to divide by'
+            when (select requests from proposal) > 0 and (select answered from proposal) = 0
+                then
+                    cast((select requests from proposal) as {{ dbt.type_string() }})
+                    || ' custom requests in the last 365 days, none answered yet by a won opportunity of the same '
+                    || 'account and product line: no cycle to measure'
+            else
+                'hours (days x 24) from each custom-solution request of the last 365 days to the first won '
+                || 'opportunity of the same account and product line, summed, / active customer-months (an ERP '
+                || 'customer counts in each month it ordered); requests not answered yet add nothing'
+        end as basis
     union all
     select
         'forecast_model_iteration' as dimension,
