@@ -5,7 +5,6 @@ One whole-graph run per module (raw -> staging -> customer 360 -> matrix -> fore
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from subprocess_env import subprocess_env
 
 from lodestar.company import load_company
 from lodestar.settings import PROJECT_ROOT, get_settings
@@ -37,14 +37,10 @@ class Run:
 def superstore(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """`lodestar run --company companies/superstore/lodestar.yaml`: the whole graph, in a fresh home."""
     home = tmp_path_factory.mktemp("superstore_home")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "COLUMNS": "200", "LODESTAR_HOME": str(home),
-           "LODESTAR_DEMO_DIR": str(home / "demo"), "LODESTAR_SHARED_DATA": str(get_settings().shared_data_dir)}
-    for key in ("LODESTAR_COMPANY", "LODESTAR_WAREHOUSE", "LODESTAR_AS_OF", "LODESTAR_FORECAST_FIRST_WEEK",
-                "LODESTAR_FORECAST_LAST_WEEK"):
-        env.pop(key, None)
-    # A store another test left in the environment would hold the demo's champion: this company gets its own.
-    for key in [k for k in env if k.startswith("MLFLOW_") and k != "MLFLOW_DISABLE_TELEMETRY"]:
-        env.pop(key)
+    # No LODESTAR_/MLFLOW_/DBT_ variable of this session (its LODESTAR_AS_OF, a store another test left) reaches
+    # the run: the company's own dates and a store of its own in its home.
+    env = subprocess_env(PYTHONPATH=str(PROJECT_ROOT), COLUMNS="200", LODESTAR_HOME=str(home),
+                         LODESTAR_DEMO_DIR=str(home / "demo"), LODESTAR_SHARED_DATA=str(get_settings().shared_data_dir))
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "lodestar.cli", "run", "--company", str(COMPANY)],
                           env=env, capture_output=True, text=True, timeout=1800, cwd=home)
