@@ -76,8 +76,7 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
         for batch in Warehouse(get_settings().warehouse_path).clear_dead_batches():
             if console is not None:
                 console.print(f"[yellow]batch {batch.get('batch_id')} ({batch.get('what')}) was open when its process "
-                              f"{batch.get('pid')} died: DuckDB discarded what it had not committed; this run writes "
-                              "it again if it selects it[/]")
+                              f"{batch.get('pid')} died: DuckDB discarded its uncommitted writes[/]")
         follow = (followed(instance, run_id, console, log_file) if console is not None and log_file is not None
                   else contextlib.nullcontext())
         with follow:
