@@ -100,6 +100,7 @@ def main() -> None:
     import pandas as pd
 
     from lodestar.pgcopy import copy_raw_to_postgres
+    from lodestar.pgroles import create_roles
 
     duck = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     marts = [r[0] for r in duck.execute("select table_name from information_schema.tables "
@@ -130,6 +131,8 @@ def main() -> None:
         try:
             dsn = (f"host={pg_env['LODESTAR_PG_HOST']} port={pg_env['LODESTAR_PG_PORT']} "
                    f"user={pg_env['LODESTAR_PG_USER']} dbname={pg_env['LODESTAR_PG_DATABASE']}")
+            # the warehouse's roles must exist before dbt builds (dbt_project/macros/pg_security.sql)
+            create_roles(dsn)
             t0 = time.perf_counter()
             copied = copy_raw_to_postgres(home / "warehouse.duckdb", dsn)
             fig["postgres_copy_seconds"] = time.perf_counter() - t0

@@ -72,6 +72,12 @@ def parse_reference(ref: str, own_source: str | None = None) -> tuple[str | None
     raise ValueError("must be feed.column or source.feed.column")
 
 
+def _snake_case(v: str) -> str:
+    if not _IDENT.match(v):
+        raise ValueError("must be lower snake_case")
+    return v
+
+
 def _check_columns(columns: dict[str, ColumnSpec], primary_key: list[str]) -> None:
     for name in columns:
         if not _IDENT.match(name):
@@ -134,9 +140,7 @@ class SourceContract(_Strict):
     @field_validator("source")
     @classmethod
     def _source_ident(cls, v: str) -> str:
-        if not _IDENT.match(v):
-            raise ValueError("must be lower snake_case")
-        return v
+        return _snake_case(v)
 
     @model_validator(mode="before")
     @classmethod
@@ -280,9 +284,7 @@ class HttpContract(_Strict):
     @field_validator("name", "source")
     @classmethod
     def _ident(cls, v: str) -> str:
-        if not _IDENT.match(v):
-            raise ValueError("must be lower snake_case")
-        return v
+        return _snake_case(v)
 
     @model_validator(mode="after")
     def _keys(self) -> HttpContract:

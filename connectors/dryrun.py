@@ -14,9 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors.contracts import FeedContract, SourceContract, load_file_contracts, load_source_contract
+from connectors.contracts import (
+    FeedContract,
+    SourceContract,
+    load_file_contracts,
+    load_source_contract,
+    parse_reference,
+)
 from connectors.files import FileReadError, _NewFile, check_files, read_feed_file
-from connectors.landing import file_sha256, resolve_references, snapshot
+from connectors.lookups import resolve_references
+from lodestar.files import sha256_file
 from lodestar.warehouse import Warehouse
 
 CONTRACTS_DIR = Path(__file__).with_name("contracts")
@@ -83,10 +90,9 @@ def check_file(path: Path, contract_path: Path | None = None, feed: str | None =
     referencing = {c: s for c, s in feed_contract.columns.items() if s.references}
     if referencing:
         if warehouse is not None and warehouse.path.exists():
-            with snapshot(warehouse) as snap:
+            with warehouse.reader() as snap:
                 for col, spec in referencing.items():
-                    parts = spec.references.split(".")
-                    src, ref_feed, _ = [contract.source, *parts] if len(parts) == 2 else parts
+                    src, ref_feed, _ = parse_reference(spec.references, contract.source)
                     if snap.table_exists("raw", f"{src}_{ref_feed}"):
                         refs.update(resolve_references(contract.source, {col: spec}, snap))
                     else:
@@ -94,7 +100,7 @@ def check_file(path: Path, contract_path: Path | None = None, feed: str | None =
         else:
             notes += [f"{col}: reference {s.references} not checked (no warehouse)" for col, s in referencing.items()]
     label = path.name
-    nf = _NewFile(label, file_sha256(path), {})
+    nf = _NewFile(label, sha256_file(path), {})
     try:
         nf.read = read_feed_file(path, feed_contract, label)
     except FileReadError as exc:

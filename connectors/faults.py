@@ -133,12 +133,6 @@ def _zip(text: str) -> bytes:
     return buf.getvalue()
 
 
-def _xlsx(df: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    df.to_excel(buf, index=False)
-    return buf.getvalue()
-
-
 def _symlink_out(drops: Path) -> None:
     outside = drops.parent.parent / "outside_secret.csv"
     outside.write_text(HEADER + "S1,2024-01-01,1,1,secret\n")

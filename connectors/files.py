@@ -32,16 +32,13 @@ from connectors.landing import (
     SourceLandingResult,
     feed_load,
     land_batch,
-    loaded_hashes,
     new_batch_id,
     now_utc,
     rejects_arrow,
     rejects_load,
-    resolve_references,
-    snapshot,
-    table_columns,
     to_arrow,
 )
+from connectors.lookups import loaded_hashes, resolve_references, table_columns
 from connectors.validation import json_lines, records_text_frame, reference_key, validate_frame
 from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse
@@ -661,7 +658,7 @@ def land_file_source(
     referenced = {(ref_feed, ref_col) for src, ref_feed, ref_col in refs if src is None}
     loads, all_rejects, file_rows = [], [], []
 
-    with snapshot(warehouse) as snap:  # closed before the load writes (one writer per file)
+    with warehouse.reader() as snap:  # closed before the load writes (one writer per file)
         for feed_name in order:
             feed = contract.feeds[feed_name]
             table = contract.table_name(feed_name)
@@ -715,7 +712,7 @@ def land_file_source(
         loads.append(rejects_load(contract.rejects_table, rejects_arrow(rejects, batch_id, loaded_at)))
     if loads or file_rows:
         land_batch(f"lodestar_files_{contract.source}", warehouse, loads, file_rows, batch_id=batch_id)
-    with snapshot(warehouse) as snap:
+    with warehouse.reader() as snap:
         for fr in result.feeds.values():
             table = fr.table.split(".", 1)[1]
             fr.rows_in_table = snap.row_count("raw", table)

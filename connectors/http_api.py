@@ -32,14 +32,11 @@ from connectors.landing import (
     land_batch,
     new_batch_id,
     now_utc,
-    read_cursor,
     rejects_arrow,
     rejects_load,
-    resolve_references,
-    snapshot,
-    table_columns,
     to_arrow,
 )
+from connectors.lookups import read_cursor, resolve_references, table_columns
 from connectors.validation import records_text_frame, validate_frame
 from lodestar.warehouse import Warehouse
 
@@ -296,7 +293,7 @@ def land_http_feed(
             f"{contract.name}: schema drift: field(s) {drift['missing']} missing from all {len(records)} "
             f"record(s), new field(s) {drift['new']} (renamed upstream? update {contract.path or 'the contract'})"
         )
-    with snapshot(warehouse) as snap:
+    with warehouse.reader() as snap:
         refs = resolve_references(contract.source, contract.columns, snap) if records else {}
     fr = FeedLandingResult(
         feed=contract.name,
@@ -362,7 +359,7 @@ def land_http_feed(
         land_batch(f"lodestar_http_{contract.name}", warehouse, loads, cursor=cursor, batch_id=batch_id)
         if cursor is not None:
             fr.cursor = cursor.value
-    with snapshot(warehouse) as snap:
+    with warehouse.reader() as snap:
         fr.rows_in_table = snap.row_count("raw", contract.table_name)
         fr.columns = table_columns(snap, contract.table_name)
     return fr

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from connectors.contracts import ColumnSpec, SourceContract, load_file_contracts
+from connectors.contracts import ColumnSpec, load_file_contracts, parse_reference
 from connectors.validation import parse_column
 from lodestar.warehouse import Warehouse
 
@@ -361,11 +361,11 @@ def known_keys(contracts_dir: Path = CONTRACTS_DIR, warehouse: Warehouse | None 
     """Single-column primary keys of the feeds Lodestar knows, with their values: from the landed raw
     tables when the warehouse has them, else from the feed's first file on disk."""
     from connectors.files import FileReadError, read_feed_file, source_root
-    from connectors.landing import reference_values, snapshot
+    from connectors.lookups import reference_values
 
     contracts, _ = load_file_contracts(contracts_dir)
     out: list[KnownKey] = []
-    snap_cm = snapshot(warehouse) if warehouse is not None and warehouse.path.exists() else None
+    snap_cm = warehouse.reader() if warehouse is not None and warehouse.path.exists() else None
     snap = snap_cm.__enter__() if snap_cm else None
     try:
         for c in contracts:
@@ -421,9 +421,9 @@ def find_references(frame: pd.DataFrame, guesses: list[ColumnGuess], keys: list[
         if share >= REFERENCE_OVERLAP:
             refs[g.name] = (k.ref, share)
             if not k.where.startswith("raw."):
-                src = k.ref.split(".")[0]
+                src, ref_feed, _ = parse_reference(k.ref)
                 notes.append(f"{g.name}: references {k.ref} (matched on its file {k.where}); the load checks it "
-                             f"against raw.{src}_{k.ref.split('.')[1]}, so land {src} first")
+                             f"against raw.{src}_{ref_feed}, so land {src} first")
             if share < 1:
                 notes.append(f"{g.name}: {share:.0%} of its values are keys of {k.ref} ({k.where}); the rest would "
                              "be rejected as unknown_reference")
@@ -488,11 +488,3 @@ def infer_contract(path: Path, source: str, feed: str, contracts_dir: Path = CON
         delimiter=info["delimiter"], skip_rows=info["skip_rows"], rows=len(text), columns=guesses,
         primary_key=primary_key, key_candidates=candidates, references=refs, null_values=null_values, notes=notes,
     )
-
-
-def check_round_trip(yaml_text: str, where: Path) -> SourceContract:
-    """Load the proposed YAML with the real contract loader (raises ContractLoadError naming the field)."""
-    from connectors.contracts import load_source_contract
-
-    where.write_text(yaml_text, encoding="utf-8")
-    return load_source_contract(where)

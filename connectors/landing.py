@@ -1,20 +1,22 @@
 """Writes validated batches into ``raw.*`` (merge by primary key), plus the bookkeeping tables and
-result types. Two loaders, chosen by env ``LODESTAR_LOADER``: ``duckdb`` (default) and ``dlt``.
+result types. Two loaders, chosen by env ``LODESTAR_LOADER``: ``duckdb`` (default, here) and ``dlt``
+(:mod:`connectors.dlt_loader`); what a load reads before it writes is :mod:`connectors.lookups`.
 
 Why a direct DuckDB loader by default: one transaction per source load merges every feed table
 (DELETE the incoming keys, INSERT BY NAME; the table is created with the contract's typed columns, or
 given the columns a grown contract added), merges the rejects by ``_reject_id`` and writes
 ``raw._file_log`` / ``raw._http_cursor``; a crash leaves nothing partial, and a re-run neither
 duplicates nor skips. dlt's merge of the 237,702-row Walmart train feed took 4-7 s against ~0.5 s for
-the same DELETE+INSERT; its DuckDB merge was not transactional in 1.31 (see :func:`run_dlt`), it
-leaves a ``raw_staging`` schema (a table per feed) and ``raw._dlt_*`` tables in the analysts' view,
-and it cannot take our bookkeeping into its transaction. Landing the demo company at scale 1
-(783,954 rows, 7 sources, 171 files + 2 HTTP feeds; 2 shared cores, load average 5-7) took
-130.8 s with dlt and per-file validation, 104.3 s with dlt and the per-feed validation of
-:func:`connectors.files.check_files`, and 40.8 s with this loader (19,219 rows/s); the numbers per
-source are in CONTRACTS.md. ``LODESTAR_LOADER=dlt`` keeps the dlt path (:func:`run_dlt`, its DuckDB
-destination on the warehouse file; the place to point dlt at another destination such as Postgres,
-once the lookups of :class:`Snapshot` can read there too): data first, then the bookkeeping in its
+the same DELETE+INSERT; its DuckDB merge was not transactional in 1.31 (see
+:func:`connectors.dlt_loader.run_dlt`), it leaves a ``raw_staging`` schema (a table per feed) and
+``raw._dlt_*`` tables in the analysts' view, and it cannot take our bookkeeping into its transaction.
+Landing the demo company at scale 1 (783,954 rows, 7 sources, 171 files + 2 HTTP feeds; 2 shared cores,
+load average 5-7) took 130.8 s with dlt and per-file validation, 104.3 s with dlt and the per-feed
+validation of :func:`connectors.files.check_files`, and 40.8 s with this loader (19,219 rows/s); the
+numbers per source are in CONTRACTS.md. ``LODESTAR_LOADER=dlt`` keeps the dlt path
+(:func:`~connectors.dlt_loader.run_dlt`, its DuckDB destination on the warehouse file; the place to point
+dlt at another destination such as Postgres, once the lookups of :class:`lodestar.warehouse.Reader` can
+read there too): data first, then the bookkeeping in its
 own transaction, which is safe because everything re-merges by key.
 """
 
@@ -22,9 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -32,14 +32,11 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from connectors.contracts import ColumnSpec, parse_reference
-from lodestar.files import sha256_file
+from connectors.contracts import ColumnSpec
+from connectors.dlt_loader import make_resource, run_dlt
+from connectors.lookups import FILE_LOG, HTTP_CURSOR, RAW
 from lodestar.settings import get_settings
 from lodestar.warehouse import Warehouse, quote_ident
-
-RAW = "raw"
-FILE_LOG = "_file_log"
-HTTP_CURSOR = "_http_cursor"
 
 _ARROW = {
     "string": pa.string(),
@@ -319,91 +316,6 @@ def _merge(con: duckdb.DuckDBPyConnection, t: TableLoad) -> None:
             con.unregister("_incoming")
 
 
-def run_dlt(pipeline_name: str, warehouse: Warehouse, resources: list) -> None:
-    """One dlt run into ``raw`` on the warehouse file; raises if any job failed."""
-    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    import dlt
-
-    settings = get_settings()
-    pipeline = dlt.pipeline(
-        pipeline_name=pipeline_name,
-        # dlt 1.31's DuckDB capabilities leave supports_transactions unset, so its merge (DELETE then
-        # INSERT) ran in autocommit and a failed INSERT left the keys deleted (reproduced in
-        # tests/connectors/test_file_connector.py::test_failure_inside_the_load_leaves_no_partial_rows).
-        destination=dlt.destinations.duckdb(str(warehouse.path), supports_transactions=True),
-        dataset_name=RAW,
-        pipelines_dir=str(settings.dlt_dir),
-    )
-    # A package left by a crashed run would otherwise be loaded *instead of* this batch; the batch is
-    # rebuilt from the same input (its files are not in the log yet), so the old package is dropped.
-    if pipeline.has_pending_data:
-        pipeline.abort_packages()
-    pipeline.run(resources)
-
-
-def make_resource(table: pa.Table, name: str, primary_key: list[str], columns: list[dict]):
-    import dlt
-
-    # Arrow nullability must match the hints, or dlt warns on every run that they differ.
-    not_null = {h["name"] for h in columns if h.get("nullable") is False}
-    table = table.cast(pa.schema([f.with_nullable(f.name not in not_null) for f in table.schema]))
-    return dlt.resource(table, name=name, write_disposition="merge", primary_key=primary_key, columns=columns)
-
-
-def rejects_resource(table: pa.Table, name: str):
-    return make_resource(table, name, ["_reject_id"], _REJECT_HINTS)
-
-
-class Snapshot:
-    """One read-only connection serving many lookups: each DuckDB open costs ~0.1 s, and a load
-    does a dozen lookups. Must be closed before dlt writes (one writer per file)."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
-
-    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        return self.con.execute(sql, params or []).df()
-
-    def table_exists(self, schema: str, table: str) -> bool:
-        row = self.con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()
-        return bool(row and row[0])
-
-    def row_count(self, schema: str, table: str) -> int:
-        if not self.table_exists(schema, table):
-            return 0
-        return self.con.execute(
-            f"select count(*) from {quote_ident(schema)}.{quote_ident(table)}"
-        ).fetchone()[0]
-
-
-@contextlib.contextmanager
-def snapshot(warehouse: Warehouse) -> Iterator[Snapshot]:
-    with warehouse.connect(read_only=True) as con:
-        yield Snapshot(con)
-
-
-Lookup = Warehouse | Snapshot
-
-
-def table_columns(warehouse: Lookup, table: str) -> dict[str, str]:
-    df = warehouse.query(
-        "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position",
-        [RAW, table],
-    )
-    return dict(zip(df["column_name"], df["data_type"], strict=True))
-
-
-def loaded_hashes(warehouse: Lookup, source: str, feed: str) -> set[str]:
-    if not warehouse.table_exists(RAW, FILE_LOG):
-        return set()
-    df = warehouse.query(f"select sha256 from {RAW}.{FILE_LOG} where source = ? and feed = ?", [source, feed])
-    return set(df["sha256"])
-
-
 _FILE_LOG_DDL = (
     f"create table if not exists {RAW}.{FILE_LOG} (source varchar, feed varchar, file varchar, "
     "sha256 varchar, bytes bigint, rows_seen bigint, rows_accepted bigint, rows_rejected bigint, "
@@ -434,13 +346,6 @@ def record_files(warehouse: Warehouse, rows: list[dict]) -> None:
         _write_file_log(con, rows)
 
 
-def read_cursor(warehouse: Lookup, name: str) -> str | None:
-    if not warehouse.table_exists(RAW, HTTP_CURSOR):
-        return None
-    df = warehouse.query(f"select cursor_value from {RAW}.{HTTP_CURSOR} where name = ?", [name])
-    return None if df.empty else str(df["cursor_value"].iloc[0])
-
-
 def _write_cursor(con: duckdb.DuckDBPyConnection, name: str, value: str, batch_id: str) -> None:
     con.execute(f"create schema if not exists {RAW}")
     con.execute(_CURSOR_DDL)
@@ -453,44 +358,3 @@ def write_cursor(warehouse: Warehouse, name: str, value: str, batch_id: str) -> 
     """Persist the incremental cursor in its own transaction (the dlt loader: after the records)."""
     with warehouse.connect() as con:
         _write_cursor(con, name, value, batch_id)
-
-
-def reference_values(warehouse: Lookup, table: str, column: str) -> pd.Index:
-    """Keys already landed in ``raw.<table>.<column>``, as text (empty when the table is not there)."""
-    if not warehouse.table_exists(RAW, table):
-        return pd.Index([], dtype=object)
-    cols = table_columns(warehouse, table)
-    if column not in cols:
-        return pd.Index([], dtype=object)
-    expr = (
-        f"strftime({quote_ident(column)}, '%Y-%m-%d')"
-        if cols[column] == "DATE"
-        else f"cast({quote_ident(column)} as varchar)"
-    )
-    df = warehouse.query(
-        f"select distinct {expr} as k from {RAW}.{quote_ident(table)} where {quote_ident(column)} is not null"
-    )
-    return pd.Index(df["k"].astype(object))
-
-
-def resolve_references(
-    source: str,
-    columns: dict[str, ColumnSpec],
-    warehouse: Lookup,
-    batch_keys: dict[tuple[str, str], pd.Index] | None = None,
-) -> dict[str, pd.Index]:
-    """Allowed keys per referencing column: the referenced raw table plus, for a feed of the same
-    source, the keys accepted earlier in this batch (``batch_keys[(feed, column)]``)."""
-    refs = {}
-    for col, spec in columns.items():
-        if not spec.references:
-            continue
-        src, ref_feed, ref_col = parse_reference(spec.references, source)
-        known = reference_values(warehouse, f"{src}_{ref_feed}", ref_col)
-        if src == source and batch_keys:
-            known = known.append(batch_keys.get((ref_feed, ref_col), pd.Index([], dtype=object)))
-        refs[col] = known
-    return refs
-
-
-file_sha256 = sha256_file  # the one file hash (lodestar.files), under the name the connectors use

@@ -330,9 +330,3 @@ def records_text_frame(
         for k in keys
     }
     return pd.DataFrame(cols, index=idx)
-
-
-def empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame(
-        {c: pd.Series(dtype=np.int64 if c == "_source_row" else object) for c in REJECT_COLUMNS}
-    )

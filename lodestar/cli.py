@@ -394,6 +394,44 @@ def sql(
     console.print(f"snapshot {snap.snapshot_id} ({snap.path})", style="dim", highlight=False, soft_wrap=True)
 
 
+@app.command("pg-roles")
+def pg_roles() -> None:
+    """Create the PostgreSQL warehouse's roles (lodestar_pipeline, lodestar_analyst, lodestar_cockpit), once, as
+    the cluster's administrator (LODESTAR_PG_*); passwords from LODESTAR_PG_{PIPELINE,ANALYST,COCKPIT}_PASSWORD.
+    Then run dbt as lodestar_pipeline: its build grants the readers the marts and sets row-level security."""
+    from lodestar.pgcopy import pg_dsn_from_env
+    from lodestar.pgroles import create_roles
+
+    for role, has_password in create_roles(pg_dsn_from_env()).items():
+        console.print(f"{role}: {'password set' if has_password else 'no password (set its variable to add one)'}",
+                      highlight=False)
+
+
+@app.command("copy-raw")
+def copy_raw(
+    target: Annotated[str, typer.Option(help="the dbt target to copy the raw layer to: spark or postgres")],
+    warehouse: Annotated[Path | None, typer.Option(help="the DuckDB warehouse (default: LODESTAR_WAREHOUSE)")] = None,
+) -> None:
+    """Copy the DuckDB warehouse's raw layer to another engine, so `dbt build --target spark|postgres` builds the
+    same models there: Spark's local catalog under LODESTAR_SPARK_DIR, or the PostgreSQL of LODESTAR_PG_*.
+
+    Run as its own process for Spark: the embedded Derby metastore admits one JVM at a time, and this one exits
+    (releasing it) before dbt starts its own."""
+    path = warehouse or get_settings().warehouse_path
+    if target == "spark":
+        from lodestar.sparkcopy import copy_raw_to_spark, spark_dir
+
+        copied, where = copy_raw_to_spark(path), f"the Spark catalog in {spark_dir()}"
+    elif target == "postgres":
+        from lodestar.pgcopy import copy_raw_to_postgres
+
+        copied, where = copy_raw_to_postgres(path), "PostgreSQL (LODESTAR_PG_*)"
+    else:
+        raise typer.BadParameter(f"--target must be spark or postgres, not {target!r}")
+    console.print(f"copied {len(copied)} raw tables ({sum(copied.values()):,} rows) from {path} to {where}",
+                  highlight=False)
+
+
 @app.command()
 def graph(
     update_readme: Annotated[bool, typer.Option(help="rewrite the picture in README.md")] = False,

@@ -182,25 +182,24 @@ def run_value_reports(partition_key: str | None = None, log_file: Path | None = 
     return _outcome([result], started, [key])
 
 
-def raw_table_counts(warehouse: Warehouse) -> list[tuple[str, int]]:
-    """Row counts of every landed raw table (connector bookkeeping tables left out)."""
+def _raw_tables(warehouse: Warehouse, condition: str) -> list[str]:
+    """Names of the raw tables meeting an SQL ``condition`` on table_name, sorted; none before the first load."""
     if not warehouse.path.exists():
         return []
-    tables = warehouse.query(
-        "select table_name from information_schema.tables where table_schema = 'raw' "
-        "and table_name not like '\\_%' escape '\\' and table_name not like '%rejects' order by 1"
+    return warehouse.query(
+        f"select table_name from information_schema.tables where table_schema = 'raw' and {condition} order by 1"
     )["table_name"].tolist()
+
+
+def raw_table_counts(warehouse: Warehouse) -> list[tuple[str, int]]:
+    """Row counts of every landed raw table (connector bookkeeping tables left out)."""
+    tables = _raw_tables(warehouse, "table_name not like '\\_%' escape '\\' and table_name not like '%rejects'")
     return [(t, warehouse.row_count("raw", t)) for t in tables]
 
 
 def reject_summary(warehouse: Warehouse) -> list[tuple[str, int, str]]:
     """(rejects table.feed, rows, "kind n, kind n, ...") for every rejects table in raw."""
-    if not warehouse.path.exists():
-        return []
-    tables = warehouse.query(
-        "select table_name from information_schema.tables where table_schema = 'raw' "
-        "and table_name like '%\\_rejects' escape '\\' order by 1"
-    )["table_name"].tolist()
+    tables = _raw_tables(warehouse, "table_name like '%\\_rejects' escape '\\'")
     out: list[tuple[str, int, str]] = []
     for table in tables:
         df = warehouse.query(

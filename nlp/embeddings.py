@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lodestar.settings import get_settings
+from nlp.ner.features import char_bigrams  # the keys the NER model looks its bigram vectors up by
 
 
 def thucnews_titles_path() -> Path:
@@ -25,12 +26,6 @@ def read_thucnews_titles(path: Path | None = None) -> list[str]:
         raise FileNotFoundError(f"THUCNews titles not found: {path}")
     with path.open(encoding="utf-8") as fh:
         return [line.split("\t", 1)[0].strip() for line in fh if line.strip()]
-
-
-def char_bigrams(text: str) -> list[str]:
-    """Bigrams with sentence boundary marks, identical to the ones the NER model looks up."""
-    padded = f"\x02{text}\x03"
-    return [padded[i:i + 2] for i in range(len(padded) - 1)]
 
 
 def pretrain_embeddings(texts: list[str], *, char_dim: int, bigram_dim: int, seed: int = 0, epochs: int = 10,

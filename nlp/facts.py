@@ -83,10 +83,6 @@ def classify_sentence(sentence: str) -> tuple[str | None, str | None, float]:
     return best[0], best[1], round(min(conf, 0.99), 3)
 
 
-def classify_sentences(sentences: list[str]) -> list[str | None]:
-    return [classify_sentence(s)[0] for s in sentences]
-
-
 ENTITY_LABELS_FOR_FACTS = {
     "company", "organization", "government", "name", "position", "address", "scene",
     "POLICY", "STANDARD", "MONEY", "PERCENT", "QUANTITY", "DATE", "DEADLINE",

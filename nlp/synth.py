@@ -3,7 +3,6 @@ image-only), with optional noise, skew and blur."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -70,9 +69,3 @@ def text_pdf(pages: list[list[str]], path: Path, font_size: int = 11) -> Path:
         c.showPage()
     c.save()
     return path
-
-
-def png_bytes(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -79,3 +80,10 @@ def build_ml_inputs(wh: Warehouse, models: tuple[str, ...] = ML_INPUTS) -> None:
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"dbt run of the ml inputs failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+
+
+def fresh_copy(built: Path, tmp_path: Path) -> Warehouse:
+    """A per-test copy of a warehouse file built once per session, so a test may write to it."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(built, path)
+    return Warehouse(path)

@@ -21,10 +21,6 @@ class BadRow:
     detail: str
 
 
-def _data_types(spec: dict) -> dict[str, str]:
-    return {c: s.get("type", "string") for c, s in spec["columns"].items()}
-
-
 def applicable_kinds(spec: dict, fmt: str) -> list[str]:
     cols = spec["columns"]
     pk = spec.get("primary_key", [])

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from connectors import landing
+from connectors import landing, lookups
 from connectors.contracts import load_http_contract
 from connectors.http_api import HttpAuthError, land_http_feed
 
@@ -198,7 +198,7 @@ def test_crash_at_the_cursor_then_rerun_refetches(api, contract, warehouse, monk
         assert not warehouse.table_exists("raw", "shopapi_rejects")
     else:  # dlt committed the records before the cursor
         assert warehouse.row_count("raw", "shopapi_orders") == 1
-    assert landing.read_cursor(warehouse, "shopapi_orders") is None
+    assert lookups.read_cursor(warehouse, "shopapi_orders") is None
 
     api.requests.clear()
     res = land_http_feed(contract, warehouse)

@@ -25,7 +25,7 @@ USED_WITHOUT_IMPORT = {
     "python-multipart": "FastAPI's form parsing of the cockpit's sign-in form (lodestar/cockpit/app.py)",
 }
 # Optional extras and the product modules allowed to import them (lazily, inside the optional feature).
-OPTIONAL = {"dlt": ("connectors/landing.py",), "gensim": ("nlp/embeddings.py",), "pyspark": ("lodestar/sparkcopy.py",)}
+OPTIONAL = {"dlt": ("connectors/dlt_loader.py",), "gensim": ("nlp/embeddings.py",), "pyspark": ("lodestar/sparkcopy.py",)}
 
 
 def _name(requirement: str) -> str:

@@ -20,6 +20,21 @@ MARTS = ["customer_360", "customer_complexity", "customer_health", "customer_mat
 
 
 @dataclass
+class PgBuilt:
+    """The same warehouse built by `dbt build --target postgres` as lodestar_pipeline on a throwaway cluster."""
+
+    data_dir: Path
+    env: dict[str, str]  # the LODESTAR_PG_* of the pipeline role, for dbt
+    build: subprocess.CompletedProcess
+    passwords: dict[str, str]  # role -> the password `lodestar pg-roles` set from the environment
+    seconds: dict[str, float]
+
+    def dsn(self, user: str) -> str:
+        return (f"host={self.env['LODESTAR_PG_HOST']} port={self.env['LODESTAR_PG_PORT']} user={user} "
+                f"dbname={self.env['LODESTAR_PG_DATABASE']}")
+
+
+@dataclass
 class Built:
     home: Path
     warehouse: Path

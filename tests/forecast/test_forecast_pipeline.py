@@ -6,8 +6,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 from declared_reads import ReadRecorder
-from mlflow import MlflowClient
 
+from lodestar.tracking import mlflow_client
 from ml.config import ForecastConfig, LGBMParams
 from ml.explain import parse_drivers
 from ml.pipeline import ensure_experiment, forecast_from_champion, load_history, promote, train_challenger
@@ -35,7 +35,7 @@ def test_load_history_names_the_missing_table(tmp_path):
 
 
 def test_train_promote_forecast_writes_coherent_tables(warehouse, tracking_uri, tmp_path):
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = mlflow_client(tracking_uri)
     ensure_experiment(client, tmp_path / "mlartifacts")
     result = train_challenger(warehouse, SMALL, tracking_uri=tracking_uri, n_cutoffs=1)
     # Artifacts land under the configured location, not ./mlruns of the working directory.

@@ -16,7 +16,7 @@ from nlp.ner import (  # noqa: E402
     EnsembleTagger,
     Example,
     Vocab,
-    _batch,
+    batch_tensors,
     build_pipeline,
     encode_text,
     load_pipeline,
@@ -45,7 +45,7 @@ def _manual(taggers: list[CharTagger], text: str) -> list[tuple[int, int, str]]:
         emis = []
         for t in taggers:
             t.model.eval()
-            chars, left, right, lex, _tags, mask = _batch([(*encode_text(text, t.vocab), [0] * len(text))])
+            chars, left, right, lex, _tags, mask = batch_tensors([(*encode_text(text, t.vocab), [0] * len(text))])
             emis.append(t.model.emissions(chars, left, right, lex, mask))
         k = len(taggers)
         path = viterbi(sum(emis) / k, mask, sum(t.model.crf.trans for t in taggers) / k,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from lever_book import build_book
+from staged_warehouse import fresh_copy
 
 from lodestar.warehouse import Warehouse
 
@@ -19,9 +19,7 @@ def _book_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def book(_book_file: Path, tmp_path: Path) -> Warehouse:
     """A fresh copy of the book per test (built once per session)."""
-    path = tmp_path / "warehouse.duckdb"
-    shutil.copy(_book_file, path)
-    return Warehouse(path)
+    return fresh_copy(_book_file, tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +30,4 @@ def _neutral_book_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def neutral_book(_neutral_book_file: Path, tmp_path: Path) -> Warehouse:
     """The book without the driver feeds (their dbt models empty), a fresh copy per test."""
-    path = tmp_path / "warehouse.duckdb"
-    shutil.copy(_neutral_book_file, path)
-    return Warehouse(path)
+    return fresh_copy(_neutral_book_file, tmp_path)

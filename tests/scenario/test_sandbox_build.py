@@ -12,11 +12,11 @@ from ml.sandbox import (
     STATUS_PENDING,
     STATUS_SCORED,
     SandboxError,
-    build_sandbox,
     plan_sandbox_months,
     price_rel_by_week,
     traditional_forecast,
 )
+from ml.sandbox_build import build_sandbox
 
 
 def _weeks(origins: tuple[pd.Timestamp, ...], horizon: int = 13) -> pd.DataFrame:

@@ -7,7 +7,7 @@ select
     n.account_id,
     acc.customer_id,
     n.contact_id,
-    c.contact_name,
+    {{ mask_name('c.contact_name') }} as contact_name,
     c.title,
     c.is_decision_maker,
     n.ties,

@@ -9,20 +9,19 @@ import dagster as dg
 from lodestar.cockpit.users import create_demo_users
 from lodestar.readpath import publish_snapshot
 from lodestar.settings import get_settings
-from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.lib.assets import raw_key, table_asset
+from orchestration.lib.resources import WarehouseResource
 
-USERS_KEY = dg.AssetKey(["raw", "cockpit_users"])
+USERS_KEY = raw_key("cockpit_users")
 
 
-@dg.asset(
-    key=USERS_KEY,
-    group_name="cockpit",
-    kinds={"duckdb", "python"},
+@table_asset(
+    USERS_KEY,
+    group="cockpit",
     owners=["team:sales-ops"],
-    pool=WAREHOUSE_POOL,
+    kinds={"duckdb", "python"},
     deps=[dg.AssetKey(["marts", "customer_360"]), dg.AssetKey(["marts", "csg_health"]),
           dg.AssetKey(["staging", "stg_crm__account_managers"]), dg.AssetKey(["staging", "stg_crm__csg_members"])],
-    metadata={"dagster/table_name": "raw.cockpit_users"},
     description="The cockpit's demo users: one sales director, every account manager, one member per customer "
     "success group, with scrypt password hashes (the passwords are in <LODESTAR_HOME>/cockpit/demo-users.json, "
     "mode 0600, and in `lodestar demo`'s summary; $LODESTAR_COCKPIT_DEMO_PASSWORD sets one for all).",

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from nlp import tables
+from orchestration.lib.assets import raw_key, table_asset
 from orchestration.lib.resources import WAREHOUSE_POOL, IntelResource, WarehouseResource
 
 OWNERS = ["team:data-science"]
@@ -20,15 +21,13 @@ NOTES_DEPS = [dg.AssetKey(list(tables.MEETING_NOTES))]
 COMPLAINT_DEPS = [dg.AssetKey(list(tables.COMPLAINTS))]
 INFLUENCE_DEPS = [dg.AssetKey(list(r)) for r in (tables.VISITS, tables.CONTACTS, tables.MEETING_NOTES)]
 DOC_KINDS = {"duckdb", "tesseract", "spacy"}
-DOC_KEYS = {t: dg.AssetKey(["raw", t]) for t in ("intel_documents", "intel_pages", "intel_facts", "intel_rejects")}
+DOC_KEYS = {t: raw_key(t) for t in ("intel_documents", "intel_pages", "intel_facts", "intel_rejects")}
 
 
-def _raw(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", table])
-
-
-def _spec(key: dg.AssetKey, kinds: set[str], **kwargs) -> dg.AssetSpec:
-    return dg.AssetSpec(key, group_name=GROUP, kinds=kinds, owners=OWNERS, **kwargs)
+def _table_spec(table: str, kinds: set[str], description: str, deps: list[dg.AssetKey]) -> dg.AssetSpec:
+    """The spec of one raw.<table> output of a multi-asset, its column schema from nlp.tables."""
+    return dg.AssetSpec(raw_key(table), group_name=GROUP, kinds=kinds, owners=OWNERS, description=description,
+                        deps=deps, metadata=_table_meta(table))
 
 
 def _schema(table: str) -> dg.TableSchema:
@@ -79,15 +78,14 @@ class InboxConfig(dg.Config):
 @dg.multi_asset(
     name="extract_documents",
     specs=[
-        _spec(DOC_KEYS["intel_documents"], DOC_KINDS, description="One row per accepted inbox document (doc_id = sha256).",
-                     deps=[NER_MODEL, *CUSTOMER_DEPS], metadata=_table_meta("intel_documents")),
-        _spec(DOC_KEYS["intel_pages"], DOC_KINDS, description="Text of every page, with the path (text layer or OCR).",
-                     deps=[NER_MODEL, *CUSTOMER_DEPS], metadata=_table_meta("intel_pages")),
-        _spec(DOC_KEYS["intel_facts"], DOC_KINDS, description="Facts (document, page, span, type, value, unit, "
-                     "confidence) with the customer they link to.", deps=[NER_MODEL, *CUSTOMER_DEPS],
-                     metadata=_table_meta("intel_facts")),
-        _spec(DOC_KEYS["intel_rejects"], DOC_KINDS, description="Inbox files that could not be processed, with the reason.",
-                     deps=[NER_MODEL, *CUSTOMER_DEPS], metadata=_table_meta("intel_rejects")),
+        _table_spec("intel_documents", DOC_KINDS, "One row per accepted inbox document (doc_id = sha256).",
+                    [NER_MODEL, *CUSTOMER_DEPS]),
+        _table_spec("intel_pages", DOC_KINDS, "Text of every page, with the path (text layer or OCR).",
+                    [NER_MODEL, *CUSTOMER_DEPS]),
+        _table_spec("intel_facts", DOC_KINDS, "Facts (document, page, span, type, value, unit, confidence) with the "
+                    "customer they link to.", [NER_MODEL, *CUSTOMER_DEPS]),
+        _table_spec("intel_rejects", DOC_KINDS, "Inbox files that could not be processed, with the reason.",
+                    [NER_MODEL, *CUSTOMER_DEPS]),
     ],
     pool=WAREHOUSE_POOL,
     description="OCR/text-layer extraction, NER, fact typing and customer linking of inbox documents not seen before.",
@@ -128,14 +126,13 @@ def extract_documents(context: dg.AssetExecutionContext, config: InboxConfig, wa
             "dagster/row_count": counts[table], **extra[table], "preview": _preview(wh, table)})
 
 
-@dg.asset(
-    key=_raw("intel_note_sentiment"),
-    group_name=GROUP,
-    kinds={"duckdb", "jieba"},
+@table_asset(
+    raw_key("intel_note_sentiment"),
+    group=GROUP,
     owners=OWNERS,
-    pool=WAREHOUSE_POOL,
+    kinds={"duckdb", "jieba"},
     deps=NOTES_DEPS,
-    metadata=_table_meta("intel_note_sentiment"),
+    metadata={"dagster/column_schema": _schema("intel_note_sentiment")},
     description="Sentiment (lexicon + negation + degree words) of every CRM meeting note; accuracy against the "
     "demo's truth/meeting_notes.csv when present.",
 )
@@ -157,14 +154,12 @@ def intel_note_sentiment(context: dg.AssetExecutionContext, warehouse: Warehouse
 @dg.multi_asset(
     name="complaint_signals",
     specs=[
-        _spec(_raw("intel_complaint_hotwords"), {"duckdb", "scikitlearn"}, description="Top complaint terms per competitor per week "
-                     "(TF-IDF heat, week-over-week change); competitor 'none' = no competitor named.",
-                     deps=COMPLAINT_DEPS,
-                     metadata=_table_meta("intel_complaint_hotwords")),
-        _spec(_raw("intel_complaint_heat"), {"duckdb", "scikitlearn"}, description="Weekly complaint heat per customer (complaints + "
-                     "negative ones + ones naming a competitor), customer linked from the complaint's alias.",
-                     deps=[*COMPLAINT_DEPS, *CUSTOMER_DEPS],
-                     metadata=_table_meta("intel_complaint_heat")),
+        _table_spec("intel_complaint_hotwords", {"duckdb", "scikitlearn"}, "Top complaint terms per competitor per "
+                    "week (TF-IDF heat, week-over-week change); competitor 'none' = no competitor named.",
+                    COMPLAINT_DEPS),
+        _table_spec("intel_complaint_heat", {"duckdb", "scikitlearn"}, "Weekly complaint heat per customer "
+                    "(complaints + negative ones + ones naming a competitor), customer linked from the complaint's "
+                    "alias.", [*COMPLAINT_DEPS, *CUSTOMER_DEPS]),
     ],
     pool=WAREHOUSE_POOL,
     description="Complaint hot words per competitor per week and complaint heat per customer per week.",
@@ -175,7 +170,7 @@ def complaint_signals(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     wh = warehouse.get()
     res = intel.complaint_signals(wh, truth_csv=intel_config.truth("complaints.csv"))
     context.log.info(f"{res.complaints} complaints, {res.linked} linked to a customer")
-    yield dg.MaterializeResult(asset_key=_raw("intel_complaint_hotwords"), metadata={
+    yield dg.MaterializeResult(asset_key=raw_key("intel_complaint_hotwords"), metadata={
         "dagster/row_count": res.hotword_rows, "competitors": dg.MetadataValue.json(res.competitors),
         "topics": dg.MetadataValue.md(res.clusters.to_markdown(index=False) if len(res.clusters) else "(none)"),
         "preview": _preview(wh, "intel_complaint_hotwords")})
@@ -183,19 +178,17 @@ def complaint_signals(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                  "preview": _preview(wh, "intel_complaint_heat")}
     if res.link_accuracy is not None:
         heat_meta["truth_link_accuracy"] = res.link_accuracy
-    yield dg.MaterializeResult(asset_key=_raw("intel_complaint_heat"), metadata=heat_meta)
+    yield dg.MaterializeResult(asset_key=raw_key("intel_complaint_heat"), metadata=heat_meta)
 
 
 @dg.multi_asset(
     name="influence_graph",
     specs=[
-        _spec(_raw("intel_influence_edges"), {"duckdb", "networkx"}, description="Stakeholder ties per account: co-attended visits "
-                     "and co-mentions in meeting notes (weight = co_visits + 0.5 x co_mentions).",
-                     deps=INFLUENCE_DEPS,
-                     metadata=_table_meta("intel_influence_edges")),
-        _spec(_raw("intel_influence_nodes"), {"duckdb", "networkx"}, description="Stakeholder centrality within the account "
-                     "(degree, PageRank, betweenness).", deps=INFLUENCE_DEPS,
-                     metadata=_table_meta("intel_influence_nodes")),
+        _table_spec("intel_influence_edges", {"duckdb", "networkx"}, "Stakeholder ties per account: co-attended "
+                    "visits and co-mentions in meeting notes (weight = co_visits + 0.5 x co_mentions).",
+                    INFLUENCE_DEPS),
+        _table_spec("intel_influence_nodes", {"duckdb", "networkx"}, "Stakeholder centrality within the account "
+                    "(degree, PageRank, betweenness).", INFLUENCE_DEPS),
     ],
     pool=WAREHOUSE_POOL,
     description="The stakeholder influence graph from CRM visits and meeting notes.",
@@ -206,9 +199,9 @@ def influence_graph(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     wh = warehouse.get()
     res = intel.influence_edges(wh)
     context.log.info(f"{res.edges} edges among {res.nodes} stakeholders of {res.accounts} accounts")
-    yield dg.MaterializeResult(asset_key=_raw("intel_influence_edges"), metadata={
+    yield dg.MaterializeResult(asset_key=raw_key("intel_influence_edges"), metadata={
         "dagster/row_count": res.edges, "accounts": res.accounts, "preview": _preview(wh, "intel_influence_edges")})
-    yield dg.MaterializeResult(asset_key=_raw("intel_influence_nodes"), metadata={
+    yield dg.MaterializeResult(asset_key=raw_key("intel_influence_nodes"), metadata={
         "dagster/row_count": res.nodes,
         "most_central": dg.MetadataValue.md(res.top.to_markdown(index=False) if len(res.top) else "(none)")})
 

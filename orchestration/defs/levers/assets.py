@@ -2,9 +2,11 @@
 distributor replenishment suggestions under the default scenario, and the monthly forecast sandbox; plus the
 sensor that refreshes replenishment when new POS scans or distributor stock land.
 
-Each asset calls one function of ml.scenario / ml.alerts / ml.sandbox; the tables land in raw.* for dbt.
+Each asset calls one function of ml.scenario / ml.alerts / ml.sandbox_build; the tables land in raw.* for dbt.
 """
 
+
+import functools
 
 import dagster as dg
 import pandas as pd
@@ -13,25 +15,25 @@ from pydantic import Field
 from lodestar.settings import get_settings
 from ml.alerts import ALERT_RELATIONS, STOCK_RELATION, alert_precision, build_alerts, build_replenishment
 from ml.levers import LEVERS_FILE, LeverError, Levers, load_levers
-from ml.sandbox import INPUT_RELATIONS as SANDBOX_RELATIONS
-from ml.sandbox import STATUS_SCORED, SandboxError, build_sandbox
+from ml.sandbox import STATUS_SCORED, SandboxError
+from ml.sandbox_build import INPUT_RELATIONS as SANDBOX_RELATIONS
+from ml.sandbox_build import build_sandbox
 from ml.scenario import INPUTS_RELATION, ScenarioError, load_stored_scenario, run_scenario, summarize
 from orchestration.defs.forecast.assets import SANDBOX_KEY
-from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.lib.assets import raw_key, table_asset
+from orchestration.lib.resources import WarehouseResource
 
 OWNERS = ["team:sales-ops"]
 GROUP = "levers"
 DEFAULT_SCENARIO = "default"
 
 
-def _raw(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", table])
+_table_asset = functools.partial(table_asset, group=GROUP, owners=OWNERS, kinds={"duckdb", "python"})
 
-
-SCENARIOS_KEY = _raw("forecast_scenarios")
-ALERTS_KEY = _raw("alerts")
-REPLENISHMENT_KEY = _raw("replenishment")
-DISTRIBUTOR_INVENTORY_KEY = _raw("distributor_inventory")
+SCENARIOS_KEY = raw_key("forecast_scenarios")
+ALERTS_KEY = raw_key("alerts")
+REPLENISHMENT_KEY = raw_key("replenishment")
+DISTRIBUTOR_INVENTORY_KEY = raw_key("distributor_inventory")
 
 
 def _relation(schema_table: tuple[str, str]) -> dg.AssetKey:
@@ -57,14 +59,9 @@ class ScenarioConfig(dg.Config):
                                                              "unset levers keep their levers.yaml value")
 
 
-@dg.asset(
-    key=SCENARIOS_KEY,
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
-    owners=OWNERS,
-    pool=WAREHOUSE_POOL,
+@_table_asset(
+    SCENARIOS_KEY,
     deps=SCENARIO_INPUTS,
-    metadata={"dagster/table_name": "raw.forecast_scenarios"},
     description="A named scenario: the latest base forecast re-computed under business levers (levers.yaml plus "
     "the run config's overrides) without retraining, one row per grain week with y_base, y_scenario and the lever "
     "values. The main job writes scenario `default` (levers.yaml as is); the launchpad writes any other name.",
@@ -101,14 +98,9 @@ def forecast_scenarios(context: dg.AssetExecutionContext, config: ScenarioConfig
     })
 
 
-@dg.asset(
-    key=ALERTS_KEY,
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
-    owners=OWNERS,
-    pool=WAREHOUSE_POOL,
+@_table_asset(
+    ALERTS_KEY,
     deps=ALERT_INPUTS,
-    metadata={"dagster/table_name": "raw.alerts"},
     description="Customer drop alerts: next-month forecast >= 40% below the 13-week run-rate, with the main driver "
     "(model trend, a discontinued SKU in ERP, a production-line upgrade in CRM notes), three substitute customers "
     "and a solution pack (SKUs and quantities to offer them).",
@@ -134,15 +126,10 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
-    key=REPLENISHMENT_KEY,
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
-    owners=OWNERS,
-    pool=WAREHOUSE_POOL,
+@_table_asset(
+    REPLENISHMENT_KEY,
     deps=REPLENISHMENT_INPUTS,
     automation_condition=dg.AutomationCondition.eager(),
-    metadata={"dagster/table_name": "raw.replenishment"},
     description="Replenishment suggestions per distributor x SKU from the latest distributor stock snapshot: weekly "
     "demand = 13-week order rate x the `default` scenario's change of its grain; flagged when on hand + in transit "
     "< demand over the lead time + safety stock, suggested quantity = the shortfall, per account manager.",
@@ -168,14 +155,9 @@ def replenishment(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     })
 
 
-@dg.asset(
-    key=SANDBOX_KEY,
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
-    owners=OWNERS,
-    pool=WAREHOUSE_POOL,
+@_table_asset(
+    SANDBOX_KEY,
     deps=SANDBOX_INPUTS,
-    metadata={"dagster/table_name": "raw.forecast_sandbox"},
     description="Forecast sandbox (A/B): each month the top 3 customers by strategic value have their SKU series "
     "split between the traditional forecast and the model (stable sha256 arms); months with a forecast made before "
     "them and complete actuals are scored (WAPE, bias per arm) and recalibrate the price elasticity, carried month "

@@ -22,6 +22,7 @@ from connectors.http_api import land_http_feed
 from connectors.landing import FeedLandingResult
 from lodestar.company import applicable_contracts, current_company, http_environment
 from lodestar.settings import PROJECT_ROOT
+from orchestration.lib.assets import raw_key
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,6 @@ OWNERS = ["team:data-engineering"]
 _FORMAT_KIND = {"csv": "csv", "excel": "excel", "jsonl": "json"}
 _DUCKDB_TYPE = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE",
                 "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"}
-
-
-def raw_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", table])
 
 
 def column_schema(columns: dict[str, ColumnSpec]) -> dg.TableSchema:

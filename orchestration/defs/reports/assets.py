@@ -7,11 +7,12 @@ import dagster as dg
 
 from lodestar.reports.value_report import default_reports_root, quarter_label, write_value_reports
 from lodestar.settings import get_settings
-from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.lib.assets import raw_key, table_asset
+from orchestration.lib.resources import WarehouseResource
 
 GROUP = "reports"
 OWNERS = ["team:sales-operations"]
-VALUE_REPORTS_KEY = dg.AssetKey(["raw", "value_reports"])
+VALUE_REPORTS_KEY = raw_key("value_reports")
 
 # One partition per calendar quarter, keyed by its first day (2026-07-01 = 2026Q3). The range comes from settings,
 # like the forecast's weeks: from LODESTAR_FORECAST_FIRST_WEEK to the company's as-of date (LODESTAR_AS_OF or the
@@ -28,15 +29,13 @@ REPORT_INPUTS = [dg.AssetKey(["intermediate", "int_key_customers"]), dg.AssetKey
                  dg.AssetKey(["staging", "stg_erp__orders"]), dg.AssetKey(["staging", "stg_forecast__predictions"])]
 
 
-@dg.asset(
-    key=VALUE_REPORTS_KEY,
-    group_name=GROUP,
-    kinds={"duckdb", "pdf", "html"},
+@table_asset(
+    VALUE_REPORTS_KEY,
+    group=GROUP,
     owners=OWNERS,
-    pool=WAREHOUSE_POOL,
+    kinds={"duckdb", "pdf", "html"},
     partitions_def=QUARTER_PARTITIONS,
     deps=REPORT_INPUTS,
-    metadata={"dagster/table_name": "raw.value_reports"},
     description="Quarterly value report per key customer (intermediate.int_key_customers): KPI change since the "
     "engagement began, health trend, orders, forecast vs actual; <LODESTAR_HOME>/reports/value/<quarter>/"
     "<customer_id>.pdf and .html, listed in raw.value_reports (a re-run of a quarter replaces its rows).",
