@@ -271,16 +271,20 @@ def test_1_a_run_killed_while_a_landing_batch_is_open_leaves_none_of_it(killed_h
     # would show all of them), and its record is still there for the next run to report.
     assert not any(_rows_of_batch(home, batch_id).values()), "the kill came after the batch committed"
     assert (home / "warehouse.duckdb.batches" / killed.what).exists()
-    # What the sources before it landed is whole; ERP's tables are not there at all, nor its files in the file log
-    # (the one table every source writes: it holds the committed sources' rows of an uninterrupted run).
+    # What the batches before it landed is whole; ERP's tables are not there at all. The file log (every source's)
+    # and a source's rejects table (its feeds', which may land in more than one batch: CRM's reference feeds land
+    # first) hold exactly the uninterrupted run's rows of the feeds that landed.
     got = _state(home)
-    file_log = got.tables.pop("raw._file_log")
-    landed = set(file_log["source"])
-    assert landed and "erp" not in landed, landed
-    want_log = baseline.tables["raw._file_log"]
-    assert _same(file_log, want_log[want_log["source"].isin(landed)].reset_index(drop=True))
+    landed = {tuple(r) for r in got.tables["raw._file_log"][["source", "feed"]].drop_duplicates().to_numpy()}
+    assert landed and not any(src == "erp" for src, _ in landed), landed
     for name, df in got.tables.items():
-        assert _same(df, baseline.tables[name]), f"{name} holds a partial batch: {len(df)} of {len(baseline.tables[name])} rows"
+        want = baseline.tables[name]
+        if name == "raw._file_log":
+            want = want[[(r.source, r.feed) in landed for r in want.itertuples()]]
+        elif name.endswith("_rejects"):
+            source = name.removeprefix("raw.").removesuffix("_rejects")
+            want = want[want["feed"].isin({feed for src, feed in landed if src == source})]
+        assert _same(df, want.reset_index(drop=True)), f"{name} holds a partial batch: {len(df)} of {len(want)} rows"
     assert not any(n.startswith("raw.erp_") for n in got.tables), sorted(got.tables)
     killed_home.update(batch=batch_id, stage=1)
 
