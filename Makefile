@@ -18,6 +18,9 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # dbt's manifest, prepared by dagster-dbt (`dbt parse`) whenever a dbt project file changes: loading the code
 # location never runs dbt.
 MANIFEST := dbt_project/target/manifest.json
+# The SQL linter (dbt_project/.sqlfluff: sqlfluff's jinja templater with dbt builtins and the project's macros; no
+# warehouse, no dbt parse) over every model and data test; part of `lint` and `test`.
+LINT_SQL := cd dbt_project && ../$(BIN)/sqlfluff lint models tests --processes 2
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 
 .PHONY: install system demo test test-spark lint lint-sql dagster-ui mlflow-ui dbt-docs cockpit bench clean prod-up prod-down
@@ -42,6 +45,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
+	$(LINT_SQL)
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 -m "not spark" tests
 
 # dbt on Spark against DuckDB, mart by mart (issue 15): not yet in `test` until it has a measured CI cost.
@@ -50,10 +54,10 @@ test-spark: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(LINT_SQL)
 
-# The SQL linter (dbt_project/.sqlfluff). Not yet part of `test`: the models are not lint-clean yet (issue 13).
 lint-sql: install
-	cd dbt_project && LODESTAR_WAREHOUSE=$${LODESTAR_WAREHOUSE:-/tmp/lodestar-lint.duckdb} ../$(BIN)/sqlfluff lint models --processes 2
+	$(LINT_SQL)
 
 dagster-ui: install
 	$(BIN)/lodestar dagster-ui --port 3000

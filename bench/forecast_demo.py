@@ -47,7 +47,7 @@ from ml.schema import SERIES_ID, TIME_COL, series_id, validate_history  # noqa: 
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HORIZON = 13
-MODELS = ["seasonal_naive", "traditional", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm"]
+MODELS = ["seasonal_naive", "traditional", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm", "mlf", "lgbm_mlf"]
 
 
 def oracle_metrics(hist: pd.DataFrame, truth: Path, cutoff: pd.Timestamp, config: ForecastConfig) -> pd.DataFrame:
@@ -124,8 +124,9 @@ def main() -> None:
         "mase_by_level": res.metrics.pivot_table(index="level", columns="model", values="mase").to_dict(orient="index"),
         "best_by_level": {lv: {k: res.metrics[res.metrics["level"] == lv].set_index("model")[k].idxmin()
                                for k in ("wape", "mase")} for lv in by_level.index},
-        "coverage_by_level": {k: res.metrics[res.metrics["model"] == "lgbm"].set_index("level")[k].to_dict()
-                              for k in ("coverage_80", "coverage_95") if "lgbm" in models},
+        "coverage_by_level": {fam: {k: res.metrics[res.metrics["model"] == fam].set_index("level")[k].to_dict()
+                                    for k in ("coverage_80", "coverage_95")}
+                              for fam in ("lgbm", "mlf", "lgbm_mlf") if fam in models},
         "oracle": (oracle.set_index("level")[["wape", "mase", "bias"]].to_dict(orient="index") if oracle is not None
                    else "skipped: no --truth folder with expected_demand.csv.gz"),
         "reconciliation_chosen": res.reconcilers,

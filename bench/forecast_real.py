@@ -2,10 +2,12 @@
 
 Reads raw.walmart_dept_weekly (landed by the real-data connector, landed here first when absent).
 Maps store -> account manager, department -> SKU, one channel; store type -> region, type x size
-tercile -> cluster, department decade -> product line. Tunes nothing on the holdout: the last 13 weeks
-of the shared data are scored once, after settings were chosen on earlier cutoffs.
+tercile -> cluster, department decade -> product line. Tunes nothing on the holdout: every candidate
+configuration of the mlforecast family (``VARIANTS``) is scored on 4 earlier 13-week origins (the latest a
+full horizon before the holdout), the one with the lowest mean grain WAPE ratio to seasonal naive there is
+kept, and only then the last 13 weeks of the shared data are scored, once, for it and the baselines.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/forecast_real.py [--quick]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/forecast_real.py [--quick] [--variants NAME ...]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import platform
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,7 +36,7 @@ from connectors.files import land_file_source  # noqa: E402
 from lodestar.settings import PROJECT_ROOT, get_settings  # noqa: E402
 from lodestar.warehouse import Warehouse  # noqa: E402
 from ml.backtest import backtest  # noqa: E402
-from ml.config import ForecastConfig, LGBMParams  # noqa: E402
+from ml.config import ForecastConfig, LGBMParams, MLFParams  # noqa: E402
 from ml.schema import TIME_COL  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -97,18 +100,108 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class RssSampler:
+    """Peak resident memory of this process while a block runs (sampled every 0.2 s in a thread)."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = 0.0
+        self._stop = threading.Event()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> RssSampler:
+        self.peak = self.proc.memory_info().rss / 2**20
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+# Candidate settings of the mlforecast family, all chosen between on the earlier origins only.
+VARIANTS: dict[str, dict] = {
+    "mlf_l1_long": {},
+    "mlf_l1_long_sku": {"sku_seasonal": True},
+    "mlf_l2_long": {"objective": "l2"},
+    "mlf_l1_long_log": {"target_transform": "log_standard"},
+    "mlf_l1_short": {"lags": [1, 2, 3, 4, 13, 26, 52]},
+    # The mean of the hand-written LightGBM and mlf_l1_long (family lgbm_mlf).
+    "ens_lgbm_mlf": {},
+}
+def base_config(args: argparse.Namespace) -> ForecastConfig:
+    return ForecastConfig(
+        horizon=HORIZON,
+        calibration_origins=1,
+        extra_future_exog=["holiday_flag"],
+        chinese_calendar=False,  # US retail data: Chinese holidays would be noise here
+        lgbm=LGBMParams(objective=args.objective, alpha=args.alpha, n_estimators=250, learning_rate=0.08, num_leaves=31, min_child_samples=100,
+                        num_threads=1),
+        origin_stride=3,
+        min_history=40,
+    )
+
+
+def run_family(df: pd.DataFrame, name: str, cutoffs: list, config: ForecastConfig) -> tuple[pd.DataFrame, dict]:
+    """Backtest one family (``mlf_*`` = the mlforecast family with that variant's settings) at ``cutoffs``;
+    its metrics with model = ``name`` and its cost (fit incl. calibration, predict, CPU, peak RSS, load)."""
+    family = "mlf" if name.startswith("mlf") else "lgbm_mlf" if name.startswith("ens") else name
+    if family in ("mlf", "lgbm_mlf"):
+        config = config.model_copy(update={"mlf": MLFParams(**VARIANTS[name])})
+    load0 = os.getloadavg()
+    with RssSampler() as rss:
+        res = backtest(df, [family], cutoffs, HORIZON, config)
+    m = res.metrics.assign(model=name)
+    cost = {
+        "fit_seconds_incl_calibration": res.fit_seconds[family] / len(cutoffs),
+        "fit_cpu_seconds_incl_calibration": res.fit_cpu_seconds[family] / len(cutoffs),
+        "predict_seconds": res.predict_seconds[family] / len(cutoffs),
+        "peak_rss_mb": rss.peak,
+        "load_average_before_after": [load0[0], os.getloadavg()[0]],
+        "reconciliation": res.reconcilers[family],
+        "settings": VARIANTS.get(name, {}),
+    }
+    print(f"{name}: grain WAPE {m[m['level'] == 'grain']['wape'].mean():.4f}, fit {cost['fit_seconds_incl_calibration']:.1f} s "
+          f"({cost['fit_cpu_seconds_incl_calibration']:.1f} s CPU) per cutoff, load {load0[0]:.1f}", flush=True)
+    return m, cost
+
+
+def table(metrics: pd.DataFrame) -> dict:
+    """Per model: grain WAPE and MASE (mean over cutoffs) and the grain WAPE ratio to seasonal naive per cutoff."""
+    g = metrics[metrics["level"] == "grain"]
+    naive = g[g["model"] == "seasonal_naive"].set_index("cutoff")["wape"]
+    out = {}
+    for name, gm in g.groupby("model", sort=False):
+        r = gm.set_index("cutoff")["wape"] / naive
+        out[name] = {"wape_grain": float(gm["wape"].mean()), "mase_grain": float(gm["mase"].mean()),
+                     "ratio_per_cutoff": {str(pd.Timestamp(c).date()): float(v) for c, v in r.items()},
+                     "ratio_mean": float(r.mean())}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="subset of stores, for a smoke run")
-    ap.add_argument("--tune", action="store_true", help="score earlier cutoffs only (no holdout)")
-    ap.add_argument("--tune-cutoffs", type=int, default=4, help="earlier 13-week origins scored with --tune")
+    ap.add_argument("--tune-cutoffs", type=int, default=4, help="earlier 13-week origins the variants are chosen on")
     ap.add_argument("--tune-step", type=int, default=4, help="weeks between the earlier origins")
-    # Chosen on the tuning cutoff 2011-06-27 (grain WAPE / process CPU of the LightGBM fit incl. calibration):
-    # l1 0.0906 / 28.8 s, huber(alpha 0.9) 0.0957 / 9.1 s, l2 0.1013 / 8.8 s, fair 0.0927 / 9.8 s,
-    # tweedie 0.0925 / 11.4 s, huber(alpha 0.3) 0.0899 / 10.2 s, huber(alpha 0.1) 0.0890 / 11.3 s.
-    ap.add_argument("--objective", default="huber", help="LightGBM objective (l1 = the engine before issue 11)")
+    ap.add_argument("--select-only", action="store_true", help="score the earlier origins only (no holdout)")
+    # The hand-written LightGBM's objective, chosen on the tuning cutoff 2011-06-27 (grain WAPE / process CPU of
+    # the fit incl. calibration): l1 0.0906 / 28.8 s, huber(alpha 0.9) 0.0957 / 9.1 s, l2 0.1013 / 8.8 s,
+    # fair 0.0927 / 9.8 s, tweedie 0.0925 / 11.4 s, huber(alpha 0.3) 0.0899 / 10.2 s, huber(alpha 0.1) 0.0890 / 11.3 s.
+    ap.add_argument("--objective", default="huber", help="hand-written LightGBM objective (l1 = the engine before issue 11)")
     ap.add_argument("--alpha", type=float, default=0.1, help="huber delta on the scale-free target")
-    ap.add_argument("--models", nargs="*", default=["seasonal_naive", "traditional", "ets", "lgbm"])
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--selection-models", nargs="*", default=["seasonal_naive", "traditional", "lgbm"],
+                    help="baselines scored beside the variants on the earlier origins")
+    ap.add_argument("--holdout-models", nargs="*", default=["seasonal_naive", "traditional", "ets", "lgbm"])
+    ap.add_argument("--holdout-only", metavar="VARIANT",
+                    help="skip the selection and score the holdout for VARIANT (chosen on the earlier origins in an earlier run)")
+    ap.add_argument("--out", default=None, help="results file name (default forecast_real[_quick].json)")
     args = ap.parse_args()
     settings = get_settings()
     data_dir = settings.shared_data_dir / "walmart_dept_weekly"
@@ -122,65 +215,67 @@ def main() -> None:
     holdout_cutoff = pd.Timestamp(weeks[-HORIZON - 1])
     # Earlier origins, the latest a full horizon before the holdout so no holdout week is ever scored.
     tune_cutoffs = sorted(holdout_cutoff - pd.Timedelta(weeks=HORIZON + args.tune_step * k) for k in range(args.tune_cutoffs))
-    config = ForecastConfig(
-        horizon=HORIZON,
-        calibration_origins=1,
-        extra_future_exog=["holiday_flag"],
-        chinese_calendar=False,  # US retail data: Chinese holidays would be noise here
-        lgbm=LGBMParams(objective=args.objective, alpha=args.alpha, n_estimators=250, learning_rate=0.08, num_leaves=31, min_child_samples=100,
-                        num_threads=1),
-        origin_stride=3,
-        min_history=40,
-    )
-    models = args.models
-    cutoffs = tune_cutoffs if args.tune else [holdout_cutoff]
-    proc = psutil.Process()
-    t1, c1 = time.perf_counter(), time.process_time()
-    res = backtest(df, models, cutoffs, HORIZON, config)
-    total_s, total_cpu = time.perf_counter() - t1, time.process_time() - c1
-    grain = res.metrics[res.metrics["level"] == "grain"].groupby("model").mean(numeric_only=True)
-    n_series = int(grain["n_series"].iloc[0])
-    wape = {m: float(grain.loc[m, "wape"]) for m in models}
-    out = {
+    config = base_config(args)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / ((args.out or ("forecast_real" + ("_quick" if args.quick else ""))) + ".json")
+    out: dict = {
         "data": f"raw.walmart_dept_weekly in {warehouse.path} (landed from {data_dir})",
-        "mode": "tune" if args.tune else "holdout",
-        "cutoffs": [str(pd.Timestamp(c).date()) for c in cutoffs],
-        "holdout_weeks": [str(pd.Timestamp(w).date()) for w in weeks[-HORIZON:]] if not args.tune else None,
-        "n_series_grain": n_series,
-        "n_nodes_all_levels": int(res.metrics[res.metrics["model"] == "lgbm"]["n_series"].sum()),
-        "wape_grain": wape,
-        "mase_grain": {m: float(grain.loc[m, "mase"]) for m in models},
-        "ratio_champion_to_seasonal_naive": wape["lgbm"] / wape["seasonal_naive"],
-        "ratio_per_cutoff": {str(c.date()): float(g.set_index("model").loc["lgbm", "wape"] / g.set_index("model").loc["seasonal_naive", "wape"])
-                             for c, g in res.metrics[res.metrics["level"] == "grain"].groupby("cutoff")},
-        "lgbm_objective": args.objective,
-        "champion_beats_statistical": wape["lgbm"] < wape["ets"],
-        "metrics": res.metrics.assign(cutoff=res.metrics["cutoff"].astype(str)).to_dict(orient="records"),
-        "reconciliation_chosen": res.reconcilers,
-        "fit_seconds_incl_calibration": res.fit_seconds,
-        "predict_seconds": res.predict_seconds,
-        "fit_cpu_seconds_incl_calibration": res.fit_cpu_seconds,
-        # Forecast throughput: grain series forecast per second (reconciled, every level, 13 weeks, intervals),
-        # predict only and fit + predict, summed over cutoffs.
-        "throughput_series_per_second": {
-            m: {
-                "predict": n_series * len(cutoffs) / res.predict_seconds[m] if res.predict_seconds.get(m) else None,
-                "fit_and_predict": n_series * len(cutoffs) / (res.fit_seconds[m] + res.predict_seconds[m]),
-            }
-            for m in models
-        },
-        "total_seconds": total_s,
-        "total_cpu_seconds": total_cpu,  # this process' CPU: comparable on a shared box where wall time is not
-        "load_seconds": load_s,
-        "peak_rss_mb": peak_rss_mb(),
-        "rss_now_mb": proc.memory_info().rss / 2**20,
+        "n_series_grain": int(df[["account_manager_id", "sku_id"]].drop_duplicates().shape[0]),
+        "selection_cutoffs": [str(c.date()) for c in tune_cutoffs],
+        "holdout_cutoff": str(holdout_cutoff.date()),
+        "holdout_weeks": [str(pd.Timestamp(w).date()) for w in weeks[-HORIZON:]],
+        "variants": VARIANTS,
         "config": config.model_dump(),
+        "load_seconds": load_s,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "omp_threads": os.environ.get("OMP_NUM_THREADS")},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "forecast_real" + ("_tune" if args.tune else "") + ("_quick" if args.quick else "") + ".json"
-    (RESULTS / name).write_text(json.dumps(out, indent=2, default=str))
-    print(json.dumps({k: out[k] for k in ("mode", "cutoffs", "n_series_grain", "wape_grain", "ratio_champion_to_seasonal_naive", "ratio_per_cutoff", "fit_seconds_incl_calibration", "total_cpu_seconds", "throughput_series_per_second", "peak_rss_mb")}, indent=2, default=str))
+
+    def save() -> None:
+        out["peak_rss_mb"] = peak_rss_mb()
+        path.write_text(json.dumps(out, indent=2, default=str))
+
+    # 1. Selection: baselines, the hand-written LightGBM and every mlforecast variant on the earlier origins.
+    sel_metrics, sel_cost = [], {}
+    for name in [] if args.holdout_only else [*args.selection_models, *args.variants]:
+        m, cost = run_family(df, name, tune_cutoffs, config)
+        sel_metrics.append(m)
+        sel_cost[name] = cost
+        out["selection"] = {"table": table(pd.concat(sel_metrics)), "cost_per_cutoff": sel_cost}
+        save()
+    if args.holdout_only:
+        chosen, sel = args.holdout_only, {}
+    else:
+        sel = out["selection"]["table"]
+        chosen = min(args.variants, key=lambda v: sel[v]["ratio_mean"])
+        out["selection"]["chosen_variant"] = chosen
+        out["selection"]["rule"] = "lowest mean grain WAPE ratio to seasonal naive over the earlier origins"
+        save()
+    if args.select_only:
+        return
+    # 2. The holdout, scored once: baselines, the hand-written LightGBM and the chosen variant.
+    hold_metrics, hold_cost = [], {}
+    for name in [*args.holdout_models, chosen]:
+        m, cost = run_family(df, name, [holdout_cutoff], config)
+        hold_metrics.append(m)
+        hold_cost[name] = cost
+    hm = pd.concat(hold_metrics, ignore_index=True)
+    tab = table(hm)
+    stats = [k for k in tab if k in ("seasonal_naive", "traditional", "ets", "mstl")]
+    best_stat = min(stats, key=lambda k: tab[k]["wape_grain"])
+    out["holdout"] = {
+        "table": tab,
+        "cost": hold_cost,
+        "champion": chosen,
+        "ratio_champion_to_seasonal_naive": tab[chosen]["ratio_mean"],
+        "best_statistical": best_stat,
+        "champion_beats_best_statistical": tab[chosen]["wape_grain"] < tab[best_stat]["wape_grain"],
+        "metrics": hm.assign(cutoff=hm["cutoff"].astype(str)).to_dict(orient="records"),
+    }
+    if chosen in sel:
+        out["selection_mean_ratio_of_champion"] = sel[chosen]["ratio_mean"]
+    save()
+    print(json.dumps({"chosen": chosen, "selection": {k: v["ratio_mean"] for k, v in sel.items()} if sel else None,
+                      "holdout": {k: (v["wape_grain"], v["ratio_mean"]) for k, v in tab.items()}}, indent=2))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
 - mstl: statsforecast MSTL with a 52-week season (AutoETS trend) where two years of history exist.
 - croston_sba, tsb, adida, imapa: statsforecast's intermittent-demand family, per node.
 - lgbm: one global LightGBM over all nodes and horizons (direct strategy, scale-free target).
+- mlf: one global LightGBM over all nodes built with Nixtla's mlforecast (ml.mlf).
+- lgbm_mlf: the mean of lgbm's and mlf's base forecasts (ml.mlf.MeanEnsemble).
 """
 
 from __future__ import annotations
@@ -289,6 +291,22 @@ class LGBMGlobal:
 MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "moving_average": MovingAverage, "ets": ETS,
                   "mstl": MSTLSeasonal, "lgbm": LGBMGlobal,
                   **{fam: (lambda fam=fam: Intermittent(fam)) for fam in Intermittent.MODELS}}
+
+
+def _mlf() -> BaseModel:
+    from ml.mlf import MLForecastGlobal  # mlforecast loads only when the family is used
+
+    return MLForecastGlobal()
+
+
+def _lgbm_mlf() -> BaseModel:
+    from ml.mlf import MeanEnsemble
+
+    return MeanEnsemble()
+
+
+MODEL_REGISTRY["mlf"] = _mlf
+MODEL_REGISTRY["lgbm_mlf"] = _lgbm_mlf
 
 
 def make_model(family: str) -> BaseModel:

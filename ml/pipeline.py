@@ -27,6 +27,7 @@ from ml.schema import (
     ContractError,
 )
 from ml.tracking import (
+    AUTO_CANDIDATES,
     EXPERIMENT,
     PROMOTION_METRIC,
     PromotionDecision,
@@ -81,20 +82,24 @@ def train_challenger(
     family: str = "lgbm",
     n_cutoffs: int = 2,
     until: dt.date | str | None = None,
+    candidates: list[str] | tuple[str, ...] = AUTO_CANDIDATES,
 ) -> TrainResult:
     """Backtest on ``n_cutoffs`` rolling origins, fit on all history, log and register the model in MLflow,
-    and append one row to raw.forecast_runs (run_id, model_name, model_version, trained_at, wape, ...)."""
+    and append one row to raw.forecast_runs (run_id, model_name, model_version, trained_at, wape, ...).
+
+    ``family="auto"``: every family in ``candidates`` is backtested on the same cutoffs and the winner by the
+    promotion rule (grain MASE and planning-level WAPE together) is registered as ``lodestar-forecast-auto``."""
     config = config or ForecastConfig()
     hist = load_history(warehouse, until)
     cutoffs = default_cutoffs(hist, n=n_cutoffs, horizon=config.horizon)
-    result = train_and_log(hist, config, tracking_uri=tracking_uri, family=family, cutoffs=cutoffs)
+    result = train_and_log(hist, config, tracking_uri=tracking_uri, family=family, cutoffs=cutoffs, candidates=candidates)
     row = pd.DataFrame(
         [
             {
                 "run_id": result.run_id,
                 "model_name": result.model_name,
                 "model_version": result.model_version,
-                "model_family": family,
+                "model_family": result.forecaster.family,
                 "trained_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
                 "history_last_week": pd.Timestamp(hist[TIME_COL].max()).date(),
                 "n_series": int(hist[list(KEY_COLS)].drop_duplicates().shape[0]),

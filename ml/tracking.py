@@ -34,6 +34,51 @@ GRAIN_MASE_METRIC = "mase_grain_mean"
 PLANNING_WAPE_METRIC = "wape_planning"
 PLANNING_LEVELS = ("sku", "account_manager", "region")
 PROMOTION_TOLERANCE = 0.02  # neither figure may get worse by more than 2% to buy an improvement in the other
+# family="auto": the candidates are backtested on the same cutoffs, the winner by the promotion rule is fitted and
+# registered under one model name (model_name(AUTO)), so a challenger of any family can take the champion alias.
+AUTO = "auto"
+AUTO_CANDIDATES = ("lgbm", "mlf")
+
+
+def beats(new: tuple[float, float], old: tuple[float, float]) -> tuple[bool, str]:
+    """The promotion rule on (grain MASE, planning-level WAPE): the product of the two ratios new / old is below 1
+    and neither ratio is above 1 + PROMOTION_TOLERANCE. Returns the verdict and the figures as a sentence."""
+    r_mase, r_plan = new[0] / old[0], new[1] / old[1]
+    wins = r_mase * r_plan < 1 and max(r_mase, r_plan) <= 1 + PROMOTION_TOLERANCE
+    return wins, (f"grain MASE {new[0]:.4f} vs {old[0]:.4f} (x{r_mase:.3f}), planning WAPE "
+                  f"{new[1]:.4f} vs {old[1]:.4f} (x{r_plan:.3f})")
+
+
+def family_scores(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per model family of a backtest: grain MASE and planning-level WAPE (means over cutoffs), grain WAPE."""
+    means = metrics.groupby(["model", "level"])[["wape", "mase"]].mean()
+    rows = []
+    for fam in dict.fromkeys(metrics["model"]):
+        m = means.loc[fam]
+        planning = [lv for lv in PLANNING_LEVELS if lv in m.index]
+        rows.append({"model": fam, GRAIN_MASE_METRIC: float(m.loc["grain", "mase"]),
+                     PLANNING_WAPE_METRIC: float(m.loc[planning, "wape"].mean()) if planning else float(m.loc["grain", "wape"]),
+                     PROMOTION_METRIC: float(m.loc["grain", "wape"])})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def select_family(metrics: pd.DataFrame) -> tuple[str, list[str]]:
+    """The family of a multi-family backtest that wins by the promotion rule: the candidates in order, each
+    replacing the incumbent when it :func:`beats` it. Returns the winner and one reason line per challenge."""
+    scores = family_scores(metrics)
+    fams = list(scores.index)
+    best, why = fams[0], []
+    for fam in fams[1:]:
+        new = (scores.loc[fam, GRAIN_MASE_METRIC], scores.loc[fam, PLANNING_WAPE_METRIC])
+        old = (scores.loc[best, GRAIN_MASE_METRIC], scores.loc[best, PLANNING_WAPE_METRIC])
+        if not (np.isfinite(new).all() and np.isfinite(old).all() and min(old) > 0):
+            why.append(f"{fam} vs {best}: figures missing, {best} kept")
+            continue
+        wins, reason = beats(new, old)
+        why.append(f"{fam} vs {best}: {reason}: {fam if wins else best}")
+        if wins:
+            best = fam
+    return best, why
 
 
 def model_name(family: str) -> str:
@@ -265,6 +310,7 @@ def train_and_log(
     cutoffs: list | None = None,
     experiment: str = EXPERIMENT,
     register: bool = True,
+    candidates: list[str] | tuple[str, ...] = AUTO_CANDIDATES,
 ) -> TrainResult:
     """Backtest ``family`` on rolling cutoffs, fit it on the full history and log everything to MLflow.
 
@@ -272,28 +318,48 @@ def train_and_log(
     cutoffs; ``wape_bottom`` is the grain WAPE used for promotion), the backtest plot, per-level metric and coverage
     plots, feature importance (CSV and plot),
     the dataset digest, the code version, and a pyfunc model registered as ``model_name(family)``.
+
+    ``family="auto"`` backtests every family in ``candidates`` on the same cutoffs, fits the one that wins by the
+    promotion rule (:func:`select_family`) and registers it as ``model_name("auto")``, tagged with its family.
     """
     config = config or ForecastConfig()
     uri = tracking_uri_or_default(tracking_uri)
     hist = validate_history(history_df).drop(columns=[SERIES_ID])
     cutoffs = cutoffs or default_cutoffs(hist, n=2, horizon=config.horizon)
-    bt = backtest(hist, [family], cutoffs, config.horizon, config)
-    forecaster = Forecaster(family, config).fit(hist)
+    selection: list[str] = []
+    scores = None
+    if family == AUTO:
+        bt_all = backtest(hist, list(candidates), cutoffs, config.horizon, config)
+        scores = family_scores(bt_all.metrics)
+        fitted, selection = select_family(bt_all.metrics)
+        keep = bt_all.metrics["model"] == fitted
+        bt = BacktestResult(bt_all.metrics[keep].reset_index(drop=True),
+                            bt_all.forecasts[bt_all.forecasts["model"] == fitted].reset_index(drop=True),
+                            bt_all.fit_seconds, bt_all.predict_seconds,
+                            {fitted: bt_all.reconcilers[fitted]}, bt_all.fit_cpu_seconds)
+    else:
+        fitted = family
+        bt = backtest(hist, [family], cutoffs, config.horizon, config)
+    forecaster = Forecaster(fitted, config).fit(hist)
     experiment_id = _ensure_experiment_beside_store(uri, experiment)
     name = model_name(family)
     digest = dataset_digest(hist)
     # The fluent calls below log to ``uri``; MLflow's globals (and MLFLOW_TRACKING_URI) are back as they were after.
     with (fluent_store(uri),
-          mlflow.start_run(experiment_id=experiment_id, run_name=f"{family}-{hist[TIME_COL].max().date()}") as run,
+          mlflow.start_run(experiment_id=experiment_id, run_name=f"{fitted}-{hist[TIME_COL].max().date()}") as run,
           tempfile.TemporaryDirectory() as tmp):
         tmpd = Path(tmp)
-        mlflow.log_params({**_flat_params(config), "family": family, "cutoffs": ",".join(str(pd.Timestamp(c).date()) for c in cutoffs)})
+        mlflow.log_params({**_flat_params(config), "family": fitted, "cutoffs": ",".join(str(pd.Timestamp(c).date()) for c in cutoffs)})
+        if scores is not None:
+            mlflow.log_params({"candidates": ",".join(candidates), "selection": " | ".join(selection)[:6000]})
+            scores.reset_index().to_csv(tmpd / "family_selection.csv", index=False)
+            mlflow.log_artifact(str(tmpd / "family_selection.csv"), artifact_path="backtest")
         mlflow.set_tags(
             {
                 "code_version": code_version(),
                 "dataset_digest": digest,
                 "reconciliation": forecaster.reconciler,
-                "model_family": family,
+                "model_family": fitted,
             }
         )
         ds = mlflow.data.from_pandas(hist, name="forecast_history", targets=TARGET_COL, digest=digest[:36])
@@ -334,6 +400,8 @@ def train_and_log(
         out_example = forecaster.predict(None, example[example[TARGET_COL].isna()], horizon=1)
         signature = infer_signature(example, out_example.head(5))
         reqs = [f"{p}=={pkg_version(p)}" for p in ("mlflow", "pandas", "numpy", "lightgbm", "statsforecast", "scipy", "pydantic", "chinese-calendar")]
+        if fitted == "mlf":
+            reqs += [f"{p}=={pkg_version(p)}" for p in ("mlforecast", "coreforecast", "utilsforecast", "scikit-learn")]
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=ForecasterPyfunc(),
@@ -352,6 +420,7 @@ def train_and_log(
             for key in (PROMOTION_METRIC, GRAIN_MASE_METRIC, PLANNING_WAPE_METRIC):
                 client.set_model_version_tag(name, version, key, str(summary[key]))
             client.set_model_version_tag(name, version, "reconciliation", forecaster.reconciler)
+            client.set_model_version_tag(name, version, "model_family", fitted)
             forecaster.model_version = f"{name}/{version}"
         return TrainResult(run.info.run_id, name, version, summary, forecaster, bt)
 
@@ -407,10 +476,7 @@ def promote_if_better(client: MlflowClient, name: str, version: str | int, metri
     pair_new = [_try_metric(client, name, version, k) for k in (GRAIN_MASE_METRIC, PLANNING_WAPE_METRIC)]
     pair_old = [_try_metric(client, name, cur, k) for k in (GRAIN_MASE_METRIC, PLANNING_WAPE_METRIC)]
     if None not in pair_new and None not in pair_old and min(pair_old) > 0:
-        r_mase, r_plan = pair_new[0] / pair_old[0], pair_new[1] / pair_old[1]
-        wins = r_mase * r_plan < 1 and max(r_mase, r_plan) <= 1 + PROMOTION_TOLERANCE
-        why = (f"grain MASE {pair_new[0]:.4f} vs {pair_old[0]:.4f} (x{r_mase:.3f}), planning WAPE "
-               f"{pair_new[1]:.4f} vs {pair_old[1]:.4f} (x{r_plan:.3f})")
+        wins, why = beats(tuple(pair_new), tuple(pair_old))
     else:
         wins = new < old
         why = f"{metric} {new:.4f} vs champion {old:.4f}"

@@ -1,11 +1,13 @@
 {#- Small portable helpers on top of dbt's cross-database macros (DuckDB, PostgreSQL and Spark SQL). Where dbt has
     no macro (an 8-byte float, an ordered string aggregate), a small adapter.dispatch macro here has one
-    implementation per engine. -#}
+    implementation per engine. The dispatchers render their implementation's text rather than `return` it (the
+    same SQL): the SQL linter's jinja templater loads this file as one template, where a `return` in a macro
+    that another macro of the same file calls would end the caller too. -#}
 
 {#- An 8-byte float on every engine. dbt.type_float() renders `float`, which is 4 bytes on DuckDB (and would
     change the marts' values); Spark SQL has no `double precision`. -#}
 {% macro type_double() -%}
-    {{ return(adapter.dispatch('type_double', 'lodestar')()) }}
+    {{ adapter.dispatch('type_double', 'lodestar')() }}
 {%- endmacro %}
 
 {% macro default__type_double() -%}double precision{%- endmacro %}
@@ -15,7 +17,7 @@
 {#- Values of a group joined into one string in a fixed order (so the text is the same on every engine).
     dbt.listagg() ignores its order on Spark; `distinct` needs order_by to be the measure itself. -#}
 {% macro ordered_listagg(measure, delimiter_text, order_by, distinct=false) -%}
-    {{ return(adapter.dispatch('ordered_listagg', 'lodestar')(measure, delimiter_text, order_by, distinct)) }}
+    {{ adapter.dispatch('ordered_listagg', 'lodestar')(measure, delimiter_text, order_by, distinct) }}
 {%- endmacro %}
 
 {% macro default__ordered_listagg(measure, delimiter_text, order_by, distinct) -%}
@@ -100,7 +102,7 @@
 
 {#- Whole weeks from one date to another, truncated toward zero (DuckDB's date_diff('week', ...)). -#}
 {% macro whole_weeks_between(start, stop) -%}
-    {{ return(adapter.dispatch('whole_weeks_between', 'lodestar')(start, stop)) }}
+    {{ adapter.dispatch('whole_weeks_between', 'lodestar')(start, stop) }}
 {%- endmacro %}
 
 {% macro default__whole_weeks_between(start, stop) -%}

@@ -13,13 +13,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro raw_exists(table_name, source_name='raw') -%}
-    {%- if not execute -%}{{ return(false) }}{%- endif -%}
-    {%- set rel = source(source_name, table_name) -%}
-    {%- set found = adapter.get_relation(database=rel.database, schema=rel.schema, identifier=rel.identifier) -%}
-    {{ return(found is not none) }}
-{%- endmacro %}
-
 {#- The raw table if it exists, otherwise an empty relation with the declared columns (plus the landing
     columns), so downstream models compile and build before a feed lands and say "no data yet". -#}
 {% macro source_or_empty(table_name, source_name='raw') -%}

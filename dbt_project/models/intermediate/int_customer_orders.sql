@@ -1,13 +1,18 @@
 -- Per ERP customer: ordering over the 365 days before the as-of date (non-cancelled lines).
-with o as (
-    select o.*, k.product_line_id, k.factory_id
-    from {{ ref('stg_erp__orders') }} o
-    join {{ ref('stg_erp__skus') }} k on k.sku_id = o.sku_id
-    cross join {{ ref('int_as_of') }} a
-    where o.order_status is distinct from 'cancelled'  -- an export without a status has no cancellations
-      and o.order_date < a.as_of_date
-      and o.order_date >= {{ add_days(-365, 'a.as_of_date') }}
+with recent_lines as (
+    select
+        o.*,
+        k.product_line_id,
+        k.factory_id
+    from {{ ref('stg_erp__orders') }} as o
+    inner join {{ ref('stg_erp__skus') }} as k on o.sku_id = k.sku_id
+    cross join {{ ref('int_as_of') }} as a
+    where
+        o.order_status is distinct from 'cancelled'  -- an export without a status has no cancellations
+        and o.order_date < a.as_of_date
+        and o.order_date >= {{ add_days(-365, 'a.as_of_date') }}
 )
+
 select
     customer_id,
     sum(order_amount) as purchase_amount_365d,
@@ -19,5 +24,5 @@ select
     count(distinct factory_id) as factories_365d,
     count(distinct promotion_id) + count(distinct channel) as contract_terms_365d,
     max(order_date) as last_order_date
-from o
+from recent_lines
 group by customer_id

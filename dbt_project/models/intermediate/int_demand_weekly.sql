@@ -6,27 +6,40 @@
 -- customer's region, spelled `unassigned:<region>` (region kept for the hierarchy), and the channel the
 -- customer's, else `unspecified`. Labelled as such, never a person or a channel the data does not name.
 with erp as (
-    select coalesce(o.account_manager_id, 'unassigned:' || coalesce(c.region, 'unknown')) as account_manager_id,
-           case when o.account_manager_id is null then c.region end as territory_region,
-           o.sku_id, coalesce(o.channel, c.channel, 'unspecified') as channel,
-           {{ week_of('o.order_date') }} as week_start, o.quantity, o.unit_price
-    from {{ ref('stg_erp__orders') }} o
-    left join {{ ref('stg_erp__customers') }} c on c.customer_id = o.customer_id
+    select
+        coalesce(o.account_manager_id, 'unassigned:' || coalesce(c.region, 'unknown')) as account_manager_id,
+        case when o.account_manager_id is null then c.region end as territory_region,
+        o.sku_id,
+        coalesce(o.channel, c.channel, 'unspecified') as channel,
+        {{ week_of('o.order_date') }} as week_start,
+        o.quantity,
+        o.unit_price
+    from {{ ref('stg_erp__orders') }} as o
+    left join {{ ref('stg_erp__customers') }} as c on o.customer_id = c.customer_id
     where o.order_status is distinct from 'cancelled'
 ),
+
 shop as (
-    select account_manager_id, cast(null as {{ dbt.type_string() }}) as territory_region, sku_id,
-           'ecommerce_platform' as channel, {{ week_of('order_time') }} as week_start,
-           quantity, unit_price
+    select
+        account_manager_id,
+        cast(null as {{ dbt.type_string() }}) as territory_region,
+        sku_id,
+        'ecommerce_platform' as channel,
+        {{ week_of('order_time') }} as week_start,
+        quantity,
+        unit_price
     from {{ ref('stg_ecommerce__orders') }}
-    where coalesce(order_status, '') not in ('cancelled', 'refunded')
-      and shop_name like '%{{ var("own_ecommerce_shop_marker") }}%'
+    where
+        coalesce(order_status, '') not in ('cancelled', 'refunded')
+        and shop_name like '%{{ var("own_ecommerce_shop_marker") }}%'
 ),
+
 lines as (
     select * from erp
     union all
     select * from shop
 )
+
 select
     account_manager_id,
     sku_id,

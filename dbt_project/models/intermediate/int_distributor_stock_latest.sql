@@ -1,7 +1,13 @@
 -- Stock per distributor x SKU on the newest distributor inventory snapshot (on hand and in transit summed over
 -- the snapshot's rows), with the SKU's lead time: the replenishment suggestions' starting position.
 with inventory as (
-    select snapshot_date, distributor_id, sku_id, on_hand, in_transit from {{ ref('stg_distributor__inventory') }}
+    select
+        snapshot_date,
+        distributor_id,
+        sku_id,
+        on_hand,
+        in_transit
+    from {{ ref('stg_distributor__inventory') }}
 ),
 
 newest_snapshot as (
@@ -16,6 +22,6 @@ select
     sum(coalesce(inventory.in_transit, 0)) as in_transit,
     coalesce(max(skus.lead_time_days), {{ var('default_lead_time_days') }}) as lead_time_days
 from inventory
-join newest_snapshot using (snapshot_date)
-left join {{ ref('int_skus') }} skus using (sku_id)
+inner join newest_snapshot using (snapshot_date)
+left join {{ ref('int_skus') }} as skus using (sku_id)
 group by inventory.snapshot_date, inventory.distributor_id, inventory.sku_id

@@ -1,33 +1,75 @@
 -- Weekly forecast deviation |forecast - actual| / actual per region and per CSG (its lead account manager),
 -- the forecast of the latest origin per week; empty until ml/ lands raw.forecast_predictions.
 with fc as (
-    select p.*, row_number() over (partition by account_manager_id, sku_id, channel, week_start order by origin_week desc, created_at desc) as rn
-    from {{ ref('stg_forecast__predictions') }} p
+    select
+        p.*,
+        row_number()
+            over (
+                partition by p.account_manager_id, p.sku_id, p.channel, p.week_start
+                order by p.origin_week desc, p.created_at desc
+            )
+            as rn
+    from {{ ref('stg_forecast__predictions') }} as p
 ),
+
 fc_am as (
-    select account_manager_id, week_start, sum(y_hat) as forecast_units
-    from fc where rn = 1 group by account_manager_id, week_start
+    select
+        account_manager_id,
+        week_start,
+        sum(y_hat) as forecast_units
+    from fc
+    where rn = 1
+    group by account_manager_id, week_start
 ),
+
 actual_am as (
     -- Same demand definition the forecast is trained on (int_demand_weekly: ERP + own platform stores).
-    select account_manager_id, week_start, sum(y) as actual_units
+    select
+        account_manager_id,
+        week_start,
+        sum(y) as actual_units
     from {{ ref('int_demand_weekly') }}
     group by account_manager_id, week_start
 ),
+
 am_week as (
-    select f.account_manager_id, am.region, f.week_start, f.forecast_units, coalesce(a.actual_units, 0) as actual_units
-    from fc_am f
-    join actual_am a on a.account_manager_id = f.account_manager_id and a.week_start = f.week_start
-    left join {{ ref('stg_crm__account_managers') }} am on am.account_manager_id = f.account_manager_id
+    select
+        f.account_manager_id,
+        am.region,
+        f.week_start,
+        f.forecast_units,
+        coalesce(a.actual_units, 0) as actual_units
+    from fc_am as f
+    inner join actual_am as a on f.account_manager_id = a.account_manager_id and f.week_start = a.week_start
+    left join {{ ref('stg_crm__account_managers') }} as am on f.account_manager_id = am.account_manager_id
 ),
+
 scoped as (
-    select 'region' as scope_type, region as scope_id, week_start, sum(forecast_units) as forecast_units, sum(actual_units) as actual_units
-    from am_week group by region, week_start
+    select
+        'region' as scope_type,
+        region as scope_id,
+        week_start,
+        sum(forecast_units) as forecast_units,
+        sum(actual_units) as actual_units
+    from am_week
+    group by region, week_start
     union all
-    select 'csg', g.csg_id, w.week_start, sum(w.forecast_units), sum(w.actual_units)
-    from {{ ref('stg_crm__csg_groups') }} g join am_week w on w.account_manager_id = g.lead_account_manager_id
+    select
+        'csg' as scope_type,
+        g.csg_id,
+        w.week_start,
+        sum(w.forecast_units) as forecast_units,
+        sum(w.actual_units) as actual_units
+    from {{ ref('stg_crm__csg_groups') }} as g
+    inner join am_week as w on g.lead_account_manager_id = w.account_manager_id
     group by g.csg_id, w.week_start
 )
-select scope_type, scope_id, week_start, forecast_units, actual_units,
-       {{ safe_div('abs(forecast_units - actual_units)', 'actual_units') }} as deviation
+
+select
+    scope_type,
+    scope_id,
+    week_start,
+    forecast_units,
+    actual_units,
+    {{ safe_div('abs(forecast_units - actual_units)', 'actual_units') }} as deviation
 from scoped

@@ -3,19 +3,35 @@
 -- the scenario engine and the drop alerts start from. Never key on run_id alone: one champion forecasts many
 -- origins under one run id.
 with predictions as (
-    select run_id, origin_week, account_manager_id, sku_id, channel, region, week_start, y_hat, hi80, run_rate, drivers,
-           top_drivers, created_at
+    select
+        run_id,
+        origin_week,
+        account_manager_id,
+        sku_id,
+        channel,
+        region,
+        week_start,
+        y_hat,
+        hi80,
+        run_rate,
+        drivers,
+        top_drivers,
+        created_at
     from {{ ref('stg_forecast__predictions') }}
 ),
 
 latest_run_per_origin as (
-    select origin_week, run_id
+    select
+        origin_week,
+        run_id
     from (
-        select origin_week, run_id,
-               row_number() over (partition by origin_week order by max(created_at) desc, run_id desc) as run_rank
+        select
+            origin_week,
+            run_id,
+            row_number() over (partition by origin_week order by max(created_at) desc, run_id desc) as run_rank
         from predictions
         group by origin_week, run_id
-    ) ranked_runs
+    ) as ranked_runs
     where run_rank = 1
 ),
 
@@ -37,6 +53,6 @@ select
     p.drivers,
     p.top_drivers,
     p.origin_week = newest_origin.origin_week as is_latest_origin
-from predictions p
-join latest_run_per_origin using (origin_week, run_id)
+from predictions as p
+inner join latest_run_per_origin using (origin_week, run_id)
 cross join newest_origin

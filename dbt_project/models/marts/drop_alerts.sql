@@ -15,5 +15,5 @@ select
     a.substitutes,
     a.solution_pack,
     a.contributions
-from {{ ref('stg_ml__alerts') }} a
-left join {{ ref('stg_erp__customers') }} c on c.customer_id = a.customer_id
+from {{ ref('stg_ml__alerts') }} as a
+left join {{ ref('stg_erp__customers') }} as c on a.customer_id = c.customer_id

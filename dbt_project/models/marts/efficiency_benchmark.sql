@@ -2,111 +2,169 @@
 -- the industry average and the top 10% (efficiency_baselines). A figure the data cannot give yet is null with the
 -- reason in `basis`; how each is derived is in efficiency_benchmark.yml. The two dimensions the seed states in words
 -- (a cadence, a practice) are numbers on a scale in the seed and get their words back from efficiency_label.
-with a as (select as_of_date from {{ ref('int_as_of') }}),
+with as_of as (select as_of_date from {{ ref('int_as_of') }}),
+
 manual_records as (
     -- Records the field integrates by hand, per customer: sell-through report lines keyed into CRM (POS already
     -- has them) and the CRM-vs-POS cells the reconciliation flags for a hand check, last 365 days.
-    select s.customer_id, count(*) as records
-    from {{ ref('stg_crm__sell_through_reports') }} r
-    join {{ ref('stg_pos__stores') }} s on s.store_id = r.store_id
-    cross join a
-    where r.week_start < a.as_of_date and r.week_start >= {{ add_days(-365, 'a.as_of_date') }}
+    select
+        s.customer_id,
+        count(*) as records
+    from {{ ref('stg_crm__sell_through_reports') }} as r
+    inner join {{ ref('stg_pos__stores') }} as s on r.store_id = s.store_id
+    cross join as_of
+    where r.week_start < as_of.as_of_date and r.week_start >= {{ add_days(-365, 'as_of.as_of_date') }}
     group by s.customer_id
     union all
-    select c.customer_id, count(*)
-    from {{ ref('crm_pos_reconciliation') }} c cross join a
-    where c.is_flagged and c.week_start < a.as_of_date and c.week_start >= {{ add_days(-365, 'a.as_of_date') }}
+    select
+        c.customer_id,
+        count(*) as records
+    from {{ ref('crm_pos_reconciliation') }} as c cross join as_of
+    where c.is_flagged and c.week_start < as_of.as_of_date and c.week_start >= {{ add_days(-365, 'as_of.as_of_date') }}
     group by c.customer_id
 ),
+
 integration as (
-    select {{ safe_div('sum(records) * ' ~ param('manual_record_minutes') ~ ' / 60.0',
+    select
+        {{ safe_div('sum(records) * ' ~ param('manual_record_minutes') ~ ' / 60.0',
                        'count(distinct customer_id) * 12') }} as v,
-           count(distinct customer_id) as customers
-    from manual_records where customer_id is not null
+        count(distinct customer_id) as customers
+    from manual_records
+    where customer_id is not null
 ),
+
 response as (
     select percentile_cont(0.5) within group (order by {{ hours_between('t.opened_at', 't.closed_at') }}) as v
-    from {{ ref('stg_crm__tickets') }} t cross join a
-    where t.closed_at is not null and cast(t.opened_at as date) >= {{ add_days(-365, 'a.as_of_date') }}
+    from {{ ref('stg_crm__tickets') }} as t cross join as_of
+    where t.closed_at is not null and cast(t.opened_at as date) >= {{ add_days(-365, 'as_of.as_of_date') }}
 ),
+
 proposal as (
     -- Hours from a custom request to the first won opportunity of the same account and product line after it
     -- (both are dates in CRM: whole days x 24).
     select percentile_cont(0.5) within group (order by days * 24.0) as v
     from (
-        select r.request_id, min({{ dbt.datediff('r.request_date', 'o.closed_date', 'day') }}) as days
-        from {{ ref('stg_crm__custom_requests') }} r
-        join {{ ref('stg_crm__opportunities') }} o
-          on o.account_id = r.account_id and o.product_line_id = r.product_line_id
-         and o.stage = '赢单' and o.closed_date >= r.request_date
+        select
+            r.request_id,
+            min({{ dbt.datediff('r.request_date', 'o.closed_date', 'day') }}) as days
+        from {{ ref('stg_crm__custom_requests') }} as r
+        inner join {{ ref('stg_crm__opportunities') }} as o
+            on
+                r.account_id = o.account_id and r.product_line_id = o.product_line_id
+                and o.stage = '赢单' and r.request_date <= o.closed_date
         group by r.request_id
-    ) x
+    ) as x
 ),
+
 training_days as (
-    select distinct cast(trained_at as date) as d from {{ ref('stg_forecast__runs') }} where trained_at is not null
+    select distinct cast(trained_at as date) as d from {{ ref('stg_forecast__runs') }}
+    where trained_at is not null
 ),
+
 training_gaps as (
     select {{ dbt.datediff('lag(d) over (order by d)', 'd', 'day') }} as gap_days from training_days
 ),
+
 iteration as (
-    select (select count(*) from training_days) as days_trained,
-           percentile_cont(0.5) within group (order by gap_days) as v
-    from training_gaps where gap_days is not null
+    select
+        (select count(*) from training_days) as days_trained,
+        percentile_cont(0.5) within group (order by gap_days) as v
+    from training_gaps
+    where gap_days is not null
 ),
+
 last_quarter as (
-    select cast({{ dbt.dateadd('month', -3, dbt.date_trunc('quarter', 'as_of_date')) }} as date) as quarter_start from a
+    select cast({{ dbt.dateadd('month', -3, dbt.date_trunc('quarter', 'as_of_date')) }} as date) as quarter_start
+    from as_of
 ),
+
 last_quarter_label as (
-    select cast(extract(year from quarter_start) as integer) as y, cast(extract(quarter from quarter_start) as integer) as q
+    select
+        cast(extract(year from quarter_start) as integer) as y,
+        cast(extract(quarter from quarter_start) as integer) as q
     from last_quarter
 ),
+
 value_tracking as (
-    select count(*) as key_customers,
-           sum(case when exists (
-                   select 1 from {{ ref('stg_reports__value_reports') }} v cross join last_quarter_label l
-                   where v.customer_id = k.customer_id
-                     and v.quarter = cast(l.y as {{ dbt.type_string() }}) || 'Q' || cast(l.q as {{ dbt.type_string() }})
-               ) then 1 else 0 end) as reported
-    from {{ ref('int_key_customers') }} k
+    select
+        count(*) as key_customers,
+        sum(case when exists (
+            select 1 from {{ ref('stg_reports__value_reports') }} as v cross join last_quarter_label as l
+            where
+                v.customer_id = k.customer_id
+                and v.quarter = cast(l.y as {{ dbt.type_string() }}) || 'Q' || cast(l.q as {{ dbt.type_string() }})
+        ) then 1 else 0 end) as reported
+    from {{ ref('int_key_customers') }} as k
 ),
+
 figures as (
-    select 'customer_data_integration' as dimension,
-           case when (select customers from integration) = 0 then null else (select v from integration) end as company_value,
-           case when (select customers from integration) = 0 then 'no CRM sell-through reports in the last 365 days'
-                else 'hand-keyed CRM sell-through report lines plus flagged CRM-vs-POS cells per customer per month, last 365 days, x business_parameters.manual_record_minutes'
-           end as basis
+    select
+        'customer_data_integration' as dimension,
+        case when (select customers from integration) = 0 then null else (select v from integration) end
+            as company_value,
+        case
+            when (select customers from integration) = 0 then 'no CRM sell-through reports in the last 365 days'
+            else
+                'hand-keyed CRM sell-through report lines plus flagged CRM-vs-POS cells per customer per month, '
+                || 'last 365 days, x business_parameters.manual_record_minutes'
+        end as basis
     union all
-    select 'cross_functional_response', (select v from response),
-           'median CRM ticket open-to-close hours, tickets opened in the last 365 days'
+    select
+        'cross_functional_response' as dimension,
+        (select v from response) as company_value,
+        'median CRM ticket open-to-close hours, tickets opened in the last 365 days' as basis
     union all
-    select 'custom_proposal_cycle', (select v from proposal),
-           'median hours (days x 24) from a custom-solution request to the first won opportunity of the same account and product line'
+    select
+        'custom_proposal_cycle' as dimension,
+        (select v from proposal) as company_value,
+        'median hours (days x 24) from a custom-solution request to the first won opportunity of the same account '
+        || 'and product line' as basis
     union all
-    select 'forecast_model_iteration',
-           case when (select days_trained from iteration) < 2 then null else (select v from iteration) end,
-           case when (select days_trained from iteration) = 0 then 'no forecast training runs yet (raw.forecast_runs empty or absent)'
-                when (select days_trained from iteration) = 1 then 'one forecast training day in raw.forecast_runs so far: a cadence needs two'
-                else 'median days between forecast training days in raw.forecast_runs' end
+    select
+        'forecast_model_iteration' as dimension,
+        case
+            when (select days_trained from iteration) < 2 then null else (select v from iteration)
+        end as company_value,
+        case
+            when
+                (select days_trained from iteration) = 0
+                then 'no forecast training runs yet (raw.forecast_runs empty or absent)'
+            when
+                (select days_trained from iteration) = 1
+                then 'one forecast training day in raw.forecast_runs so far: a cadence needs two'
+            else 'median days between forecast training days in raw.forecast_runs'
+        end as basis
     union all
-    select 'value_tracking',
-           case when (select key_customers from value_tracking) = 0 then null
-                else {{ safe_div('(select reported from value_tracking)', '(select key_customers from value_tracking)') }} end,
-           case when (select key_customers from value_tracking) = 0 then 'no key customers (int_key_customers is empty)'
-                else 'share of key customers (int_key_customers) with a value report for the last complete quarter in raw.value_reports' end
+    select
+        'value_tracking' as dimension,
+        case
+            when (select key_customers from value_tracking) = 0 then null
+            else {{ safe_div('(select reported from value_tracking)', '(select key_customers from value_tracking)') }}
+        end as company_value,
+        case
+            when (select key_customers from value_tracking) = 0 then 'no key customers (int_key_customers is empty)'
+            else
+                'share of key customers (int_key_customers) with a value report for the last complete quarter in '
+                || 'raw.value_reports'
+        end as basis
 )
+
 select
     b.dimension,
     b.unit,
     b.lower_is_better,
     {{ rnd('f.company_value', 2) }} as company_value,
-    case when b.dimension in ('forecast_model_iteration', 'value_tracking')
-         then coalesce({{ efficiency_label('b.dimension', 'f.company_value') }}, 'not measurable yet') end as company_label,
+    case
+        when b.dimension in ('forecast_model_iteration', 'value_tracking')
+            then coalesce({{ efficiency_label('b.dimension', 'f.company_value') }}, 'not measurable yet')
+    end as company_label,
     b.industry_average,
     b.top_10_percent,
     {{ efficiency_label('b.dimension', 'b.industry_average') }} as industry_average_label,
     {{ efficiency_label('b.dimension', 'b.top_10_percent') }} as top_10_percent_label,
     -- Position between the industry average (0) and the top 10% (1); above 1 beats the top 10%.
-    {{ rnd(safe_div('f.company_value - b.industry_average', 'b.top_10_percent - b.industry_average'), 3) }} as gap_closed,
+    {{ rnd(safe_div('f.company_value - b.industry_average', 'b.top_10_percent - b.industry_average'), 3) }}
+        as gap_closed,
     f.basis
-from {{ ref('efficiency_baselines') }} b
-left join figures f on f.dimension = b.dimension
+from {{ ref('efficiency_baselines') }} as b
+left join figures as f on b.dimension = f.dimension

@@ -1,55 +1,138 @@
 -- Forecast vs actual per hierarchy level and week (latest forecast of each grain week, weeks before the
 -- as-of date only), with WAPE, bias and the cost of the error: error_cost_per_deviation_point (seed
 -- business_parameters, 万元 per month per percentage point) x WAPE in points.
-with a as (select as_of_date from {{ ref('int_as_of') }}),
+with as_of as (select as_of_date from {{ ref('int_as_of') }}),
+
 fc as (
-    select p.*, row_number() over (partition by account_manager_id, sku_id, channel, week_start order by origin_week desc, created_at desc) as rn
-    from {{ ref('stg_forecast__predictions') }} p
+    select
+        p.*,
+        row_number()
+            over (
+                partition by p.account_manager_id, p.sku_id, p.channel, p.week_start
+                order by p.origin_week desc, p.created_at desc
+            )
+            as rn
+    from {{ ref('stg_forecast__predictions') }} as p
 ),
+
 fc_weeks as (
-    select distinct f.week_start from fc f cross join a where f.rn = 1 and f.week_start < a.as_of_date
+    select distinct f.week_start from fc as f cross join as_of
+    where f.rn = 1 and f.week_start < as_of.as_of_date
 ),
+
+latest_forecast as (
+    select fc.* from fc
+    where fc.rn = 1 and fc.week_start in (select fc_weeks.week_start from fc_weeks)
+),
+
+demand as (
+    select dw.* from {{ ref('int_demand_weekly') }} as dw
+    where dw.week_start in (select fc_weeks.week_start from fc_weeks)
+),
+
 grain as (
-    select coalesce(f.account_manager_id, d.account_manager_id) as account_manager_id,
-           coalesce(f.sku_id, d.sku_id) as sku_id,
-           coalesce(f.channel, d.channel) as channel,
-           coalesce(f.week_start, d.week_start) as week_start,
-           coalesce(f.y_hat, 0) as forecast_units,
-           coalesce(d.y, 0) as actual_units
-    from (select * from fc where rn = 1 and week_start in (select week_start from fc_weeks)) f
-    full outer join (select * from {{ ref('int_demand_weekly') }} where week_start in (select week_start from fc_weeks)) d
-      on d.account_manager_id = f.account_manager_id and d.sku_id = f.sku_id
-     and d.channel = f.channel and d.week_start = f.week_start
+    select
+        coalesce(f.account_manager_id, d.account_manager_id) as account_manager_id,
+        coalesce(f.sku_id, d.sku_id) as sku_id,
+        coalesce(f.channel, d.channel) as channel,
+        coalesce(f.week_start, d.week_start) as week_start,
+        coalesce(f.y_hat, 0) as forecast_units,
+        coalesce(d.y, 0) as actual_units
+    from latest_forecast as f
+    full outer join demand as d
+        on
+            f.account_manager_id = d.account_manager_id and f.sku_id = d.sku_id
+            and f.channel = d.channel and f.week_start = d.week_start
 ),
-g as (
-    select grain.*,
-           coalesce(am.region, 'unassigned') as region,
-           coalesce(am.cluster_id, 'unassigned') as cluster_id,
-           coalesce(s.product_line_id, 'unassigned') as product_line
+
+grain_with_hierarchy as (
+    select
+        grain.*,
+        coalesce(am.region, 'unassigned') as region,
+        coalesce(am.cluster_id, 'unassigned') as cluster_id,
+        coalesce(s.product_line_id, 'unassigned') as product_line
     from grain
-    left join {{ ref('stg_crm__account_managers') }} am on am.account_manager_id = grain.account_manager_id
-    left join {{ ref('stg_erp__skus') }} s on s.sku_id = grain.sku_id
+    left join {{ ref('stg_crm__account_managers') }} as am on grain.account_manager_id = am.account_manager_id
+    left join {{ ref('stg_erp__skus') }} as s on grain.sku_id = s.sku_id
 ),
+
 nodes as (
-    select 'total' as level, 'total' as node_id, week_start, sum(forecast_units) as f, sum(actual_units) as y from g group by week_start
+    select
+        'total' as level,
+        'total' as node_id,
+        week_start,
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
+    group by week_start
     union all
-    select 'region', region, week_start, sum(forecast_units), sum(actual_units) from g group by region, week_start
+    select
+        'region' as level,
+        region,
+        week_start,
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
+    group by region, week_start
     union all
-    select 'cluster', region || '/' || cluster_id, week_start, sum(forecast_units), sum(actual_units) from g group by region, cluster_id, week_start
+    select
+        'cluster' as level,
+        region || '/' || cluster_id as node_id,
+        week_start,
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
+    group by region, cluster_id, week_start
     union all
-    select 'account_manager', account_manager_id, week_start, sum(forecast_units), sum(actual_units) from g group by account_manager_id, week_start
+    select
+        'account_manager' as level,
+        account_manager_id,
+        week_start,
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
+    group by account_manager_id, week_start
     union all
-    select 'product_line', product_line, week_start, sum(forecast_units), sum(actual_units) from g group by product_line, week_start
+    select
+        'product_line' as level,
+        product_line,
+        week_start,
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
+    group by product_line, week_start
     union all
-    select 'sku', sku_id, week_start, sum(forecast_units), sum(actual_units) from g group by sku_id, week_start
+    select
+        'sku' as level,
+        sku_id,
+        week_start,
+        sum(forecast_units) as f,
+        sum(actual_units) as y
+    from grain_with_hierarchy
+    group by sku_id, week_start
     union all
-    select 'grain', account_manager_id || '|' || sku_id || '|' || channel, week_start, forecast_units, actual_units from g
+    select
+        'grain' as level,
+        account_manager_id || '|' || sku_id || '|' || channel as node_id,
+        week_start,
+        forecast_units,
+        actual_units
+    from grain_with_hierarchy
 ),
+
 by_level as (
-    select level, week_start, count(*) as n_nodes, sum(f) as forecast_units, sum(y) as actual_units,
-           sum(abs(f - y)) as abs_error, sum(f - y) as error
-    from nodes group by level, week_start
+    select
+        level,
+        week_start,
+        count(*) as n_nodes,
+        sum(f) as forecast_units,
+        sum(y) as actual_units,
+        sum(abs(f - y)) as abs_error,
+        sum(f - y) as error
+    from nodes
+    group by level, week_start
 )
+
 select
     level,
     week_start,
@@ -59,5 +142,6 @@ select
     {{ rnd('abs_error', 2) }} as abs_error,
     {{ rnd(safe_div('abs_error', 'abs(actual_units)'), 4) }} as wape,
     {{ rnd(safe_div('error', 'abs(actual_units)'), 4) }} as bias,
-    {{ rnd(safe_div('abs_error', 'abs(actual_units)') ~ ' * 100 * ' ~ param('error_cost_per_deviation_point'), 2) }} as error_cost_wan_per_month
+    {{ rnd(safe_div('abs_error', 'abs(actual_units)') ~ ' * 100 * ' ~ param('error_cost_per_deviation_point'), 2) }}
+        as error_cost_wan_per_month
 from by_level

@@ -5,12 +5,17 @@
 with s as (
     select * from {{ ref('stg_forecast__sandbox') }}
 ),
+
 paired as (
-    select s.*,
-           max(case when arm = 'model' then wape end) over (partition by month, customer_id) as model_wape,
-           max(case when arm = 'traditional' then wape end) over (partition by month, customer_id) as traditional_wape
+    select
+        s.*,
+        max(case when s.arm = 'model' then s.wape end) over (partition by s.month, s.customer_id) as model_wape,
+        max(case when s.arm = 'traditional' then s.wape end)
+            over (partition by s.month, s.customer_id)
+            as traditional_wape
     from s
 )
+
 select
     p.month,
     p.customer_id,
@@ -35,5 +40,5 @@ select
     p.calibration_error_before,
     p.calibration_error_after,
     p.n_obs
-from paired p
-left join {{ ref('stg_erp__customers') }} c on c.customer_id = p.customer_id
+from paired as p
+left join {{ ref('stg_erp__customers') }} as c on p.customer_id = c.customer_id

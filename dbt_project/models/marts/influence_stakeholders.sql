@@ -3,6 +3,7 @@
 with nodes as (
     select * from {{ ref('stg_intel__influence_nodes') }}
 )
+
 select
     n.account_id,
     acc.customer_id,
@@ -14,8 +15,8 @@ select
     {{ rnd('n.weighted_ties', 2) }} as weighted_ties,
     {{ rnd('n.pagerank', 4) }} as pagerank,
     {{ rnd('n.betweenness', 4) }} as betweenness,
-    row_number() over (partition by n.account_id order by n.pagerank desc, n.betweenness desc, n.contact_id)
+    row_number() over (partition by n.account_id order by n.pagerank desc, n.betweenness desc, n.contact_id asc)
         as influence_rank
-from nodes n
-left join {{ ref('stg_crm__contacts') }} c on c.contact_id = n.contact_id
-left join {{ ref('int_customer_accounts') }} acc on acc.account_id = n.account_id
+from nodes as n
+left join {{ ref('stg_crm__contacts') }} as c on n.contact_id = c.contact_id
+left join {{ ref('int_customer_accounts') }} as acc on n.account_id = acc.account_id

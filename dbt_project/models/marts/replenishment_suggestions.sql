@@ -25,7 +25,7 @@ select
     {{ rnd('r.suggested_qty * s.list_price', 2) }} as suggested_value,
     r.is_flagged,
     r.scenario_name
-from {{ ref('stg_ml__replenishment') }} r
-left join {{ ref('stg_crm__account_managers') }} am on am.account_manager_id = r.account_manager_id
-left join {{ ref('stg_erp__customers') }} c on c.customer_id = r.holder_id
-left join {{ ref('stg_erp__skus') }} s on s.sku_id = r.sku_id
+from {{ ref('stg_ml__replenishment') }} as r
+left join {{ ref('stg_crm__account_managers') }} as am on r.account_manager_id = am.account_manager_id
+left join {{ ref('stg_erp__customers') }} as c on r.holder_id = c.customer_id
+left join {{ ref('stg_erp__skus') }} as s on r.sku_id = s.sku_id

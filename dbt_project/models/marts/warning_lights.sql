@@ -1,7 +1,7 @@
 -- Warning lights per region and per CSG. Red: forecast deviation above the threshold for the last N weeks
 -- running (status no_forecast_yet until ml/ writes forecasts); yellow: CSG task overdue rate above the
 -- threshold; green: custom-solution requests up at least the threshold month on month. Thresholds: seed.
-with t as (
+with thresholds as (
     select
         max(case when light = 'forecast_deviation' then threshold end) as red_threshold,
         max(case when light = 'forecast_deviation' then consecutive_periods end) as red_periods,
@@ -9,52 +9,74 @@ with t as (
         max(case when light = 'custom_request_growth' then threshold end) as green_threshold
     from {{ ref('warning_thresholds') }}
 ),
-a as (select as_of_date, cast({{ dbt.date_trunc('month', 'as_of_date') }} as date) as this_month from {{ ref('int_as_of') }}),
-dev as (
-    select d.*, row_number() over (partition by scope_type, scope_id order by week_start desc) as recency
-    from {{ ref('int_forecast_deviation_weekly') }} d cross join a
-    where d.week_start < a.as_of_date
+
+as_of as (
+    select
+        as_of_date,
+        cast({{ dbt.date_trunc('month', 'as_of_date') }} as date) as this_month
+    from {{ ref('int_as_of') }}
 ),
+
+dev as (
+    select
+        d.*,
+        row_number() over (partition by d.scope_type, d.scope_id order by d.week_start desc) as recency
+    from {{ ref('int_forecast_deviation_weekly') }} as d cross join as_of
+    where d.week_start < as_of.as_of_date
+),
+
 red as (
-    select dev.scope_type, dev.scope_id,
-           count(*) as weeks_with_forecast,
-           max(case when recency = 1 then deviation end) as deviation_last_week,
-           max(case when recency = 2 then deviation end) as deviation_week_before,
-           sum(case when deviation > t.red_threshold then 1 else 0 end) as weeks_over_threshold
-    from dev cross join t
-    where recency <= t.red_periods
+    select
+        dev.scope_type,
+        dev.scope_id,
+        count(*) as weeks_with_forecast,
+        max(case when dev.recency = 1 then dev.deviation end) as deviation_last_week,
+        max(case when dev.recency = 2 then dev.deviation end) as deviation_week_before,
+        sum(case when dev.deviation > thresholds.red_threshold then 1 else 0 end) as weeks_over_threshold
+    from dev cross join thresholds
+    where dev.recency <= thresholds.red_periods
     group by dev.scope_type, dev.scope_id
 ),
+
 req as (
-    select m.scope_type, m.scope_id,
-           sum(case when m.month_start = {{ dbt.dateadd('month', -1, 'a.this_month') }} then m.requests else 0 end) as requests_last_month,
-           sum(case when m.month_start = {{ dbt.dateadd('month', -2, 'a.this_month') }} then m.requests else 0 end) as requests_month_before
-    from {{ ref('int_custom_requests_monthly') }} m cross join a
+    select
+        m.scope_type,
+        m.scope_id,
+        sum(case when m.month_start = {{ dbt.dateadd('month', -1, 'as_of.this_month') }} then m.requests else 0 end)
+            as requests_last_month,
+        sum(case when m.month_start = {{ dbt.dateadd('month', -2, 'as_of.this_month') }} then m.requests else 0 end)
+            as requests_month_before
+    from {{ ref('int_custom_requests_monthly') }} as m cross join as_of
     group by m.scope_type, m.scope_id
 ),
+
 lights as (
     select
         s.scope_type,
         s.scope_id,
         s.region,
-        case when coalesce(red.weeks_with_forecast, 0) = 0 then 'no_forecast_yet'
-             when red.weeks_with_forecast < t.red_periods then 'insufficient_weeks'
-             when red.weeks_over_threshold >= t.red_periods then 'on'
-             else 'off' end as red_status,
+        case
+            when coalesce(red.weeks_with_forecast, 0) = 0 then 'no_forecast_yet'
+            when red.weeks_with_forecast < thresholds.red_periods then 'insufficient_weeks'
+            when red.weeks_over_threshold >= thresholds.red_periods then 'on'
+            else 'off'
+        end as red_status,
         red.deviation_last_week,
         red.deviation_week_before,
         {{ safe_div('o.tasks_overdue', 'o.tasks_due') }} as csg_overdue_rate,
         coalesce(req.requests_last_month, 0) as requests_last_month,
         coalesce(req.requests_month_before, 0) as requests_month_before,
-        {{ safe_div('coalesce(req.requests_last_month, 0) - req.requests_month_before', 'req.requests_month_before') }} as request_growth,
-        t.yellow_threshold,
-        t.green_threshold
-    from {{ ref('int_warning_scopes') }} s
-    cross join t
-    left join red on red.scope_type = s.scope_type and red.scope_id = s.scope_id
-    left join {{ ref('int_csg_overdue') }} o on o.scope_type = s.scope_type and o.scope_id = s.scope_id
-    left join req on req.scope_type = s.scope_type and req.scope_id = s.scope_id
+        {{ safe_div('coalesce(req.requests_last_month, 0) - req.requests_month_before', 'req.requests_month_before') }}
+            as request_growth,
+        thresholds.yellow_threshold,
+        thresholds.green_threshold
+    from {{ ref('int_warning_scopes') }} as s
+    cross join thresholds
+    left join red on s.scope_type = red.scope_type and s.scope_id = red.scope_id
+    left join {{ ref('int_csg_overdue') }} as o on s.scope_type = o.scope_type and s.scope_id = o.scope_id
+    left join req on s.scope_type = req.scope_type and s.scope_id = req.scope_id
 )
+
 select
     scope_type,
     scope_id,
@@ -69,8 +91,10 @@ select
     requests_month_before,
     {{ rnd('request_growth', 4) }} as request_growth,
     coalesce(request_growth >= green_threshold, false) as green_light,
-    case when red_status = 'on' then 'red'
-         when csg_overdue_rate > yellow_threshold then 'yellow'
-         when request_growth >= green_threshold then 'green'
-         else 'none' end as headline_colour
+    case
+        when red_status = 'on' then 'red'
+        when csg_overdue_rate > yellow_threshold then 'yellow'
+        when request_growth >= green_threshold then 'green'
+        else 'none'
+    end as headline_colour
 from lights

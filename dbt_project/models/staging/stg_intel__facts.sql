@@ -2,7 +2,7 @@
 select
     cast(doc_id as {{ dbt.type_string() }}) as doc_id,
     cast(page as {{ dbt.type_bigint() }}) as page,
-    cast("start" as {{ dbt.type_bigint() }}) as span_start,
+    cast(start as {{ dbt.type_bigint() }}) as span_start,
     cast("end" as {{ dbt.type_bigint() }}) as span_end,
     cast(sentence as {{ dbt.type_string() }}) as sentence,
     cast(fact_type as {{ dbt.type_string() }}) as fact_type,
@@ -13,4 +13,4 @@ select
     cast(confidence as {{ type_double() }}) as confidence,
     cast(linked_customer_id as {{ dbt.type_string() }}) as linked_customer_id,
     cast(link_score as {{ type_double() }}) as link_score
-from {{ source_or_empty('intel_facts') }} f
+from {{ source_or_empty('intel_facts') }}  -- noqa: AL05 (a subquery until it lands)

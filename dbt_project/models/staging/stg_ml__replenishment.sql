@@ -10,7 +10,8 @@ select
     cast(on_hand as {{ type_double() }}) + cast(in_transit as {{ type_double() }}) as stock_position,
     cast(weekly_demand as {{ type_double() }}) as weekly_demand,
     cast(weekly_sd as {{ type_double() }}) as weekly_sd,
-    case when cast(cover_weeks as {{ type_double() }}) < 1e300 then cast(cover_weeks as {{ type_double() }}) end as cover_weeks,
+    case when cast(cover_weeks as {{ type_double() }}) < 1e300 then cast(cover_weeks as {{ type_double() }}) end
+        as cover_weeks,
     cast(lead_time_weeks as {{ type_double() }}) as lead_time_weeks,
     cast(safety_stock as {{ type_double() }}) as safety_stock,
     cast(demand_over_lead_time as {{ type_double() }}) as demand_over_lead_time,
@@ -18,4 +19,4 @@ select
     cast(flag as {{ dbt.type_boolean() }}) as is_flagged,
     cast(scenario_name as {{ dbt.type_string() }}) as scenario_name,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
-from {{ source_or_empty('replenishment') }} s
+from {{ source_or_empty('replenishment') }}  -- noqa: AL05 (a subquery until it lands)
