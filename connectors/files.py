@@ -761,7 +761,7 @@ def land_file_source(
     if rejects is not None and len(rejects):
         loads.append(rejects_load(contract.rejects_table, rejects_arrow(rejects, batch_id, loaded_at)))
     if loads or file_rows:
-        land_batch(f"lodestar_files_{contract.source}", warehouse, loads, file_rows)
+        land_batch(f"lodestar_files_{contract.source}", warehouse, loads, file_rows, batch_id=batch_id)
     with warehouse.reader() as snap:
         for fr in result.feeds.values():
             table = fr.table.split(".", 1)[1]

@@ -356,7 +356,7 @@ def land_http_feed(
                 if since is None or pd.to_datetime(since, utc=True, format="ISO8601") < parsed.max():
                     cursor = Cursor(contract.name, newest, batch_id)
         # The cursor is stored with the records it covers (one transaction with the direct loader).
-        land_batch(f"lodestar_http_{contract.name}", warehouse, loads, cursor=cursor)
+        land_batch(f"lodestar_http_{contract.name}", warehouse, loads, cursor=cursor, batch_id=batch_id)
         if cursor is not None:
             fr.cursor = cursor.value
     with warehouse.reader() as snap:

@@ -269,10 +269,12 @@ def land_batch(
     tables: list[TableLoad],
     file_rows: list[dict] | None = None,
     cursor: Cursor | None = None,
+    batch_id: str | None = None,
 ) -> None:
     """Merge ``tables`` into ``raw`` and record ``file_rows`` / ``cursor`` with the loader of
-    :func:`loader_name`. The direct loader does all of it in one DuckDB transaction; dlt loads the
-    data first and the bookkeeping is written after it reports success."""
+    :func:`loader_name`. The direct loader does all of it in one DuckDB transaction, recorded as the open
+    batch ``batch_id`` while it runs (:meth:`Warehouse.batch`); dlt loads the data first and the bookkeeping
+    is written after it reports success."""
     if loader_name() == "dlt":
         resources = [
             make_resource(t.data, t.table, t.primary_key, t.hints) for t in tables if t.data.num_rows
@@ -283,22 +285,15 @@ def land_batch(
         if cursor is not None:
             write_cursor(warehouse, cursor.name, cursor.value, cursor.batch_id)
         return
-    with warehouse.connect() as con:
-        con.execute("begin transaction")
-        try:
-            con.execute(f"create schema if not exists {RAW}")
-            for t in tables:
-                if t.data.num_rows:
-                    _merge(con, t)
-            if file_rows:
-                _write_file_log(con, file_rows)
-            if cursor is not None:
-                _write_cursor(con, cursor.name, cursor.value, cursor.batch_id)
-            con.execute("commit")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # keep the original error if the rollback fails too
-                con.execute("rollback")
-            raise
+    with warehouse.batch(batch_id or new_batch_id(pipeline_name), f"landing {pipeline_name}") as con:
+        con.execute(f"create schema if not exists {RAW}")
+        for t in tables:
+            if t.data.num_rows:
+                _merge(con, t)
+        if file_rows:
+            _write_file_log(con, file_rows)
+        if cursor is not None:
+            _write_cursor(con, cursor.name, cursor.value, cursor.batch_id)
 
 
 def _merge(con: duckdb.DuckDBPyConnection, t: TableLoad) -> None:

@@ -21,7 +21,7 @@ PID_STARTED_TAG = "lodestar/pid_started"
 HOST_TAG = "lodestar/host"
 
 
-def _process_started(pid: int) -> str | None:
+def process_started(pid: int) -> str | None:
     """The kernel's start time of process ``pid`` (clock ticks since boot, /proc/<pid>/stat field 22), or
     None when no such process runs. With the pid it names one process: a recycled pid has another start time."""
     try:
@@ -37,19 +37,24 @@ def _process_started(pid: int) -> str | None:
 def owner_tags() -> dict[str, str]:
     """Run tags naming the process that executes the run (this one)."""
     pid = os.getpid()
-    return {PID_TAG: str(pid), PID_STARTED_TAG: _process_started(pid) or "", HOST_TAG: socket.gethostname()}
+    return {PID_TAG: str(pid), PID_STARTED_TAG: process_started(pid) or "", HOST_TAG: socket.gethostname()}
+
+
+def process_alive(pid: int | str | None, recorded_start: str) -> bool:
+    """Whether process ``pid`` that started at ``recorded_start`` (:func:`process_started`; "" = unknown) still
+    runs; a pid that is not a number is not ours to judge (alive)."""
+    try:
+        pid = int(pid)
+    except (TypeError, ValueError):
+        return True
+    started = process_started(pid)
+    if started is None:
+        return False
+    return not (started and recorded_start) or started == recorded_start
 
 
 def _alive(tags: dict[str, str]) -> bool:
-    try:
-        pid = int(tags[PID_TAG])
-    except (KeyError, ValueError):
-        return True  # not ours to judge
-    started = _process_started(pid)
-    if started is None:
-        return False
-    recorded = tags.get(PID_STARTED_TAG, "")
-    return not (started and recorded) or started == recorded
+    return process_alive(tags.get(PID_TAG), tags.get(PID_STARTED_TAG, ""))
 
 
 def end_dead_runs(instance) -> list[str]:

@@ -78,6 +78,10 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
         for dead in end_dead_runs(instance):
             if console is not None:
                 console.print(f"[yellow]run {dead} was killed before it ended: marked failed, its pool slot freed[/]")
+        for batch in Warehouse(get_settings().warehouse_path).clear_dead_batches():
+            if console is not None:
+                console.print(f"[yellow]batch {batch.get('batch_id')} ({batch.get('what')}) was open when its process "
+                              f"{batch.get('pid')} died: DuckDB discarded its uncommitted writes[/]")
         follow = (followed(instance, run_id, console, log_file) if console is not None and log_file is not None
                   else contextlib.nullcontext())
         with follow:

@@ -147,7 +147,8 @@ def followed(instance: Any, run_id: str, console: Console, log_file: Path) -> It
             status.update(f"{n}/{total} steps, {p.rows_landed:,} rows landed, {p.rows_rejected:,} rejected; "
                           f"running: {running}")
 
-    with log_file.open("a", encoding="utf-8") as fh, status:
+    # Line-buffered: `tail -f` (or a test waiting for a dbt model to start) sees each line as it is written.
+    with log_file.open("a", encoding="utf-8", buffering=1) as fh, status:
         watcher = RunWatcher(instance, run_id, report)
         with watcher, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
             yield watcher

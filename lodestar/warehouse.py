@@ -7,6 +7,8 @@ the orchestration layer serialises them through one concurrency pool.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -91,6 +93,59 @@ class Warehouse:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
+    @property
+    def open_batches_dir(self) -> Path:
+        """Where :meth:`batch` records the batches open right now (``<warehouse file>.batches``)."""
+        return self.path.parent / f"{self.path.name}.batches"
+
+    @contextlib.contextmanager
+    def batch(self, batch_id: str, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction for a batch that spans several tables: all of it commits or none of it.
+
+        While it is open, ``<warehouse file>.batches/<batch_id>.json`` names it (``what`` it writes, the pid and
+        start time of the process): from just after BEGIN until COMMIT or ROLLBACK returned. A file left behind
+        names a batch whose process died with it open; DuckDB drops what had not committed when the file is next
+        opened, and the next run reports and clears the record (:meth:`clear_dead_batches`). Anyone may watch the
+        folder to see what the warehouse is writing (the killed-run tests do).
+        """
+        from lodestar.deadruns import process_started
+
+        with self.connect() as con:
+            con.execute("begin transaction")
+            record = self.open_batches_dir / f"{batch_id}.json"
+            record.parent.mkdir(parents=True, exist_ok=True)
+            pending = record.with_suffix(".tmp")
+            pending.write_text(json.dumps({"batch_id": batch_id, "what": what, "pid": os.getpid(),
+                                           "pid_started": process_started(os.getpid()) or "",
+                                           "opened_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}), encoding="utf-8")
+            pending.replace(record)  # a watcher never reads half a record
+            try:
+                yield con
+                con.execute("commit")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):  # keep the original error if the rollback fails too
+                    con.execute("rollback")
+                raise
+            finally:
+                record.unlink(missing_ok=True)
+
+    def clear_dead_batches(self) -> list[dict]:
+        """Remove the records of open batches whose process is gone (killed inside :meth:`batch`) and return them;
+        a live process's batch is left alone."""
+        from lodestar.deadruns import process_alive
+
+        dead = []
+        for record in sorted(self.open_batches_dir.glob("*.json")):
+            try:
+                info = json.loads(record.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # just removed by its process, or not ours
+            if process_alive(info.get("pid"), info.get("pid_started", "")):
+                continue
+            record.unlink(missing_ok=True)
+            dead.append(info)
+        return dead
+
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         with self.reader() as r:
             return r.query(sql, params)
@@ -122,19 +177,30 @@ class Warehouse:
 
     def replace_rows(self, schema: str, table: str, df: pd.DataFrame, where: str, params: list) -> int:
         """Delete the rows matching ``where`` then insert ``df``, atomically (partition overwrite)."""
-        target = f"{quote_ident(schema)}.{quote_ident(table)}"
         with self.connect() as con:
             con.execute(f"create schema if not exists {quote_ident(schema)}")
-            con.register("_incoming", df)
             con.execute("begin transaction")
             try:
-                con.execute(f"create table if not exists {target} as select * from _incoming limit 0")
-                con.execute(f"delete from {target} where {where}", params)
-                con.execute(f"insert into {target} by name select * from _incoming")
+                replace_rows_in(con, schema, table, df, where, params)
                 con.execute("commit")
             except Exception:
                 con.execute("rollback")
                 raise
-            finally:
-                con.unregister("_incoming")
         return len(df)
+
+
+def replace_rows_in(con: duckdb.DuckDBPyConnection, schema: str, table: str, df: pd.DataFrame, where: str,
+                    params: list) -> int:
+    """Delete the rows matching ``where`` then insert ``df``, in the caller's transaction (e.g. a
+    :meth:`Warehouse.batch` that overwrites one partition of several tables together)."""
+    target = f"{quote_ident(schema)}.{quote_ident(table)}"
+    con.execute(f"create schema if not exists {quote_ident(schema)}")
+    con.register("_incoming", df)
+    try:
+        con.execute(f"create table if not exists {target} as select * from _incoming limit 0")
+        con.execute(f"delete from {target} where {where}", params)
+        con.execute(f"insert into {target} by name select * from _incoming")
+    finally:
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses this too; keep the real error
+            con.unregister("_incoming")
+    return len(df)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from lodestar.warehouse import Warehouse
+from lodestar.warehouse import Warehouse, replace_rows_in
 from ml.backtest import default_cutoffs
 from ml.config import ForecastConfig
 from ml.schema import (
@@ -188,8 +188,11 @@ def forecast_from_champion(
     summed = grain.groupby("week_start")["y_hat"].sum().sort_index().to_numpy()
     gap = float(np.max(np.abs(total - summed))) if len(total) == len(summed) else float("inf")
     _add_missing_columns(warehouse, PREDICTIONS_TABLE, grain)
-    warehouse.replace_rows(*PREDICTIONS_TABLE, grain, "origin_week = ?", [origin.date()])
-    warehouse.replace_rows(*LEVELS_TABLE, levels, "origin_week = ?", [origin.date()])
+    # Both tables in one transaction: a run killed in between leaves this origin's old forecast, never the new
+    # grain beside the old levels.
+    with warehouse.batch(f"forecast-{origin.date()}-{run_id}", "raw.forecast_predictions, raw.forecast_levels") as con:
+        replace_rows_in(con, *PREDICTIONS_TABLE, grain, "origin_week = ?", [origin.date()])
+        replace_rows_in(con, *LEVELS_TABLE, levels, "origin_week = ?", [origin.date()])
     return ForecastWrite(
         origin_week=origin.date(),
         model_version=forecaster.model_version,

@@ -108,6 +108,14 @@ def mlflow_client(uri: str) -> MlflowClient:
     return build(uri)
 
 
+def fluent_store(uri: str):  # noqa: ANN201 - a context manager (lodestar.tracking.fluent_store)
+    """MLflow's fluent API on ``uri`` for one block, its process-wide URIs and variables restored afterwards;
+    imported when called, like :func:`mlflow_client`."""
+    from lodestar.tracking import fluent_store as scoped
+
+    return scoped(uri)
+
+
 def get_client(tracking_uri: str | None = None) -> MlflowClient:
     uri = tracking_uri_or_default(tracking_uri)
     return mlflow_client(uri)
@@ -278,17 +286,20 @@ def _input_example(forecaster: Forecaster, n_series: int = 2) -> pd.DataFrame:
     return pd.concat([sub[sub[TIME_COL] == last], fut], ignore_index=True)
 
 
-def _ensure_experiment_beside_store(uri: str, experiment: str) -> None:
-    """Create ``experiment`` (if it does not exist) with its artifacts beside a SQLite store, in
+def _ensure_experiment_beside_store(uri: str, experiment: str) -> str:
+    """The id of ``experiment``, created if it does not exist, with its artifacts beside a SQLite store, in
     ``<store dir>/mlartifacts``: MLflow's default artifact root is ``./mlruns`` of whatever directory the process
     runs in, which scatters artifacts over checkouts and test working directories."""
-    if not uri.startswith("sqlite:///"):
-        return
     client = mlflow_client(uri)
-    if client.get_experiment_by_name(experiment) is None:
-        loc = Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts"
-        loc.mkdir(parents=True, exist_ok=True)
-        client.create_experiment(experiment, artifact_location=loc.as_uri())
+    exp = client.get_experiment_by_name(experiment)
+    if exp is not None:
+        return exp.experiment_id
+    loc = None
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts"
+        path.mkdir(parents=True, exist_ok=True)
+        loc = path.as_uri()
+    return client.create_experiment(experiment, artifact_location=loc)
 
 
 def train_and_log(
@@ -313,8 +324,6 @@ def train_and_log(
     """
     config = config or ForecastConfig()
     uri = tracking_uri_or_default(tracking_uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     hist = validate_history(history_df).drop(columns=[SERIES_ID])
     cutoffs = cutoffs or default_cutoffs(hist, n=2, horizon=config.horizon)
     selection: list[str] = []
@@ -332,11 +341,13 @@ def train_and_log(
         fitted = family
         bt = backtest(hist, [family], cutoffs, config.horizon, config)
     forecaster = Forecaster(fitted, config).fit(hist)
-    _ensure_experiment_beside_store(uri, experiment)
-    mlflow.set_experiment(experiment)
+    experiment_id = _ensure_experiment_beside_store(uri, experiment)
     name = model_name(family)
     digest = dataset_digest(hist)
-    with mlflow.start_run(run_name=f"{fitted}-{hist[TIME_COL].max().date()}") as run, tempfile.TemporaryDirectory() as tmp:
+    # The fluent calls below log to ``uri``; MLflow's globals (and MLFLOW_TRACKING_URI) are back as they were after.
+    with (fluent_store(uri),
+          mlflow.start_run(experiment_id=experiment_id, run_name=f"{fitted}-{hist[TIME_COL].max().date()}") as run,
+          tempfile.TemporaryDirectory() as tmp):
         tmpd = Path(tmp)
         mlflow.log_params({**_flat_params(config), "family": fitted, "cutoffs": ",".join(str(pd.Timestamp(c).date()) for c in cutoffs)})
         if scores is not None:
@@ -479,10 +490,9 @@ def promote_if_better(client: MlflowClient, name: str, version: str | int, metri
 def load_champion(name: str, tracking_uri: str | None = None) -> mlflow.pyfunc.PyFuncModel:
     """The pyfunc registered under ``models:/<name>@champion``."""
     uri = tracking_uri_or_default(tracking_uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     mv = mlflow_client(uri).get_model_version_by_alias(name, CHAMPION)
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
+    with fluent_store(uri):  # a models:/ URI resolves through the registry URI
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
     # The pickle is written before registration, so the version is stamped here, where it is known.
     model.unwrap_python_model().forecaster.model_version = f"{name}/{mv.version}"
     return model

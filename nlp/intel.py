@@ -337,17 +337,16 @@ def ensure_ner_champion(tracking_uri: str, shipped_dir: Path, work_dir: Path, *,
     pipeline (shipped_dir, with metrics.json); else trains a tiny-budget model so the graph can run, and says so.
     Returns {"source": "existing"|"shipped"|"fallback_tiny_training", "version", "run_id", "test_macro_f1",
     "note"}."""
-    import mlflow
+    from mlflow.exceptions import MlflowException
 
     from nlp.training import CHAMPION, MODEL_NAME, register_pipeline, train_ner
 
-    mlflow.set_tracking_uri(tracking_uri)
     client = mlflow_client(tracking_uri)
 
     def champion() -> Any:
         try:
             return client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
-        except mlflow.exceptions.MlflowException:
+        except MlflowException:
             return None
 
     mv, source, note = champion(), "existing", "champion already registered"

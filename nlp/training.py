@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from mlflow.exceptions import MlflowException
 from spacy.language import Language
 
 from lodestar.settings import get_settings
-from lodestar.tracking import mlflow_client
+from lodestar.tracking import fluent_store, mlflow_client
 from nlp.embeddings import cached_pretrain, read_thucnews_titles
 from nlp.ner import (
     CLUENER_LABELS,
@@ -201,35 +201,23 @@ def ensemble_ner(member_dirs: list[Path], out_dir: Path, *, data_path: Path | No
     return metrics
 
 
-def _mlflow(tracking_uri: str):
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)
-    # models:/ URIs resolve through the registry URI, which ml.tracking also sets process-wide: name it too, so
-    # the NER model is always looked up in the store it was given.
-    mlflow.set_registry_uri(tracking_uri)
-    return mlflow
-
-
-def _ensure_experiment(mlflow: Any, tracking_uri: str) -> str:
-    exp = mlflow.get_experiment_by_name(EXPERIMENT)
+def _ensure_experiment(client: Any, tracking_uri: str) -> str:
+    exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
         return exp.experiment_id
     location = None
     if tracking_uri.startswith("sqlite:///"):
         # keep artifacts beside the sqlite file, not in ./mlruns of whatever the working directory is
         location = (Path(tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-    return mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+    return client.create_experiment(EXPERIMENT, artifact_location=location)
 
 
 def champion_macro_f1(tracking_uri: str) -> float | None:
     """Test macro F1 of the current champion, or None when there is none."""
-    mlflow = _mlflow(tracking_uri)
     client = mlflow_client(tracking_uri)
     try:
         mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
-    except mlflow.exceptions.MlflowException:
+    except MlflowException:
         return None
     return client.get_run(mv.run_id).data.metrics.get("test_macro_f1")
 
@@ -237,10 +225,12 @@ def champion_macro_f1(tracking_uri: str) -> float | None:
 def log_to_mlflow(pipeline_dir: Path, metrics: dict[str, Any], hp: dict[str, Any], tracking_uri: str,
                   ) -> tuple[str, bool]:
     """Log params, metrics and the pipeline; register a new version; move `champion` only if it is better."""
-    mlflow = _mlflow(tracking_uri)
+    import mlflow
+
     client = mlflow_client(tracking_uri)
-    exp_id = _ensure_experiment(mlflow, tracking_uri)
-    with mlflow.start_run(experiment_id=exp_id) as run:
+    exp_id = _ensure_experiment(client, tracking_uri)
+    # The fluent calls log to tracking_uri; MLflow's globals and MLFLOW_TRACKING_URI are back as they were after.
+    with fluent_store(tracking_uri), mlflow.start_run(experiment_id=exp_id) as run:
         mlflow.log_params({**{f"hp_{k}": v for k, v in hp.items()},
                            **{k: metrics[k] for k in ("n_train", "n_dev", "n_test", "seed", "steps", "epochs")}})
         flat = {"test_macro_f1": metrics["macro_f1"], "test_micro_f1": metrics["micro_f1"],
@@ -254,7 +244,7 @@ def log_to_mlflow(pipeline_dir: Path, metrics: dict[str, Any], hp: dict[str, Any
         source = f"{run.info.artifact_uri}/{PIPELINE_ARTIFACT}"
     try:
         client.get_registered_model(MODEL_NAME)
-    except mlflow.exceptions.MlflowException:
+    except MlflowException:
         client.create_registered_model(MODEL_NAME, description="CLUENER char BiLSTM-CRF + rules (nlp.ner)")
     # create_model_version directly: mlflow.register_model insists on a logged-model flavour we do not need
     mv = client.create_model_version(MODEL_NAME, source=source, run_id=run.info.run_id,
@@ -270,9 +260,11 @@ def log_to_mlflow(pipeline_dir: Path, metrics: dict[str, Any], hp: dict[str, Any
 
 def load_champion_ner(tracking_uri: str, dst_dir: Path | None = None) -> Language:
     """The spaCy pipeline registered as models:/lodestar-ner@champion."""
-    mlflow = _mlflow(tracking_uri)
+    import mlflow
+
     dst = Path(dst_dir) if dst_dir else Path(tempfile.mkdtemp(prefix="lodestar-ner-"))
-    path = mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}@{CHAMPION}", dst_path=str(dst))
+    with fluent_store(tracking_uri):  # a models:/ URI resolves through the registry URI
+        path = mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}@{CHAMPION}", dst_path=str(dst))
     return load_pipeline(Path(path))
 
 

@@ -7,7 +7,6 @@ graph and marts, with a quarter of the forecast series to train (training 500 s 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from subprocess_env import subprocess_env
 
 from connectors.files import in_sample
 from lodestar.company import load_company
@@ -58,14 +58,10 @@ def superstore(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """`lodestar run --company <Superstore Co. with a customer sample>`: the whole graph, in a fresh home."""
     home = tmp_path_factory.mktemp("superstore_home")
     company = sampled_company(tmp_path_factory.mktemp("superstore_company"))
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "COLUMNS": "200", "LODESTAR_HOME": str(home),
-           "LODESTAR_DEMO_DIR": str(home / "demo"), "LODESTAR_SHARED_DATA": str(get_settings().shared_data_dir)}
-    for key in ("LODESTAR_COMPANY", "LODESTAR_WAREHOUSE", "LODESTAR_AS_OF", "LODESTAR_FORECAST_FIRST_WEEK",
-                "LODESTAR_FORECAST_LAST_WEEK"):
-        env.pop(key, None)
-    # A store another test left in the environment would hold the demo's champion: this company gets its own.
-    for key in [k for k in env if k.startswith("MLFLOW_") and k != "MLFLOW_DISABLE_TELEMETRY"]:
-        env.pop(key)
+    # No LODESTAR_/MLFLOW_/DBT_ variable of this session (its LODESTAR_AS_OF, a store another test left) reaches
+    # the run: the company's own dates and a store of its own in its home.
+    env = subprocess_env(PYTHONPATH=str(PROJECT_ROOT), COLUMNS="200", LODESTAR_HOME=str(home),
+                         LODESTAR_DEMO_DIR=str(home / "demo"), LODESTAR_SHARED_DATA=str(get_settings().shared_data_dir))
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "lodestar.cli", "run", "--company", str(company)],
                           env=env, capture_output=True, text=True, timeout=1800, cwd=home)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import time
@@ -60,3 +62,30 @@ def test_gives_up_after_the_lock_timeout(tmp_path: Path):
     with pytest.raises(duckdb.IOException, match="lock"):
         Warehouse(path, lock_timeout=1).query("select 1")
     holder.kill()
+
+
+def test_a_batch_is_recorded_while_open_and_commits_whole_or_not_at_all(tmp_path: Path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    with wh.batch("b-1", "two tables") as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.a as select 1 as k")
+        record = json.loads((wh.open_batches_dir / "b-1.json").read_text())
+        assert record["what"] == "two tables" and record["pid"] == os.getpid()
+        con.execute("create table raw.b as select 2 as k")
+    assert list(wh.open_batches_dir.iterdir()) == []
+    with pytest.raises(duckdb.Error), wh.batch("b-2", "a failing write") as con:
+        con.execute("insert into raw.a values (3)")
+        con.execute("insert into raw.b values ('not a number')")
+    assert wh.query("select k from raw.a").k.tolist() == [1]  # the first insert went with the failed one
+    assert list(wh.open_batches_dir.iterdir()) == []
+
+
+def test_the_records_of_dead_processes_batches_are_cleared_and_a_live_ones_kept(tmp_path: Path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.open_batches_dir.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (wh.open_batches_dir / "gone.json").write_text(json.dumps(
+        {"batch_id": "gone", "what": "x", "pid": int(dead.stdout), "pid_started": "1"}))
+    with wh.batch("live", "y"):
+        assert [b["batch_id"] for b in wh.clear_dead_batches()] == ["gone"]
+        assert [p.name for p in wh.open_batches_dir.iterdir()] == ["live.json"]

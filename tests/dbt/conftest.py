@@ -18,27 +18,21 @@ import pytest
 from lodestar_dbt_helpers import ROOT, Built, PgBuilt, dbt_env, land_demo, run_dbt
 from prerequisites import require
 
+from lodestar.company import environ_overrides
+
 PG_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or ([shutil.which("initdb")] if shutil.which("initdb") else [])
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     home = tmp_path_factory.mktemp("lodestar_home")
-    old = {k: os.environ.get(k) for k in ("LODESTAR_HOME", "RUNTIME__DLTHUB_TELEMETRY", "OMP_NUM_THREADS")}
-    os.environ.update(LODESTAR_HOME=str(home), RUNTIME__DLTHUB_TELEMETRY="false", OMP_NUM_THREADS="1")
-    try:
+    with environ_overrides({"LODESTAR_HOME": str(home), "RUNTIME__DLTHUB_TELEMETRY": "false", "OMP_NUM_THREADS": "1"}):
         t0 = time.perf_counter()
         warehouse = land_demo(home)
         t1 = time.perf_counter()
         env = dbt_env(warehouse)
         build = run_dbt(["build"], env, target_path=str(home / "dbt_target"))
         t2 = time.perf_counter()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return Built(home, warehouse, home / "demo" / "truth", env, build,
                  {"generate_and_land": t1 - t0, "dbt_build": t2 - t1})
 

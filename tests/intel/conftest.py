@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from staged_warehouse import NLP_INPUTS, build_ml_inputs
 
+from lodestar.tracking import fluent_store
 from lodestar.warehouse import Warehouse
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -67,13 +68,11 @@ def rules_champion(tmp_path_factory: pytest.TempPathFactory) -> str:
     uri = f"sqlite:///{root / 'mlflow.db'}"
     pipe_dir = root / "rules_pipeline"
     build_pipeline(None).to_disk(pipe_dir)
-    mlflow.set_tracking_uri(uri)
-    exp = mlflow.create_experiment("lodestar-ner", artifact_location=(root / "artifacts").as_uri())
-    with mlflow.start_run(experiment_id=exp) as run:
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp = client.create_experiment("lodestar-ner", artifact_location=(root / "artifacts").as_uri())
+    with fluent_store(uri), mlflow.start_run(experiment_id=exp) as run:
         mlflow.log_metric("test_macro_f1", 0.0)
         mlflow.log_artifacts(str(pipe_dir), artifact_path=PIPELINE_ARTIFACT)
-    # Registry named explicitly: another test in this worker may have set MLflow's global registry URI.
-    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.create_registered_model(MODEL_NAME)
     mv = client.create_model_version(MODEL_NAME, source=f"{run.info.artifact_uri}/{PIPELINE_ARTIFACT}",
                                      run_id=run.info.run_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mlflow
 
+from lodestar.tracking import fluent_store
 from ml.tracking import (
     CHAMPION,
     GRAIN_MASE_METRIC,
@@ -14,9 +15,11 @@ from ml.tracking import (
     promote_if_better,
 )
 
+EXPERIMENT_ID = [""]  # the test's experiment, set by the test
+
 
 def _version(client, name: str, wape: float, mase: float | None, planning: float | None) -> str:
-    with mlflow.start_run() as run:
+    with fluent_store(client.tracking_uri), mlflow.start_run(experiment_id=EXPERIMENT_ID[0]) as run:
         mlflow.log_metric(PROMOTION_METRIC, wape)
     mv = client.create_model_version(name, source=f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
     client.set_model_version_tag(name, mv.version, PROMOTION_METRIC, str(wape))
@@ -28,12 +31,10 @@ def _version(client, name: str, wape: float, mase: float | None, planning: float
 
 def test_promotion_needs_grain_mase_and_planning_wape(tmp_path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     client = get_client(uri)
     name = "lodestar-forecast-test"
     client.create_registered_model(name)
-    mlflow.set_experiment(experiment_id=client.create_experiment("promo", artifact_location=(tmp_path / "a").as_uri()))
+    EXPERIMENT_ID[:] = [client.create_experiment("promo", artifact_location=(tmp_path / "a").as_uri())]
 
     v1 = _version(client, name, wape=0.90, mase=1.00, planning=0.30)
     assert promote_if_better(client, name, v1).promoted

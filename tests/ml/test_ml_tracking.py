@@ -137,3 +137,31 @@ def test_champion_serves_in_a_process_without_the_project(tmp_path, small_histor
     assert got["ml_file"].startswith(str(tmp_path / "artifacts")) and "/code/ml/" in got["ml_file"]
     assert got["has_signature"] and {"account_manager_id", "sku_id", "channel", "week_start", "y"} <= set(got["inputs"])
     assert set(got["levels"]) >= {"grain", "sku", "total"} and got["rows"] > 0
+
+
+def _mlflow_globals() -> tuple:
+    import mlflow
+
+    return (os.environ.get("MLFLOW_TRACKING_URI"), os.environ.get("MLFLOW_REGISTRY_URI"),
+            os.environ.get("MLFLOW_EXPERIMENT_ID"), mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+
+
+@pytest.mark.parametrize("shell_store", [False, True], ids=["unset", "set-by-the-caller"])
+def test_training_and_loading_leave_the_process_wide_store_alone(tmp_path, small_history, monkeypatch, shell_store):
+    """MLflow's set_tracking_uri exports MLFLOW_TRACKING_URI to every later subprocess: training and loading the
+    champion name their store instead, and leave this process's URIs and variables as they found them."""
+    other = f"sqlite:///{tmp_path / 'other' / 'mlflow.db'}"
+    if shell_store:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
+    else:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    before = _mlflow_globals()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = train_and_log(small_history, _cfg(5, 0.3), uri, family="lgbm", cutoffs=["2024-02-12"])
+    assert _mlflow_globals() == before
+    promote_if_better(get_client(uri), result.model_name, result.model_version)
+    load_champion(result.model_name, uri)
+    assert _mlflow_globals() == before
+    assert get_client(uri).get_run(result.run_id).info.run_id == result.run_id  # logged where it was told
+    assert not (tmp_path / "other").exists()  # and nothing went to the store the environment names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import mlflow
 from mlflow import MlflowClient
@@ -55,9 +56,9 @@ def test_champion_moves_only_on_improvement(tiny_ner, tmp_path):
     uri = tiny_ner["uri"]
     start = champion_macro_f1(uri)
     assert start is not None
-    mlflow.set_tracking_uri(uri)
-    # Registry named explicitly: another test in this process may have set MLflow's global registry URI.
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    process_wide = (os.environ.get("MLFLOW_TRACKING_URI"), os.environ.get("MLFLOW_REGISTRY_URI"),
+                    mlflow.get_tracking_uri(), mlflow.get_registry_uri())
     before = client.get_model_version_by_alias(MODEL_NAME, "champion").version
 
     # the same pipeline re-registered with a worse score must not take the alias
@@ -81,6 +82,10 @@ def test_champion_moves_only_on_improvement(tiny_ner, tmp_path):
     assert client.get_model_version_by_alias(MODEL_NAME, "champion").version == int(version2)
     assert version2 != version
     assert abs(champion_macro_f1(uri) - (start + 0.05)) < 1e-9
+    # Registering and loading named their store: MLflow's process-wide URIs and variables are as they were.
+    load_champion_ner(uri, dst_dir=tmp_path / "dl")
+    assert (os.environ.get("MLFLOW_TRACKING_URI"), os.environ.get("MLFLOW_REGISTRY_URI"),
+            mlflow.get_tracking_uri(), mlflow.get_registry_uri()) == process_wide
 
 
 def test_load_champion_runs(tiny_ner, tmp_path):

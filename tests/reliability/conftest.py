@@ -3,15 +3,15 @@ and the `lodestar` command run in a subprocess against such a home."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from subprocess_env import subprocess_env
 
-from lodestar.settings import PROJECT_ROOT
+from lodestar.settings import PROJECT_ROOT, get_settings
 
 TINY_SCALE = "0.02"
 SEED = "20261127"
@@ -39,12 +39,13 @@ LODESTAR_CLI = Path(sys.executable).parent / "lodestar"
 
 
 def lodestar_env(home: Path, env: dict | None = None) -> dict[str, str]:
-    """The environment of a `lodestar` subprocess: its own LODESTAR_HOME and Dagster home."""
+    """The environment of a `lodestar` subprocess: its own LODESTAR_HOME and Dagster home, the shared input
+    data, and no other LODESTAR_/MLFLOW_/DBT_ variable of this process (:func:`subprocess_env`)."""
     dagster_home = home.parent / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / ".dagster" / "dagster.yaml", dagster_home / "dagster.yaml")
-    return {**os.environ, "COLUMNS": "200", "LODESTAR_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
-            **(env or {})}
+    return subprocess_env(COLUMNS="200", LODESTAR_HOME=str(home), DAGSTER_HOME=str(dagster_home),
+                          LODESTAR_SHARED_DATA=str(get_settings().shared_data_dir), **(env or {}))
 
 
 def lodestar(home: Path, *args: str, timeout: float = 1200, env: dict | None = None,
