@@ -90,6 +90,8 @@ def test_forecast_asset_loads_the_champion_by_alias(warehouse, tracking_uri, tmp
             [fdefs.forecast_demand],
             partition_key=key,
             resources={"warehouse": WarehouseResource(path=str(warehouse.path)), "mlflow": mlflow_res},
+            # the versions above are the lgbm family's (the asset's default is the cross-family champion)
+            run_config={"ops": {"forecast_demand": {"config": {"family": "lgbm"}}}},
         )
     assert result.success
     reads.assert_declared_equals_read()

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import make_history
 
+from lodestar.tracking import fluent_store
 from ml.backtest import backtest, default_cutoffs
 from ml.config import ForecastConfig, MLFParams
 from ml.tracking import (
@@ -72,7 +73,8 @@ def test_auto_family_registers_the_winner_and_it_loads_by_alias(seasonal: pd.Dat
     assert mv.tags["model_family"] == "mlf"
     assert promote_if_better(client, name, res.model_version).promoted
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == res.model_version
-    runs = mlflow.search_runs(experiment_names=["lodestar-forecast"])
+    with fluent_store(uri):
+        runs = mlflow.search_runs(experiment_names=["lodestar-forecast"])
     assert "mlf vs seasonal_naive" in runs["params.selection"].iloc[0]
     model = load_champion(name, uri)
     fc = model.predict(model.input_example)

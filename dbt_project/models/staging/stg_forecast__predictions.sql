@@ -14,4 +14,4 @@ select
     {{ raw_column_or_null('forecast_predictions', 'drivers', 'string') }} as drivers,
     {{ raw_column_or_null('forecast_predictions', 'top_drivers', 'string') }} as top_drivers,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
-from {{ source_or_empty('forecast_predictions') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('forecast_predictions') }} as s  -- noqa: AL05

@@ -4,4 +4,4 @@ select
     cast(model_name as {{ dbt.type_string() }}) as model_name,
     cast(trained_at as {{ dbt.type_timestamp() }}) as trained_at,
     cast(wape as {{ type_double() }}) as wape
-from {{ source_or_empty('forecast_runs') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('forecast_runs') }} as s  -- noqa: AL05

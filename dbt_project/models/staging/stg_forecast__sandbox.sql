@@ -17,4 +17,4 @@ select
     cast(calibration_error_after as {{ type_double() }}) as calibration_error_after,
     cast(n_obs as {{ dbt.type_bigint() }}) as n_obs,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
-from {{ source_or_empty('forecast_sandbox') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('forecast_sandbox') }} as s  -- noqa: AL05

@@ -13,4 +13,4 @@ select
     cast(changed_levers as {{ dbt.type_string() }}) as changed_levers,
     cast(levers_json as {{ dbt.type_string() }}) as levers_json,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
-from {{ source_or_empty('forecast_scenarios') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('forecast_scenarios') }} as s  -- noqa: AL05

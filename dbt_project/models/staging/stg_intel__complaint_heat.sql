@@ -7,4 +7,4 @@ select
     cast(negative_complaints as {{ dbt.type_bigint() }}) as negative_complaints,
     cast(competitor_mentions as {{ dbt.type_bigint() }}) as competitor_mentions,
     cast(heat as {{ type_double() }}) as complaint_heat
-from {{ source_or_empty('intel_complaint_heat') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('intel_complaint_heat') }} as s  -- noqa: AL05

@@ -7,4 +7,4 @@ select
     cast(prev_count as {{ dbt.type_bigint() }}) as prev_count,
     cast(wow_change as {{ dbt.type_bigint() }}) as wow_change,
     cast(heat as {{ type_double() }}) as heat
-from {{ source_or_empty('intel_complaint_hotwords') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('intel_complaint_hotwords') }} as s  -- noqa: AL05

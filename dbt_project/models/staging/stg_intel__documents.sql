@@ -8,4 +8,4 @@ select
     cast(mean_confidence as {{ type_double() }}) as mean_confidence,
     cast(status as {{ dbt.type_string() }}) as document_status,
     cast(processed_at as {{ dbt.type_timestamp() }}) as processed_at
-from {{ source_or_empty('intel_documents') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('intel_documents') }} as s  -- noqa: AL05

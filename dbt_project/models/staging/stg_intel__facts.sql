@@ -13,4 +13,4 @@ select
     cast(confidence as {{ type_double() }}) as confidence,
     cast(linked_customer_id as {{ dbt.type_string() }}) as linked_customer_id,
     cast(link_score as {{ type_double() }}) as link_score
-from {{ source_or_empty('intel_facts') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('intel_facts') }} as s  -- noqa: AL05

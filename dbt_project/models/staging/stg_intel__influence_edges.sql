@@ -6,4 +6,4 @@ select
     cast(weight as {{ type_double() }}) as tie_weight,
     cast(co_visits as {{ dbt.type_bigint() }}) as co_visits,
     cast(co_mentions as {{ dbt.type_bigint() }}) as co_mentions
-from {{ source_or_empty('intel_influence_edges') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('intel_influence_edges') }} as s  -- noqa: AL05

@@ -6,4 +6,4 @@ select
     cast(weighted_degree as {{ type_double() }}) as weighted_ties,
     cast(pagerank as {{ type_double() }}) as pagerank,
     cast(betweenness as {{ type_double() }}) as betweenness
-from {{ source_or_empty('intel_influence_nodes') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('intel_influence_nodes') }} as s  -- noqa: AL05

@@ -3,4 +3,4 @@ select
     cast(note_id as {{ dbt.type_string() }}) as note_id,
     cast(sentiment as {{ dbt.type_string() }}) as sentiment,
     cast(score as {{ type_double() }}) as score
-from {{ source_or_empty('intel_note_sentiment') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('intel_note_sentiment') }} as s  -- noqa: AL05

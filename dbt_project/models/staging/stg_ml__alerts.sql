@@ -11,4 +11,4 @@ select
     cast(substitutes as {{ dbt.type_string() }}) as substitutes,
     cast(solution_pack as {{ dbt.type_string() }}) as solution_pack,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
-from {{ source_or_empty('alerts') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('alerts') }} as s  -- noqa: AL05

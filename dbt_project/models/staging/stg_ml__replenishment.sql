@@ -19,4 +19,4 @@ select
     cast(flag as {{ dbt.type_boolean() }}) as is_flagged,
     cast(scenario_name as {{ dbt.type_string() }}) as scenario_name,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
-from {{ source_or_empty('replenishment') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('replenishment') }} as s  -- noqa: AL05

@@ -5,4 +5,4 @@ select
     cast(pdf_path as {{ dbt.type_string() }}) as pdf_path,
     cast(html_path as {{ dbt.type_string() }}) as html_path,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
-from {{ source_or_empty('value_reports') }}  -- noqa: AL05 (a subquery until it lands)
+from {{ source_or_empty('value_reports') }} as s  -- noqa: AL05
