@@ -3,7 +3,8 @@
 Reads raw.walmart_dept_weekly (landed by the real-data connector, landed here first when absent).
 Maps store -> account manager, department -> SKU, one channel; store type -> region, type x size
 tercile -> cluster, department decade -> product line. Tunes nothing on the holdout: every candidate
-configuration of the mlforecast family (``VARIANTS``) is scored on 4 earlier 13-week origins (the latest a
+configuration of the mlforecast family (``VARIANTS``) and of the forecaster (``CONFIG_VARIANTS``: the seasonal
+profile, lgbm on it, lgbm_profile) is scored on 4 earlier 13-week origins (the latest a
 full horizon before the holdout), the one with the lowest mean grain WAPE ratio to seasonal naive there is
 kept, and only then the last 13 weeks of the shared data are scored, once, for it and the baselines.
 
