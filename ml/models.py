@@ -14,14 +14,17 @@ base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from ml.config import ForecastConfig, LGBMParams
+from ml.config import ForecastConfig
 from ml.features import META_COLS, SCALE_WINDOW, Panel, _window, origin_block, origin_features, origin_scale
+
+if TYPE_CHECKING:
+    from ml.config import LGBMParams
 
 
 class BaseModel(Protocol):
