@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MODEL_FAMILIES = ("seasonal_naive", "traditional", "moving_average", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm", "mlf", "lgbm_mlf")
+MODEL_FAMILIES = ("seasonal_naive", "traditional", "moving_average", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm", "mlf", "lgbm_mlf", "profile", "lgbm_profile")
 RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct", "mint_wls_var")
 
 
@@ -75,6 +75,13 @@ class ForecastConfig(BaseModel):
     # residual: learn y/scale - baseline (the traditional forecast), so last year's peaks carry over even
     # when no peak of that size is in the training targets (trees cannot extrapolate). ratio: learn y/scale.
     target_mode: str = Field("residual", pattern="^(residual|ratio)$")
+    # The seasonal profile (ml.features.profile_forecast, family "profile"): last year's holiday-aligned week of
+    # the SKU-pooled denoised history x recent growth. holiday_alignment: none | us | cn (ml.calendar.season_shift_days);
+    # profile_rank: SVD rank of a SKU's grain series across account managers (0 = raw history).
+    holiday_alignment: str = Field("none", pattern="^(none|us|cn)$")
+    profile_rank: int = Field(8, ge=0, le=64)
+    # What the residual target of the lgbm family corrects: the traditional forecast, or the seasonal profile.
+    baseline: str = Field("traditional", pattern="^(traditional|profile)$")
     lgbm: LGBMParams = Field(default_factory=LGBMParams)
     mlf: MLFParams = Field(default_factory=MLFParams)
     ets_season_length: int = Field(1, ge=1, description="AutoETS season; 52 needs > 2 years of weekly data")

@@ -10,6 +10,9 @@ base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
 - lgbm: one global LightGBM over all nodes and horizons (direct strategy, scale-free target).
 - mlf: one global LightGBM over all nodes built with Nixtla's mlforecast (ml.mlf).
 - lgbm_mlf: the mean of lgbm's and mlf's base forecasts (ml.mlf.MeanEnsemble).
+- lgbm_profile: the mean of lgbm's and profile's base forecasts (MeanOf).
+- profile: the seasonal profile, last year's holiday-aligned week of the SKU-pooled denoised history x recent
+  growth (ml.features.profile_forecast).
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ import numpy as np
 import pandas as pd
 
 from ml.config import ForecastConfig
-from ml.features import META_COLS, SCALE_WINDOW, Panel, _window, origin_block, origin_features, origin_scale
+from ml.features import (
+    META_COLS,
+    SCALE_WINDOW,
+    Panel,
+    _window,
+    origin_block,
+    origin_features,
+    origin_scale,
+    profile_forecast,
+)
 
 if TYPE_CHECKING:
     from ml.config import LGBMParams
@@ -88,6 +100,19 @@ class MovingAverage:
 
 
 MA_WINDOW = 4
+
+
+class SeasonalProfile:
+    """Last year's holiday-aligned week, denoised across account managers, x recent growth: the traditional
+    method made robust (ml.features.profile_forecast; ``config.holiday_alignment``, ``config.profile_rank``)."""
+
+    family = "profile"
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> SeasonalProfile:
+        return self
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        return profile_forecast(panel, o, horizon, config)
 
 
 class StatsForecastLocal:
@@ -299,7 +324,7 @@ class LGBMGlobal:
 
 
 MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "moving_average": MovingAverage, "ets": ETS,
-                  "mstl": MSTLSeasonal, "lgbm": LGBMGlobal,
+                  "mstl": MSTLSeasonal, "lgbm": LGBMGlobal, "profile": SeasonalProfile,
                   **{fam: (lambda fam=fam: Intermittent(fam)) for fam in Intermittent.MODELS}}
 
 
@@ -315,8 +340,33 @@ def _lgbm_mlf() -> BaseModel:
     return MeanEnsemble()
 
 
+class MeanOf:
+    """The mean of several families' base forecasts, each fitted on the same panel and origin.
+
+    lgbm_profile = lgbm + profile: the global LightGBM learns corrections from at most a year of seasonal
+    history, the profile reads last year's shape directly; where the trees have seen few seasonal rows (an
+    origin barely a year into the data) the profile holds the mean up (Walmart bench)."""
+
+    def __init__(self, family: str, members: tuple[str, ...]) -> None:
+        self.family = family
+        self.members = [make_model(m) for m in members]
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> MeanOf:
+        for m in self.members:
+            m.fit(panel, o, config)
+        return self
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        return np.mean([m.predict(panel, o, horizon, config) for m in self.members], axis=0)
+
+    def feature_importance(self) -> pd.DataFrame:
+        frames = [m.feature_importance().assign(model=m.family) for m in self.members if hasattr(m, "feature_importance")]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["feature", "gain", "split"])
+
+
 MODEL_REGISTRY["mlf"] = _mlf
 MODEL_REGISTRY["lgbm_mlf"] = _lgbm_mlf
+MODEL_REGISTRY["lgbm_profile"] = lambda: MeanOf("lgbm_profile", ("lgbm", "profile"))
 
 
 def make_model(family: str) -> BaseModel:
@@ -326,5 +376,5 @@ def make_model(family: str) -> BaseModel:
         raise ValueError(f"unknown model family {family!r}; choose from {sorted(MODEL_REGISTRY)}") from None
 
 
-__all__ = ["ETS", "Intermittent", "LGBMGlobal", "MSTLSeasonal", "MovingAverage", "SeasonalNaive", "Traditional",
+__all__ = ["ETS", "Intermittent", "LGBMGlobal", "MSTLSeasonal", "MovingAverage", "SeasonalNaive", "MeanOf", "SeasonalProfile", "Traditional",
            "make_model", "origin_scale"]
