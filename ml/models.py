@@ -17,7 +17,7 @@ base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -34,6 +34,9 @@ from ml.features import (
     origin_scale,
     profile_forecast,
 )
+
+if TYPE_CHECKING:
+    from ml.config import LGBMParams
 
 
 class BaseModel(Protocol):
@@ -195,6 +198,29 @@ def _ml_threads() -> int | None:
     return get_settings().ml_threads
 
 
+def lgbm_params(p: LGBMParams) -> dict:
+    """LightGBM's native parameters for ``p`` (the tree count aside: ``num_boost_round`` or ``n_estimators``);
+    ``lgb.train`` and ``lgb.LGBMRegressor`` both take them as they are."""
+    params = {
+        "objective": p.objective,
+        "alpha": p.alpha,
+        "learning_rate": p.learning_rate,
+        "num_leaves": p.num_leaves,
+        "min_child_samples": p.min_child_samples,
+        "feature_fraction": p.feature_fraction,
+        "bagging_fraction": p.bagging_fraction,
+        "bagging_freq": p.bagging_freq,
+        "lambda_l2": p.lambda_l2,
+        "max_bin": p.max_bin,
+        "num_threads": _ml_threads() or p.num_threads,
+        "seed": p.seed,
+        "verbose": -1,
+    }
+    if p.objective == "tweedie":
+        params["tweedie_variance_power"] = p.tweedie_variance_power
+    return params
+
+
 LOG_LINK_OBJECTIVES = ("tweedie", "poisson", "gamma")
 BASELINE_FLOOR = 0.1
 
@@ -248,23 +274,7 @@ class LGBMGlobal:
         w = train["scale"].to_numpy() / n_bottom
         w = w / w.mean()
         p = config.lgbm
-        params = {
-            "objective": p.objective,
-            "alpha": p.alpha,
-            "learning_rate": p.learning_rate,
-            "num_leaves": p.num_leaves,
-            "min_child_samples": p.min_child_samples,
-            "feature_fraction": p.feature_fraction,
-            "bagging_fraction": p.bagging_fraction,
-            "bagging_freq": p.bagging_freq,
-            "lambda_l2": p.lambda_l2,
-            "max_bin": p.max_bin,
-            "num_threads": _ml_threads() or p.num_threads,
-            "seed": p.seed,
-            "verbose": -1,
-        }
-        if p.objective == "tweedie":
-            params["tweedie_variance_power"] = p.tweedie_variance_power
+        params = lgbm_params(p)
         ds = lgb.Dataset(X, y, weight=w, init_score=init, feature_name=self.feature_names, free_raw_data=True)
         self.booster = lgb.train(params, ds, num_boost_round=p.n_estimators)
         return self
