@@ -266,12 +266,14 @@ def capabilities(
     if cfg is not None:
         dirs.append((cfg.contracts_dir or cap.CONTRACTS_DIR, cfg.http_contracts_dir or cap.HTTP_DIR))
     owner = cap.raw_table_sources(dirs)
-    needs = cap.asset_needs(load_defs(), owner)
-    sources = sorted({s for n in needs for s in n.sources})
     from orchestration.lib.dbt import lodestar_dbt_project, prepare_manifest
 
+    defs = load_defs()
     prepare_manifest(lodestar_dbt_project)
     empty_without = cap.declared_needs(lodestar_dbt_project.manifest_path)
+    # the assets, then the cockpit pages and reports (dbt exposures) by what they read
+    needs = cap.asset_needs(defs, owner) + cap.page_needs(defs, owner, lodestar_dbt_project.manifest_path)
+    sources = sorted({s for n in needs for s in n.sources})
     table = cap.render_matrix(needs, sources, empty_without)
     if update_readme:
         changed = cap.update_readme(PROJECT_ROOT / "README.md", table)

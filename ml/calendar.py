@@ -35,12 +35,15 @@ _ALL_DATES = set(_HOLIDAYS["date"])
 
 
 def week_calendar(weeks: pd.DatetimeIndex, *, chinese: bool = True, fiscal_year_start_month: int = 1) -> pd.DataFrame:
-    """One row per week (Monday start) with the CALENDAR_COLS features, indexed like ``weeks``; ``cal_quarter`` is
-    the quarter of the company's fiscal year (1 = the quarter starting in ``fiscal_year_start_month``)."""
+    """One row per week (the 7 days from its start, whatever weekday the company's weeks start on) with the
+    CALENDAR_COLS features, indexed like ``weeks``; ``cal_quarter`` is the quarter of the company's fiscal year
+    (1 = the quarter starting in ``fiscal_year_start_month``)."""
     if not 1 <= fiscal_year_start_month <= 12:
         raise ValueError(f"fiscal_year_start_month must be 1..12, got {fiscal_year_start_month}")
     weeks = pd.DatetimeIndex(weeks)
-    iso = weeks.isocalendar()
+    # The ISO week holding the week's fourth day: a Monday week's own ISO week, and a Sunday week's the ISO week of
+    # its Monday to Saturday (its Sunday alone belongs to the ISO week before).
+    iso = (weeks + pd.Timedelta(days=3)).isocalendar()
     out = pd.DataFrame(
         {
             "cal_week_of_year": iso["week"].to_numpy(dtype=float),

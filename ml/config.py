@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ml.schema import week_freq
 
 MODEL_FAMILIES = ("seasonal_naive", "traditional", "moving_average", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm", "mlf", "lgbm_mlf", "profile", "lgbm_profile")
 RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct", "mint_wls_var")
@@ -93,6 +97,9 @@ class ForecastConfig(BaseModel):
     chinese_calendar: bool = True
     # The company's fiscal year (lodestar.yaml calendar.fiscal_year_start_month): the quarter feature counts from it.
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
+    # The company's week (lodestar.yaml calendar.week_start): every week_start of the history and the forecast is
+    # this weekday, and the weekly grid its pandas frequency (week_freq: W-MON, W-SUN, ...).
+    week_start: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
     extra_future_exog: list[str] = Field(default_factory=list)
     extra_observed_exog: list[str] = Field(default_factory=list)
     # Where backtest fits run: in this process, or on a Dask cluster (dask_address, else a LocalCluster of
@@ -103,6 +110,19 @@ class ForecastConfig(BaseModel):
     cost_factor_wan_per_pp_month: float = Field(
         0.87, ge=0, description="inventory holding cost, 万元 per month per percentage point of deviation"
     )
+
+    @property
+    def week_freq(self) -> str:
+        """The pandas frequency of the forecast's weeks (``W-MON`` for Monday weeks)."""
+        return week_freq(self.week_start)
+
+    def __setstate__(self, state: dict) -> None:
+        # A forecaster pickled before a field existed (an older @champion) gets that field's default.
+        values = state.get("__dict__", {})
+        for name, info in type(self).model_fields.items():
+            if name not in values and not info.is_required():
+                values[name] = info.get_default(call_default_factory=True)
+        super().__setstate__(state)
 
     @field_validator("lags", "windows")
     @classmethod

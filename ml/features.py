@@ -49,7 +49,8 @@ class Panel:
         ts = pd.Timestamp(week)
         pos = self.weeks.get_indexer([ts])[0]
         if pos < 0:
-            raise ContractError(f"cutoff {ts.date()} is not a week_start in the history (Mondays {self.weeks[0].date()}..)")
+            raise ContractError(f"cutoff {ts.date()} is not a week_start in the history "
+                                f"({self.weeks[0].day_name()}s {self.weeks[0].date()}..)")
         return int(pos)
 
 
@@ -80,7 +81,7 @@ def build_panel(
     if unknown.any():
         raise ContractError(f"history has series unknown to the fitted hierarchy, e.g. {history.loc[unknown, SERIES_ID].iloc[0]!r}")
     last = history[TIME_COL].max()
-    weeks = pd.date_range(history[TIME_COL].min(), last + pd.Timedelta(weeks=horizon), freq="W-MON")
+    weeks = pd.date_range(history[TIME_COL].min(), last + pd.Timedelta(weeks=horizon), freq=config.week_freq)
     n_hist = int(weeks.get_indexer([last])[0]) + 1
     rows = bottom_ids.get_indexer(history[SERIES_ID])
     cols = weeks.get_indexer(history[TIME_COL])
@@ -246,7 +247,7 @@ def build_features(
     (target-derived features are divided by the node's scale) and ``y_target`` (actual, NaN if unknown).
     """
     config = config or ForecastConfig()
-    hist = validate_history(history_df)
+    hist = validate_history(history_df, week_start=config.week_start)
     panel = build_panel(hist, config, future_exog=future_exog)
     o = panel.week_index(cutoff)
     if o >= panel.n_hist:

@@ -131,7 +131,7 @@ class MLForecastGlobal:
             tfs.append(LocalStandardScaler())
         # LightGBM's native names, as the lgbm family's (LGBMRegressor takes them as they are).
         params = {"n_estimators": p.n_estimators, **lgbm_params(p)}
-        return MLForecast(models={"lgbm": lgb.LGBMRegressor(**params)}, freq="W-MON", lags=list(p.lags),
+        return MLForecast(models={"lgbm": lgb.LGBMRegressor(**params)}, freq=config.week_freq, lags=list(p.lags),
                           lag_transforms=lag_tf, target_transforms=tfs or None, num_threads=1)
 
     def fit(self, panel: Panel, o: int, config: ForecastConfig) -> MLForecastGlobal:
@@ -182,7 +182,7 @@ class MLForecastGlobal:
         # Future weeks beyond the panel (a horizon longer than its exogenous plan) repeat the last known week.
         idx = np.minimum(np.arange(o + 1, o + 1 + horizon), len(panel.weeks) - 1)
         X = {ID: np.repeat(np.arange(panel.Y.shape[0]), horizon),
-             DS: np.tile(pd.date_range(panel.weeks[o] + pd.Timedelta(weeks=1), periods=horizon, freq="W-MON").to_numpy(), panel.Y.shape[0])}
+             DS: np.tile(pd.date_range(panel.weeks[o] + pd.Timedelta(weeks=1), periods=horizon, freq=config.week_freq).to_numpy(), panel.Y.shape[0])}
         for c, M in exog.items():
             X[c] = np.asarray(M[:, idx], dtype=np.float32).ravel()
         with warnings.catch_warnings():
