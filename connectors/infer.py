@@ -336,17 +336,37 @@ def guess_type(values: pd.Series) -> tuple[str, str | None, list[str]]:
 # ---------------------------------------------------------------- keys and references
 
 
-def key_candidates(frame: pd.DataFrame, names: list[str], max_pairs_of: int = 8) -> list[list[str]]:
-    """Column sets whose values are present and unique on every sample row (single columns first,
-    key-like names first; then pairs among the first few key-like or low-null columns)."""
+def key_candidates(frame: pd.DataFrame, names: list[str], max_pool: int = 10, max_width: int = 4,
+                   integer_names: frozenset[str] = frozenset()) -> list[list[str]]:
+    """Minimal column sets whose values are present and unique on every sample row, best first.
+
+    Single columns first (key-like names first); when none is unique, the smallest combinations of
+    two, three, then four columns among the ``max_pool`` likeliest (key-like names, then dimension-like
+    columns with few distinct values, which is what a composite key of an export is made of: a month, a
+    type, a code). A set that holds a smaller unique set is not minimal and is left out. An integer
+    column (``integer_names``) is a key, alone or in a set, only when its name says so (a count is
+    unique across a few rows by accident), or as the last resort when nothing else is unique. Among sets of one width, shorter values win (a code over its
+    description)."""
     complete = [n for n in names if frame[n].notna().all()]
-    singles = [[n] for n in complete if frame[n].is_unique]
+    usable = [n for n in complete if n not in integer_names or _KEYISH.search(n)]
+    singles = [[n] for n in usable if frame[n].is_unique]
     singles.sort(key=lambda k: (not _KEYISH.search(k[0]), names.index(k[0])))
     if singles:
         return singles
-    pool = sorted(complete, key=lambda n: (not _KEYISH.search(n), names.index(n)))[:max_pairs_of]
-    pairs = [list(p) for p in combinations(pool, 2) if not frame.duplicated(subset=list(p)).any()]
-    return pairs[:5]
+    rows = max(len(frame), 1)
+    pool = sorted(usable, key=lambda n: (not _KEYISH.search(n), frame[n].nunique() / rows, names.index(n)))
+    pool = pool[:max_pool]
+    width_of = {n: frame[n].astype(str).str.len().mean() for n in pool}
+    found: list[list[str]] = []
+    for width in range(2, max_width + 1):
+        unique = [list(c) for c in combinations(pool, width)
+                  if not any(set(f) <= set(c) for f in found) and not frame.duplicated(subset=list(c)).any()]
+        unique.sort(key=lambda c: (-sum(bool(_KEYISH.search(n)) for n in c), sum(width_of[n] for n in c)))
+        found += unique
+        if found:
+            break
+    # Last resort: an integer column that happens to be unique (flagged by the caller's notes).
+    return found[:5] or [[n] for n in complete if n in integer_names and n not in usable and frame[n].is_unique]
 
 
 @dataclass
@@ -471,14 +491,15 @@ def infer_contract(path: Path, source: str, feed: str, contracts_dir: Path = CON
         notes.append("required = no empty cell in the sample" + (f"; optional: {optional}" if optional else ""))
 
     # A measure (decimal) or a flag is unique by accident, never a key.
-    candidates = key_candidates(text, [g.name for g in guesses if g.type not in ("decimal", "boolean")])
+    candidates = key_candidates(text, [g.name for g in guesses if g.type not in ("decimal", "boolean")],
+                                integer_names=frozenset(g.name for g in guesses if g.type == "integer"))
     if candidates:
         primary_key = candidates[0]
         if len(candidates) > 1:
             notes.append(f"primary key {primary_key} chosen among unique candidates {candidates[:5]}")
     else:
         primary_key = ["_source_file", "_source_row"]
-        notes.append("no column or pair of columns is unique: rows are identified by file and row number "
+        notes.append("no column or set of up to four columns is unique: rows are identified by file and row number "
                      "(_source_file, _source_row), so a re-exported file with shifted rows loads again")
     keys = known_keys(contracts_dir, warehouse, exclude=(source, feed))
     refs, ref_notes = find_references(text, guesses, keys, primary_key)

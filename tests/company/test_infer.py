@@ -107,9 +107,31 @@ def test_no_unique_column_falls_back_to_file_and_row(tmp_path, shop_contracts, w
     sample.write_text("sku,qty\nA,1\nA,1\nB,2\n", encoding="utf-8")
     inf = infer_contract(sample, "x", "lines", contracts_dir=shop_contracts)
     assert inf.primary_key == ["_source_file", "_source_row"] and inf.key_candidates == []
-    assert any("no column or pair of columns is unique" in n for n in inf.notes)
+    assert any("no column or set of up to four columns is unique" in n for n in inf.notes)
     contract, landed = _round_trip(inf, tmp_path, sample, warehouse)
     assert landed.feeds["lines"].rows_accepted == 3
+
+
+def test_composite_key_of_four_dimension_columns(tmp_path, shop_contracts, warehouse):
+    """A monthly export keyed by month x concession x type x code (as the PBS prescriptions export): no pair
+    is unique, the count column is unique by accident among a few rows and never joins the key, and the
+    code wins over its longer description."""
+    rows = ["Month,Concession,Type,ATC2,ATC2_desc,Scripts,Cost"]
+    n = 0
+    for month in ("1991-07", "1991-08", "1991-09"):
+        for concession in ("Concessional", "General"):
+            for type_ in ("Co-payments", "Safety net"):
+                for code, desc in (("A01", "STOMATOLOGICAL PREPARATIONS"), ("A02", "ANTACIDS AND ANTIFLATULENTS")):
+                    n += 1
+                    rows.append(f"{month},{concession},{type_},{code},{desc},{1000 + n},{n * 3.5}")
+    sample = tmp_path / "pbs.csv"
+    sample.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    inf = infer_contract(sample, "pbs", "scripts", contracts_dir=shop_contracts)
+    assert sorted(inf.primary_key) == ["atc2", "concession", "month", "type"]
+    assert inf.key_candidates and all("scripts" not in k for k in inf.key_candidates)
+    assert ["atc2_desc", "concession", "month", "type"] in [sorted(k) for k in inf.key_candidates]
+    contract, landed = _round_trip(inf, tmp_path, sample, warehouse)
+    assert (landed.feeds["scripts"].rows_accepted, landed.feeds["scripts"].rows_rejected) == (24, 0)
 
 
 def test_unique_candidate_checked_on_every_row(tmp_path, shop_contracts):
