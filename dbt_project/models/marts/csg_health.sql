@@ -8,11 +8,9 @@ tasks as (
         sum(case when t.due_date < as_of.as_of_date and t.completed_date is not null then 1 else 0 end)
             as tasks_due_closed,
         cast(
-            sum(
-                case when t.completed_date is null and t.due_date < as_of.as_of_date then 1 else 0 end
-            ) as {{ dbt.type_bigint() }}
-        )
-            as tasks_overdue,
+            sum(case when t.completed_date is null and t.due_date < as_of.as_of_date then 1 else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as tasks_overdue,
         cast(sum(case when t.completed_date is null then 1 else 0 end) as {{ dbt.type_bigint() }}) as tasks_open,
         sum(case when t.completed_date is not null then 1 else 0 end) as tasks_closed,
         sum(case when t.completed_date is not null and t.knowledge_captured then 1 else 0 end) as tasks_with_knowledge
