@@ -329,8 +329,8 @@ TYPE_MACRO = {"string": "dbt.type_string()", "integer": "dbt.type_bigint()", "de
 def _cast(col: str, t: str) -> str:
     if t == "date":
         return f"cast({col} as date)"
-    if t == "decimal":  # dbt.type_float() is a 4-byte FLOAT on DuckDB: amounts need double precision everywhere
-        return f"cast({col} as double precision)"
+    if t == "decimal":  # dbt.type_float() is a 4-byte FLOAT on DuckDB: amounts need an 8-byte float everywhere
+        return f"cast({col} as {{{{ type_double() }}}})"
     return f"cast({col} as {{{{ {TYPE_MACRO[t]} }}}})"
 
 

@@ -1,6 +1,6 @@
 """The dbt house style (issue 13), checked on the session's real build: one YAML beside every model that
-documents it and every column it has, and exposures that name every dbt model the cockpit and the value report
-read."""
+documents it and every column it has, an enforced contract on every mart, and exposures that name every dbt model
+the cockpit and the value report read."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from lodestar_dbt_helpers import ROOT, Built
 
 READERS = re.compile(r"\b(staging|intermediate|marts)\.([a-z][a-z0-9_]*)")
@@ -62,6 +63,48 @@ def test_every_model_has_its_own_yaml_with_every_column_described(built: Built) 
     # Unit tests sit in the YAML of the model they test.
     for test in (n for n in manifest["unit_tests"].values()):
         assert Path(test["original_file_path"]).stem == test["model"], (test["name"], test["original_file_path"])
+
+
+# The contracts' type spellings (models/marts/*.yml `data_type`), each valid on DuckDB, PostgreSQL and Spark SQL
+# as it renders for the target; what it is on DuckDB (information_schema.columns.data_type).
+CONTRACT_TYPES = {
+    "bigint": "BIGINT",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "{{ 'string' if target.type == 'spark' else 'text' }}": "VARCHAR",
+    "{{ 'double' if target.type == 'spark' else 'double precision' }}": "DOUBLE",
+}
+
+
+@pytest.mark.slow
+def test_every_mart_enforces_a_contract_in_portable_types(built: Built) -> None:
+    """Each mart's YAML gives every column a type in one of the portable spellings, dbt enforced the contract in
+    the session's build, and the built table has those types in that order."""
+    manifest = _manifest(built)
+    marts = [n for n in _models(manifest) if n["schema"] == "marts"]
+    assert len(marts) == len(list((ROOT / "dbt_project" / "models" / "marts").glob("*.sql"))) >= 20
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    problems = []
+    try:
+        for node in marts:
+            name = node["name"]
+            if not node["config"]["contract"]["enforced"]:
+                problems.append(f"{name}: contract not enforced")
+            raw = yaml.safe_load((ROOT / "dbt_project" / node["original_file_path"]).with_suffix(".yml").read_text())
+            declared = [(c["name"], c.get("data_type")) for m in raw["models"] if m["name"] == name
+                        for c in m["columns"]]
+            problems += [f"{name}.{c}: data_type {t!r} is not a portable spelling" for c, t in declared
+                         if t not in CONTRACT_TYPES]
+            built_types = con.execute("select column_name, data_type from information_schema.columns "
+                                      "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                                      [name]).fetchall()
+            expected = [(c, CONTRACT_TYPES.get(t)) for c, t in declared]
+            if built_types != expected:
+                problems.append(f"{name}: built {built_types} != contract {expected}")
+    finally:
+        con.close()
+    assert not problems, "\n".join(problems)
 
 
 def _read_models(paths: list[Path]) -> set[str]:

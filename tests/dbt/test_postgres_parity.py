@@ -1,5 +1,5 @@
 """`dbt build --target postgres` (as lodestar_pipeline, on the cluster of the `pg_built` fixture) gives the same
-mart row counts as DuckDB."""
+mart row counts and column types as DuckDB."""
 
 from __future__ import annotations
 
@@ -56,3 +56,34 @@ def test_postgres_build_matches_duckdb_row_counts(built: Built, pg_built: PgBuil
     finally:
         duck.close()
         pg.close()
+
+
+# information_schema's names for the contract types (models/marts/*.yml) on each engine
+_DUCK_TYPES = {"VARCHAR": "text", "DOUBLE": "double", "BIGINT": "bigint", "DATE": "date", "BOOLEAN": "boolean",
+               "TIMESTAMP": "timestamp"}
+_PG_TYPES = {"text": "text", "double precision": "double", "bigint": "bigint", "date": "date", "boolean": "boolean",
+             "timestamp without time zone": "timestamp"}
+
+
+@pytest.mark.slow
+def test_postgres_marts_have_the_contract_types_of_duckdb(built: Built, pg_built: PgBuilt) -> None:
+    """The enforced contracts give every mart column one type on both engines (no numeric sums, no varchar
+    seeds), in the same column order."""
+    import psycopg2
+
+    q = ("select table_name, column_name, data_type from information_schema.columns where table_schema = 'marts' "
+         "order by table_name, ordinal_position")
+    duck = duckdb.connect(str(built.warehouse), read_only=True)
+    try:
+        duck_cols = [(t, c, _DUCK_TYPES.get(ty, ty)) for t, c, ty in duck.execute(q).fetchall()]
+    finally:
+        duck.close()
+    pg = psycopg2.connect(pg_built.dsn("lodestar_pipeline"))
+    try:
+        with pg.cursor() as cur:
+            cur.execute(q)
+            pg_cols = [(t, c, _PG_TYPES.get(ty, ty)) for t, c, ty in cur.fetchall()]
+    finally:
+        pg.close()
+    assert len({t for t, _, _ in duck_cols}) >= 20
+    assert pg_cols == duck_cols

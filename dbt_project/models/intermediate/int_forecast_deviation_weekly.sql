@@ -1,24 +1,12 @@
 -- Weekly forecast deviation |forecast - actual| / actual per region and per CSG (its lead account manager),
--- the forecast of the latest origin per week; empty until ml/ lands raw.forecast_predictions.
-with fc as (
-    select
-        p.*,
-        row_number()
-            over (
-                partition by p.account_manager_id, p.sku_id, p.channel, p.week_start
-                order by p.origin_week desc, p.created_at desc
-            )
-            as rn
-    from {{ ref('stg_forecast__predictions') }} as p
-),
-
-fc_am as (
+-- each week's forecast from its latest origin (int_forecasts_latest_weekly); empty until ml/ lands
+-- raw.forecast_predictions.
+with fc_am as (
     select
         account_manager_id,
         week_start,
         sum(y_hat) as forecast_units
-    from fc
-    where rn = 1
+    from {{ ref('int_forecasts_latest_weekly') }}
     group by account_manager_id, week_start
 ),
 

@@ -3,21 +3,7 @@
 -- the scenario engine and the drop alerts start from. Never key on run_id alone: one champion forecasts many
 -- origins under one run id.
 with predictions as (
-    select
-        run_id,
-        origin_week,
-        account_manager_id,
-        sku_id,
-        channel,
-        region,
-        week_start,
-        y_hat,
-        hi80,
-        run_rate,
-        drivers,
-        top_drivers,
-        created_at
-    from {{ ref('stg_forecast__predictions') }}
+    select * from {{ ref('stg_forecast__predictions') }}
 ),
 
 latest_run_per_origin as (

@@ -8,6 +8,9 @@ select
     prev_count,
     wow_change,
     {{ rnd('heat', 4) }} as heat,
-    row_number() over (partition by competitor, week_start order by heat desc, term asc) as heat_rank,
+    cast(
+        row_number() over (partition by competitor, week_start order by heat desc, term asc)
+        as {{ dbt.type_bigint() }}
+    ) as heat_rank,
     prev_count = 0 and term_count > 0 as is_new_this_week
 from {{ ref('stg_intel__complaint_hotwords') }}

@@ -4,11 +4,14 @@ with as_of as (select as_of_date from {{ ref('int_as_of') }}),
 tasks as (
     select
         t.csg_id,
-        sum(case when t.due_date < as_of.as_of_date then 1 else 0 end) as tasks_due,
+        cast(sum(case when t.due_date < as_of.as_of_date then 1 else 0 end) as {{ dbt.type_bigint() }}) as tasks_due,
         sum(case when t.due_date < as_of.as_of_date and t.completed_date is not null then 1 else 0 end)
             as tasks_due_closed,
-        sum(case when t.completed_date is null and t.due_date < as_of.as_of_date then 1 else 0 end) as tasks_overdue,
-        sum(case when t.completed_date is null then 1 else 0 end) as tasks_open,
+        cast(
+            sum(case when t.completed_date is null and t.due_date < as_of.as_of_date then 1 else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as tasks_overdue,
+        cast(sum(case when t.completed_date is null then 1 else 0 end) as {{ dbt.type_bigint() }}) as tasks_open,
         sum(case when t.completed_date is not null then 1 else 0 end) as tasks_closed,
         sum(case when t.completed_date is not null and t.knowledge_captured then 1 else 0 end) as tasks_with_knowledge
     from {{ ref('stg_crm__csg_tasks') }} as t cross join as_of
@@ -20,7 +23,8 @@ visits as (
     select
         g.csg_id,
         count(*) as visits_90d,
-        sum(case when v.attendee_contact_ids like '%;%' then 1 else 0 end) as joint_visits_90d
+        cast(sum(case when v.attendee_contact_ids like '%;%' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as joint_visits_90d
     from {{ ref('stg_crm__csg_groups') }} as g
     inner join {{ ref('stg_crm__visits') }} as v on g.account_id = v.account_id
     cross join as_of

@@ -3,7 +3,7 @@
 with pos as (
     select
         st.customer_id,
-        sum(w.pos_units) as pos_units_90d,
+        cast(sum(w.pos_units) as {{ dbt.type_bigint() }}) as pos_units_90d,
         count(distinct st.store_id) as stores
     from {{ ref('int_pos_weekly') }} as w
     inner join {{ ref('stg_pos__stores') }} as st on w.store_id = st.store_id
@@ -25,8 +25,8 @@ dist_latest as (
 dist as (
     select
         d.distributor_id as customer_id,
-        sum(d.on_hand) as distributor_on_hand,
-        sum(d.in_transit) as distributor_in_transit,
+        cast(sum(d.on_hand) as {{ dbt.type_bigint() }}) as distributor_on_hand,
+        cast(sum(d.in_transit) as {{ dbt.type_bigint() }}) as distributor_in_transit,
         max(d.snapshot_date) as distributor_snapshot_date
     from {{ ref('stg_distributor__inventory') }} as d
     inner join dist_latest as l on d.distributor_id = l.distributor_id and d.snapshot_date = l.snapshot_date
@@ -59,9 +59,11 @@ intel as (
     select
         x.customer_id,
         count(distinct x.doc_id) as intel_documents_90d,
-        sum(ii.facts) as intel_facts_90d,
-        sum(case when ii.direction = 'tailwind' then ii.facts else 0 end) as policy_tailwinds_90d,
-        sum(case when ii.direction = 'headwind' then ii.facts else 0 end) as policy_headwinds_90d
+        cast(sum(ii.facts) as {{ dbt.type_bigint() }}) as intel_facts_90d,
+        cast(sum(case when ii.direction = 'tailwind' then ii.facts else 0 end) as {{ dbt.type_bigint() }})
+            as policy_tailwinds_90d,
+        cast(sum(case when ii.direction = 'headwind' then ii.facts else 0 end) as {{ dbt.type_bigint() }})
+            as policy_headwinds_90d
     from intel_docs as x
     left join {{ ref('industry_intel') }} as ii on x.doc_id = ii.doc_id
     group by x.customer_id
@@ -70,7 +72,8 @@ intel as (
 intel_notes as (
     select
         acc.customer_id,
-        sum(case when s.sentiment = 'negative' then 1 else 0 end) as negative_notes_180d,
+        cast(sum(case when s.sentiment = 'negative' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as negative_notes_180d,
         count(*) as scored_notes_180d
     from {{ ref('stg_intel__note_sentiment') }} as s
     inner join {{ ref('stg_crm__meeting_notes') }} as m on s.note_id = m.note_id
@@ -117,9 +120,9 @@ select
     dist.distributor_in_transit,
     coalesce(pay.open_receivables, 0) as open_receivables,
     coalesce(pay.overdue_receivables, 0) as overdue_receivables,
-    e.nps_score_365d,
+    cast(e.nps_score_365d as {{ type_double() }}) as nps_score_365d,
     coalesce(e.tickets_365d, 0) as tickets_365d,
-    coalesce(e.open_tickets, 0) as open_tickets,
+    cast(coalesce(e.open_tickets, 0) as {{ dbt.type_bigint() }}) as open_tickets,
     -- No e-mail send log exists: the "open rate" is opens per contact per 30 days.
     {{ rnd(safe_div('e.email_opens_90d', 'e.contacts') ~ ' / 3.0', 3) }} as email_open_rate,
     {{ rnd('e.proposal_downloads_90d / 3.0', 3) }} as proposal_downloads_per_month,

@@ -74,7 +74,7 @@ scored as (
 select
     customer_id,
     {{ rnd('complexity_score', 2) }} as complexity_score,
-    rank() over (order by complexity_score desc) as complexity_rank,
+    cast(rank() over (order by complexity_score desc) as {{ dbt.type_bigint() }}) as complexity_rank,
     unavailable_dimensions,
     {%- for d in dims %}
     {{ d }}_value,

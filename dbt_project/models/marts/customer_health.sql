@@ -54,10 +54,10 @@ select
     {%- for i in inds %}
     {{ rnd('cur.' ~ i, 4) }} as {{ i }},
     {%- endfor %}
-    cur.indicators_measured,
+    cast(cur.indicators_measured as {{ dbt.type_bigint() }}) as indicators_measured,
     {{ rnd('cur.health_score', 2) }} as health_score,
-    b.band as health_band,
-    b.colour as health_colour,
+    cast(b.band as {{ dbt.type_string() }}) as health_band,
+    cast(b.colour as {{ dbt.type_string() }}) as health_colour,
     {{ rnd('prev.health_score', 2) }} as previous_health_score,
     {{ rnd('cur.health_score - prev.health_score', 2) }} as health_trend,
     case

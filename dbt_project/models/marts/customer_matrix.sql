@@ -34,7 +34,7 @@ select
         when complexity_score >= {{ param('matrix_complexity_threshold') }} then 'low_value_high_complexity'
         else 'low_value_low_complexity'
     end as quadrant,
-    row_number() over (
+    cast(row_number() over (
         order by
             case
                 when
@@ -46,5 +46,5 @@ select
             case when is_csg_member then 1 else 0 end,
             strategic_value_score * complexity_score desc,
             customer_id
-    ) as csg_pilot_rank
+    ) as {{ dbt.type_bigint() }}) as csg_pilot_rank
 from base

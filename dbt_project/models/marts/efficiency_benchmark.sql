@@ -197,8 +197,8 @@ figures as (
 )
 
 select
-    b.dimension,
-    b.unit,
+    cast(b.dimension as {{ dbt.type_string() }}) as dimension,
+    cast(b.unit as {{ dbt.type_string() }}) as unit,
     b.lower_is_better,
     {{ rnd('f.company_value', 2) }} as company_value,
     case

@@ -1,28 +1,16 @@
--- Forecast vs actual per hierarchy level and week (latest forecast of each grain week, weeks before the
--- as-of date only), with WAPE, bias and the cost of the error: error_cost_per_deviation_point (seed
--- business_parameters, 万元 per month per percentage point) x WAPE in points.
+-- Forecast vs actual per hierarchy level and week (each grain week's forecast from its latest origin,
+-- int_forecasts_latest_weekly; weeks before the as-of date only), with WAPE, bias and the cost of the
+-- error: error_cost_per_deviation_point (seed business_parameters, 万元 per month per percentage point)
+-- x WAPE in points.
 with as_of as (select as_of_date from {{ ref('int_as_of') }}),
 
-fc as (
-    select
-        p.*,
-        row_number()
-            over (
-                partition by p.account_manager_id, p.sku_id, p.channel, p.week_start
-                order by p.origin_week desc, p.created_at desc
-            )
-            as rn
-    from {{ ref('stg_forecast__predictions') }} as p
+latest_forecast as (
+    select f.* from {{ ref('int_forecasts_latest_weekly') }} as f cross join as_of
+    where f.week_start < as_of.as_of_date
 ),
 
 fc_weeks as (
-    select distinct f.week_start from fc as f cross join as_of
-    where f.rn = 1 and f.week_start < as_of.as_of_date
-),
-
-latest_forecast as (
-    select fc.* from fc
-    where fc.rn = 1 and fc.week_start in (select fc_weeks.week_start from fc_weeks)
+    select distinct week_start from latest_forecast
 ),
 
 demand as (

@@ -142,7 +142,7 @@ select
     coalesce(s.product_line_id, 'unassigned') as product_line,
     coalesce(am.cluster_id, 'unassigned') as cluster_id,
     coalesce(am.region, d.territory_region, 'unassigned') as region,
-    case when promo.discount_pct is not null then 1.0 else 0.0 end as promo_flag,
+    cast(case when promo.discount_pct is not null then 1 else 0 end as {{ type_double() }}) as promo_flag,
     coalesce(promo.discount_pct, 0.0) as discount_pct,
     coalesce(price.price, d.realised_price) as price,
     cast(capacity.capacity_units as {{ type_double() }}) as capacity_units,

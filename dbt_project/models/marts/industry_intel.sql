@@ -53,7 +53,7 @@ select
     d.processed_at,
     t.fact_type,
     t.fact_subtype,
-    coalesce(dir.direction, 'neutral') as direction,
+    cast(coalesce(dir.direction, 'neutral') as {{ dbt.type_string() }}) as direction,
     t.facts,
     t.pages_with_fact,
     {{ rnd('t.mean_confidence', 3) }} as mean_confidence,

@@ -15,8 +15,10 @@ select
     {{ rnd('n.weighted_ties', 2) }} as weighted_ties,
     {{ rnd('n.pagerank', 4) }} as pagerank,
     {{ rnd('n.betweenness', 4) }} as betweenness,
-    row_number() over (partition by n.account_id order by n.pagerank desc, n.betweenness desc, n.contact_id asc)
-        as influence_rank
+    cast(
+        row_number() over (partition by n.account_id order by n.pagerank desc, n.betweenness desc, n.contact_id asc)
+        as {{ dbt.type_bigint() }}
+    ) as influence_rank
 from nodes as n
 left join {{ ref('stg_crm__contacts') }} as c on n.contact_id = c.contact_id
 left join {{ ref('int_customer_accounts') }} as acc on n.account_id = acc.account_id

@@ -22,10 +22,10 @@ select
     l.launch_date,
     count(distinct c.week_start) as weeks_observed,
     count(distinct c.store_id) as stores,
-    coalesce(sum(c.pos_units), 0) as pos_units,
-    coalesce(sum(c.crm_units), 0) as crm_units,
+    cast(coalesce(sum(c.pos_units), 0) as {{ dbt.type_bigint() }}) as pos_units,
+    cast(coalesce(sum(c.crm_units), 0) as {{ dbt.type_bigint() }}) as crm_units,
     {{ rnd(safe_div('sum(c.crm_units) - sum(c.pos_units)', 'sum(c.pos_units)') ~ ' * 100', 1) }} as overstatement_pct,
-    sum(case when c.is_flagged then 1 else 0 end) as flagged_cells,
+    cast(sum(case when c.is_flagged then 1 else 0 end) as {{ dbt.type_bigint() }}) as flagged_cells,
     {%- set deviation_share = safe_div('abs(sum(c.crm_units) - sum(c.pos_units))', 'sum(c.pos_units)') %}
     {{ rnd('(' ~ deviation_share ~ ') * 100 * ' ~ param('error_cost_per_deviation_point'), 2) }}
         as error_cost_wan_per_month

@@ -32,7 +32,9 @@ select
     {{ rnd('b.complexity_weighted_accounts', 1) }} as complexity_weighted_accounts,
     greatest(
         1,
-        cast(ceil(b.complexity_weighted_accounts / {{ param('target_accounts_per_manager') }}) as {{ dbt.type_int() }})
+        cast(
+            ceil(b.complexity_weighted_accounts / {{ param('target_accounts_per_manager') }}) as {{ dbt.type_bigint() }}
+        )
     ) as suggested_managers,
     {%- set managers = 'greatest(1, ceil(b.complexity_weighted_accounts / '
                        ~ param('target_accounts_per_manager') ~ '))' %}

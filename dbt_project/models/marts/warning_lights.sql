@@ -42,10 +42,14 @@ req as (
     select
         m.scope_type,
         m.scope_id,
-        sum(case when m.month_start = {{ dbt.dateadd('month', -1, 'as_of.this_month') }} then m.requests else 0 end)
-            as requests_last_month,
-        sum(case when m.month_start = {{ dbt.dateadd('month', -2, 'as_of.this_month') }} then m.requests else 0 end)
-            as requests_month_before
+        cast(
+            sum(case when m.month_start = {{ dbt.dateadd('month', -1, 'as_of.this_month') }} then m.requests else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as requests_last_month,
+        cast(
+            sum(case when m.month_start = {{ dbt.dateadd('month', -2, 'as_of.this_month') }} then m.requests else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as requests_month_before
     from {{ ref('int_custom_requests_monthly') }} as m cross join as_of
     group by m.scope_type, m.scope_id
 ),

@@ -11,7 +11,7 @@ select
     cast(product_line_id as {{ dbt.type_string() }}) as product_line_id,
     cast(title as {{ dbt.type_string() }}) as title,
     cast(status as {{ dbt.type_string() }}) as request_status,
-    cast(estimated_value as double precision) as estimated_value,
+    cast(estimated_value as {{ type_double() }}) as estimated_value,
     _source_file,
     _source_row,
     _loaded_at

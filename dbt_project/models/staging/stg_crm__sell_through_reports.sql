@@ -11,7 +11,7 @@ select
     cast(sku_id as {{ dbt.type_string() }}) as sku_id,
     cast(week_start as date) as week_start,
     cast(units_sold as {{ dbt.type_bigint() }}) as units_sold,
-    cast(sales_amount as double precision) as sales_amount,
+    cast(sales_amount as {{ type_double() }}) as sales_amount,
     cast(reported_at as {{ dbt.type_timestamp() }}) as reported_at,
     _source_file,
     _source_row,

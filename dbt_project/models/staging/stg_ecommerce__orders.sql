@@ -11,7 +11,7 @@ select
     cast(sku_id as {{ dbt.type_string() }}) as sku_id,
     cast(account_manager_id as {{ dbt.type_string() }}) as account_manager_id,
     cast(quantity as {{ dbt.type_bigint() }}) as quantity,
-    cast(unit_price as double precision) as unit_price,
+    cast(unit_price as {{ type_double() }}) as unit_price,
     cast(order_time as {{ dbt.type_timestamp() }}) as order_time,
     cast(status as {{ dbt.type_string() }}) as order_status,
     cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,

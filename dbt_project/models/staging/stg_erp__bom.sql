@@ -8,7 +8,7 @@ select
     cast(bom_line_id as {{ dbt.type_string() }}) as bom_line_id,
     cast(sku_id as {{ dbt.type_string() }}) as sku_id,
     cast(material_id as {{ dbt.type_string() }}) as material_id,
-    cast(qty_per_unit as double precision) as qty_per_unit,
+    cast(qty_per_unit as {{ type_double() }}) as qty_per_unit,
     cast(unit as {{ dbt.type_string() }}) as unit,
     _source_file,
     _source_row,

@@ -12,7 +12,7 @@ with deduplicated as (
 select
     cast(material_id as {{ dbt.type_string() }}) as material_id,
     cast(week_start as date) as week_start,
-    cast(price as double precision) as price,
+    cast(price as {{ type_double() }}) as price,
     cast(currency as {{ dbt.type_string() }}) as currency,
     cast(unit as {{ dbt.type_string() }}) as unit,
     _source_file,

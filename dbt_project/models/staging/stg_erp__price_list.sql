@@ -8,7 +8,7 @@ select
     cast(price_id as {{ dbt.type_string() }}) as price_id,
     cast(sku_id as {{ dbt.type_string() }}) as sku_id,
     cast(effective_date as date) as effective_date,
-    cast(list_price as double precision) as list_price,
+    cast(list_price as {{ type_double() }}) as list_price,
     cast(currency as {{ dbt.type_string() }}) as currency,
     _source_file,
     _source_row,

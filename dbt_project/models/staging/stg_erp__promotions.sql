@@ -12,8 +12,8 @@ select
     cast(start_date as date) as start_date,
     cast(end_date as date) as end_date,
     cast(promo_type as {{ dbt.type_string() }}) as promo_type,
-    cast(discount_rate as double precision) as discount_rate,
-    cast(expected_lift as double precision) as expected_lift,
+    cast(discount_rate as {{ type_double() }}) as discount_rate,
+    cast(expected_lift as {{ type_double() }}) as expected_lift,
     _source_file,
     _source_row,
     _loaded_at

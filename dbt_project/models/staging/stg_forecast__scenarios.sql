@@ -13,4 +13,6 @@ select
     cast(changed_levers as {{ dbt.type_string() }}) as changed_levers,
     cast(levers_json as {{ dbt.type_string() }}) as levers_json,
     cast(created_at as {{ dbt.type_timestamp() }}) as created_at
+-- AL05 waived below: `s` names the typed empty subquery source_or_empty renders until the feed lands (PostgreSQL
+-- before 16 needs an alias on a subquery in FROM; sqlfluff reads no reason after the rule code, so it is here).
 from {{ source_or_empty('forecast_scenarios') }} as s  -- noqa: AL05

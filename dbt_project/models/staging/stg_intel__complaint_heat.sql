@@ -7,4 +7,6 @@ select
     cast(negative_complaints as {{ dbt.type_bigint() }}) as negative_complaints,
     cast(competitor_mentions as {{ dbt.type_bigint() }}) as competitor_mentions,
     cast(heat as {{ type_double() }}) as complaint_heat
+-- AL05 waived below: `s` names the typed empty subquery source_or_empty renders until the feed lands (PostgreSQL
+-- before 16 needs an alias on a subquery in FROM; sqlfluff reads no reason after the rule code, so it is here).
 from {{ source_or_empty('intel_complaint_heat') }} as s  -- noqa: AL05

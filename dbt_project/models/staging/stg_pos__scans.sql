@@ -9,7 +9,7 @@ select
     cast(store_id as {{ dbt.type_string() }}) as store_id,
     cast(barcode as {{ dbt.type_string() }}) as barcode,
     cast(units as {{ dbt.type_bigint() }}) as units_sold,
-    cast(sales_amount as double precision) as sales_amount,
+    cast(sales_amount as {{ type_double() }}) as sales_amount,
     _source_file,
     _source_row,
     _loaded_at

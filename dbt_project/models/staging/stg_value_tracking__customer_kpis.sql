@@ -13,7 +13,7 @@ select
     cast(customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(kpi_name as {{ dbt.type_string() }}) as kpi_name,
     cast(month as date) as kpi_month,
-    cast(value as double precision) as kpi_value,
+    cast(value as {{ type_double() }}) as kpi_value,
     cast(unit as {{ dbt.type_string() }}) as kpi_unit,
     cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
     _source_file,
