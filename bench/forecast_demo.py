@@ -43,7 +43,7 @@ from ml.config import ForecastConfig, LGBMParams  # noqa: E402
 from ml.features import build_panel  # noqa: E402
 from ml.metrics import level_metrics  # noqa: E402
 from ml.pipeline import load_history  # noqa: E402
-from ml.schema import SERIES_ID, TIME_COL, series_id, validate_history  # noqa: E402
+from ml.schema import SERIES_ID, TIME_COL, WEEKDAYS, series_id, validate_history  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HORIZON = 13
@@ -57,7 +57,7 @@ def oracle_metrics(hist: pd.DataFrame, truth: Path, cutoff: pd.Timestamp, config
     (their series get an expectation of 0), so at the channel-ecommerce nodes the oracle is a lower bound.
     """
     e = pd.read_csv(truth / "expected_demand.csv.gz", parse_dates=["week_start"])
-    h = validate_history(hist)
+    h = validate_history(hist, week_start=config.week_start)
     panel = build_panel(h, config, horizon=0)
     o = panel.week_index(cutoff)
     weeks = panel.weeks[o + 1 : o + 1 + HORIZON]
@@ -97,6 +97,7 @@ def main() -> None:
     cutoff = pd.Timestamp(weeks[-HORIZON - 1])
     config = ForecastConfig(
         horizon=HORIZON,
+        week_start=WEEKDAYS[pd.Timestamp(weeks[0]).dayofweek],  # the company's weeks, as the warehouse has them
         calibration_origins=1,
         max_train_origins=args.max_train_origins,
         origin_stride=args.origin_stride,

@@ -59,17 +59,44 @@ def asset_needs(defs, owner: dict[str, str], groups: tuple[str, ...] = OUTPUT_GR
         group = graph.get(key).group_name or ""
         if group not in groups:
             continue
-        seen, stack, needed = set(), [key], set()
-        while stack:
-            k = stack.pop()
-            for p in parent_keys(k):
-                if p in seen:
-                    continue
-                seen.add(p)
-                if p.path[0] == "raw" and len(p.path) == 2 and p.path[1] in owner:
-                    needed.add(owner[p.path[1]])
-                stack.append(p)
-        out.append(Need(key.to_user_string(), group, tuple(sorted(needed))))
+        out.append(Need(key.to_user_string(), group, _sources_upstream([key], parent_keys, owner)))
+    return out
+
+
+def _sources_upstream(keys: list, parent_keys, owner: dict[str, str]) -> tuple[str, ...]:
+    seen, stack, needed = set(), list(keys), set()
+    while stack:
+        k = stack.pop()
+        for p in parent_keys(k):
+            if p in seen:
+                continue
+            seen.add(p)
+            if p.path[0] == "raw" and len(p.path) == 2 and p.path[1] in owner:
+                needed.add(owner[p.path[1]])
+            stack.append(p)
+    return tuple(sorted(needed))
+
+
+def page_needs(defs, owner: dict[str, str], manifest_path: Path) -> list[Need]:
+    """For every cockpit page and report (the dbt exposures, models/exposures.yml, with the models each one
+    queries): the sources upstream of what it reads. Named ``cockpit <path>`` (its URL) or ``report <name>``."""
+    import json
+    from urllib.parse import urlsplit
+
+    import dagster as dg
+
+    graph = defs.resolve_asset_graph()
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    out = []
+    for exp in sorted(manifest.get("exposures", {}).values(), key=lambda e: (e.get("url") or "", e["name"])):
+        keys = [dg.AssetKey([manifest["nodes"][n]["schema"], manifest["nodes"][n]["name"]])
+                for n in exp["depends_on"]["nodes"] if n in manifest["nodes"]]
+        keys = [k for k in keys if graph.has(k)]
+        path = urlsplit(exp.get("url") or "").path
+        name = f"cockpit {path}" if exp.get("type") in ("application", "dashboard") and path else f"report {exp['name']}"
+        out.append(Need(name, "exposure",
+                        _sources_upstream(keys, lambda k: set(graph.get(k).parent_keys) if graph.has(k) else set(),
+                                          owner)))
     return out
 
 
@@ -101,7 +128,7 @@ def render_matrix(needs: list[Need], sources: list[str], empty_without: dict[str
     empty_without = empty_without or {}
     head = "| asset | " + " | ".join(sources) + " | empty without |"
     rule = "|---|" + "|".join(":-:" for _ in sources) + "|---|"
-    rows = [f"| `{n.asset}` | " + " | ".join("●" if s in n.sources else "" for s in sources) + " | "
+    rows = [f"| {n.asset if n.group == 'exposure' else f'`{n.asset}`'} | " + " | ".join("●" if s in n.sources else "" for s in sources) + " | "
             + ", ".join(f"`raw.{t}`" for t in empty_without.get(n.asset, [])) + " |" for n in needs]
     return "\n".join([head, rule, *rows])
 

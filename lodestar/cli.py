@@ -102,11 +102,7 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
         console.print(f"forecast history: {len(hist.partition_keys)} earlier origin(s) forecast "
                       f"({', '.join(hist.partition_keys)}) and forecast marts rebuilt "
                       f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
-        outcome.success = hist.success
-        outcome.failed_steps += hist.failed_steps
-        outcome.checks.update(hist.checks)
-        outcome.warnings += hist.warnings
-        outcome.failures.update(hist.failures)
+        outcome.absorb(hist)
     if outcome.success and not select:
         from datetime import date
 
@@ -116,11 +112,7 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
         quarter = quarter_label(date.fromisoformat(reports.partition_keys[0]))
         console.print(f"quarterly value reports for {quarter} -> {get_settings().home / 'reports' / 'value' / quarter} "
                       f"in {reports.seconds:.1f}s" + ("" if reports.success else f" [red]FAILED[/] {reports.failed_steps}"))
-        outcome.success = reports.success
-        outcome.failed_steps += reports.failed_steps
-        outcome.checks.update(reports.checks)
-        outcome.warnings += reports.warnings
-        outcome.failures.update(reports.failures)
+        outcome.absorb(reports)
     if outcome.success:
         from lodestar.readpath import publish_snapshot
 
@@ -274,12 +266,14 @@ def capabilities(
     if cfg is not None:
         dirs.append((cfg.contracts_dir or cap.CONTRACTS_DIR, cfg.http_contracts_dir or cap.HTTP_DIR))
     owner = cap.raw_table_sources(dirs)
-    needs = cap.asset_needs(load_defs(), owner)
-    sources = sorted({s for n in needs for s in n.sources})
     from orchestration.lib.dbt import lodestar_dbt_project, prepare_manifest
 
+    defs = load_defs()
     prepare_manifest(lodestar_dbt_project)
     empty_without = cap.declared_needs(lodestar_dbt_project.manifest_path)
+    # the assets, then the cockpit pages and reports (dbt exposures) by what they read
+    needs = cap.asset_needs(defs, owner) + cap.page_needs(defs, owner, lodestar_dbt_project.manifest_path)
+    sources = sorted({s for n in needs for s in n.sources})
     table = cap.render_matrix(needs, sources, empty_without)
     if update_readme:
         changed = cap.update_readme(PROJECT_ROOT / "README.md", table)

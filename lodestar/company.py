@@ -8,7 +8,7 @@ writes the demo's own file, so the demo is one configured company among others.
 company: Acme Supply Co.
 currency: USD
 calendar:                         # default: monday, 1 (ISO weeks, calendar quarters)
-  week_start: sunday              # reporting weeks (POS, health); the forecast grain stays ISO weeks
+  week_start: sunday              # every week: POS, health and the forecast grain (its partitions, schedule)
   fiscal_year_start_month: 4      # fiscal quarters, the year named by its end: FY2027 = 2026-04 .. 2027-03
   timezone: America/New_York
 contracts_dir: contracts          # this company's file contracts (default: connectors/contracts)
@@ -20,7 +20,7 @@ http:                             # the HTTP feeds that apply
   ecommerce_orders: {base_url: "https://shop.example.com", token_env: SHOP_API_TOKEN}
 documents: inbox                  # the document inbox (PDFs, scans)
 as_of: 2022-01-01                 # the day after the data's last day (default: today)
-forecast_first_week: 2021-01-04   # the first forecast origin, a Monday (default: 2024-01-01)
+forecast_first_week: 2021-01-03   # the first forecast origin, a week start (default: the week of 2024-01-01)
 demo_api: false                   # serve the bundled demo API for the HTTP feeds (the demo only)
 sample: {customers: 0.25}         # a trial run: land a deterministic quarter of the customers (default: all)
 ```
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 COMPANY_ENV = "LODESTAR_COMPANY"
 COMPANY_FILE_NAME = "lodestar.yaml"
@@ -60,6 +60,17 @@ class Calendar(_Strict):
     week_start: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
     timezone: str = "UTC"
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as America/New_York)") from None
+        return v
 
     @property
     def week_start_weekday(self) -> int:
@@ -126,18 +137,20 @@ class Company(_Strict):
     documents: Path | None = None
     demo_api: bool = False
     # The day after the data's last day (default: the demo's generation date, else today): a company whose
-    # export stops in the past forecasts from there. forecast_first_week: the first forecast origin (a Monday).
+    # export stops in the past forecasts from there. forecast_first_week: the first forecast origin (a week start:
+    # the calendar's week_start day).
     as_of: date | None = None
     forecast_first_week: date | None = None
     sample: Sample | None = None  # land a deterministic share of the customers only (a trial run)
     path: Path | None = Field(default=None, exclude=True)
 
-    @field_validator("forecast_first_week")
-    @classmethod
-    def _monday(cls, v: date | None) -> date | None:
-        if v is not None and v.weekday() != 0:
-            raise ValueError(f"must be a Monday (got {v.isoformat()}, a {v.strftime('%A')})")
-        return v
+    @model_validator(mode="after")
+    def _first_week_starts_a_week(self) -> Company:
+        v = self.forecast_first_week
+        if v is not None and v.weekday() != self.calendar.week_start_weekday:
+            raise ValueError(f"forecast_first_week: must be a {self.calendar.week_start.capitalize()}, the calendar's "
+                             f"week_start (got {v.isoformat()}, a {v.strftime('%A')})")
+        return self
 
     def source_folder(self, source: str) -> Path | None:
         """The configured drop folder of a file source (None: the contract's root decides)."""
@@ -171,8 +184,11 @@ def load_company(path: Path) -> Company:
     try:
         company = Company.model_validate(data)
     except ValidationError as exc:
-        msgs = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: "
-                         + ("unknown field (typo?)" if e["type"] == "extra_forbidden" else e["msg"])
+        # A check across fields (e.g. forecast_first_week against the calendar) has no location: its message
+        # names the field.
+        msgs = "; ".join((f"{'.'.join(str(p) for p in e['loc'])}: " if e["loc"] else "")
+                         + ("unknown field (typo?)" if e["type"] == "extra_forbidden"
+                            else e["msg"].removeprefix("Value error, "))
                          for e in exc.errors())
         raise CompanyError(f"{path}: {msgs}") from exc
 

@@ -33,6 +33,7 @@ class Settings:
     artifacts_dir: Path
     as_of: date
     forecast_first_week: date
+    week_start: str = "monday"  # the company's calendar.week_start: the forecast's weeks start on this day
     loader: str = "duckdb"  # LODESTAR_LOADER: duckdb (direct, default) | dlt
     ml_threads: int | None = None  # LODESTAR_ML_THREADS: LightGBM threads (None = the model config's)
     dbt_target: str = "duckdb"  # LODESTAR_DBT_TARGET: the dbt profile target the assets build on
@@ -49,8 +50,11 @@ class Settings:
 
     @property
     def forecast_last_week(self) -> date:
-        """Monday of the last complete week of data before :attr:`as_of` (the latest forecast origin)."""
-        return self.as_of - timedelta(days=self.as_of.weekday() + 7)
+        """The first day of the last complete week of data before :attr:`as_of` (the latest forecast origin), in
+        the company's weeks (Monday weeks by default)."""
+        from lodestar.company import WEEKDAYS
+
+        return self.as_of - timedelta(days=(self.as_of.weekday() - WEEKDAYS.index(self.week_start)) % 7 + 7)
 
     @property
     def drops_dir(self) -> Path:
@@ -75,7 +79,7 @@ class Settings:
 
 def _as_of(demo_dir: Path) -> date:
     """The date the data runs up to: ``LODESTAR_AS_OF``, else the one the demo company was generated for
-    (its ``manifest.json``), else today. ``LODESTAR_FORECAST_LAST_WEEK`` (a Monday) pins the last origin."""
+    (its ``manifest.json``), else today. ``LODESTAR_FORECAST_LAST_WEEK`` (a week start) pins the last origin."""
     if last_week := os.environ.get("LODESTAR_FORECAST_LAST_WEEK"):
         return date.fromisoformat(last_week) + timedelta(days=7)
     if as_of := os.environ.get("LODESTAR_AS_OF"):
@@ -95,22 +99,25 @@ def _as_of(demo_dir: Path) -> date:
 
 
 def _forecast_first_week() -> date:
-    """``LODESTAR_FORECAST_FIRST_WEEK``, else the company file's ``forecast_first_week``, else 2024-01-01 (the
-    demo's): the first forecast origin (Dagster's weekly partitions start there)."""
+    """``LODESTAR_FORECAST_FIRST_WEEK``, else the company file's ``forecast_first_week``, else the week of
+    2024-01-01 in the company's weeks (the demo's Monday 2024-01-01): the first forecast origin (Dagster's weekly
+    partitions start there)."""
     if first := os.environ.get("LODESTAR_FORECAST_FIRST_WEEK"):
         return date.fromisoformat(first)
-    from lodestar.company import current_company
+    from lodestar.company import company_calendar, current_company
 
     company = current_company()
     if company is not None and company.forecast_first_week is not None:
         return company.forecast_first_week
-    return date(2024, 1, 1)
+    return company_calendar().week_of(date(2024, 1, 1))
 
 
 def get_settings() -> Settings:
     home = _path_from_env("LODESTAR_HOME", PROJECT_ROOT / ".lodestar")
     mlflow_uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}"
     demo_dir = _path_from_env("LODESTAR_DEMO_DIR", home / "demo")
+    from lodestar.company import company_calendar
+
     return Settings(
         home=home,
         warehouse_path=_path_from_env("LODESTAR_WAREHOUSE", home / "warehouse.duckdb"),
@@ -121,6 +128,7 @@ def get_settings() -> Settings:
         artifacts_dir=home / "artifacts",
         as_of=_as_of(demo_dir),
         forecast_first_week=_forecast_first_week(),
+        week_start=company_calendar().week_start,
         loader=(os.environ.get("LODESTAR_LOADER") or "duckdb").strip().lower(),
         ml_threads=int(os.environ["LODESTAR_ML_THREADS"]) if os.environ.get("LODESTAR_ML_THREADS") else None,
         dbt_target=os.environ.get("LODESTAR_DBT_TARGET", "duckdb"),

@@ -4,7 +4,8 @@ Input contract (validated by ``ml.schema.validate_history``; errors name the col
 
     history_df: one row per grain series and week
         account_manager_id, sku_id, channel   grain keys; series id = "account_manager_id|sku_id|channel"
-        week_start                            Monday of the week (date)
+        week_start                            first day of the week (date): ForecastConfig.week_start's
+                                              weekday, Monday by default (the company's calendar.week_start)
         y                                     demand (float; negative = returns)
         product_line, cluster_id, region      hierarchy: SKU -> product line, AM -> cluster -> region
         optional future-known exogenous (read at the target week):

@@ -116,7 +116,7 @@ def backtest(
     as in-process (every fit is seeded and single-threaded), only the wall time differs.
     """
     config = (config or ForecastConfig()).model_copy(update={"horizon": horizon})
-    hist = validate_history(history_df)
+    hist = validate_history(history_df, week_start=config.week_start)
     last_week = hist[TIME_COL].max()
     tasks = []
     for cutoff in cutoffs:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MODEL_FAMILIES = ("seasonal_naive", "traditional", "moving_average", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm", "mlf", "lgbm_mlf")
+from ml.schema import week_freq
+
+MODEL_FAMILIES = ("seasonal_naive", "traditional", "moving_average", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm", "mlf", "lgbm_mlf", "profile", "lgbm_profile")
 RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct", "mint_wls_var")
 
 
@@ -33,10 +37,10 @@ class LGBMParams(BaseModel):
     seed: int = 7
 
 
-class MLFParams(BaseModel):
-    """The mlforecast family (ml.mlf): features, target transform, strategy and its LightGBM."""
+class MLFParams(LGBMParams):
+    """The mlforecast family (ml.mlf): features, target transform, strategy, and its LightGBM (the LGBMParams
+    fields, with this family's own defaults)."""
 
-    model_config = ConfigDict(extra="forbid")
     # Lags of at least the horizon (13 weeks) make the recursive forecast read no forecast of its own; with
     # lags 1-4 its errors compound (Walmart, 2011-06-27 origin: grain WAPE 0.107 with lags 1-4, 0.098 without).
     lags: list[int] = Field(default_factory=lambda: [13, 14, 15, 16, 17, 26, 52])
@@ -47,18 +51,10 @@ class MLFParams(BaseModel):
     max_train_weeks: int | None = Field(None, ge=8, description="train on the last n weeks only (None = all)")
     seasonal_features: bool = True
     sku_seasonal: bool = False
+    # This family's LightGBM defaults: L1 on the standardised, scale-weighted target matches every level's WAPE
+    # (ml.mlf); a log-link objective needs target_transform "none", as the standardised target goes negative.
     objective: str = "l1"
-    alpha: float = Field(0.9, gt=0)
     n_estimators: int = Field(300, ge=1, le=5000)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    num_leaves: int = Field(63, ge=4, le=1024)
-    min_child_samples: int = Field(50, ge=1)
-    feature_fraction: float = Field(0.8, gt=0, le=1)
-    bagging_fraction: float = Field(0.8, gt=0, le=1)
-    lambda_l2: float = Field(1.0, ge=0)
-    max_bin: int = Field(63, ge=15, le=255)
-    num_threads: int = Field(1, ge=1, le=4)
-    seed: int = 7
 
     @field_validator("lags")
     @classmethod
@@ -83,6 +79,13 @@ class ForecastConfig(BaseModel):
     # residual: learn y/scale - baseline (the traditional forecast), so last year's peaks carry over even
     # when no peak of that size is in the training targets (trees cannot extrapolate). ratio: learn y/scale.
     target_mode: str = Field("residual", pattern="^(residual|ratio)$")
+    # The seasonal profile (ml.features.profile_forecast, family "profile"): last year's holiday-aligned week of
+    # the SKU-pooled denoised history x recent growth. holiday_alignment: none | us | cn (ml.calendar.season_shift_days);
+    # profile_rank: SVD rank of a SKU's grain series across account managers (0 = raw history).
+    holiday_alignment: str = Field("none", pattern="^(none|us|cn)$")
+    profile_rank: int = Field(8, ge=0, le=64)
+    # What the residual target of the lgbm family corrects: the traditional forecast, or the seasonal profile.
+    baseline: str = Field("traditional", pattern="^(traditional|profile)$")
     lgbm: LGBMParams = Field(default_factory=LGBMParams)
     mlf: MLFParams = Field(default_factory=MLFParams)
     ets_season_length: int = Field(1, ge=1, description="AutoETS season; 52 needs > 2 years of weekly data")
@@ -94,6 +97,9 @@ class ForecastConfig(BaseModel):
     chinese_calendar: bool = True
     # The company's fiscal year (lodestar.yaml calendar.fiscal_year_start_month): the quarter feature counts from it.
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
+    # The company's week (lodestar.yaml calendar.week_start): every week_start of the history and the forecast is
+    # this weekday, and the weekly grid its pandas frequency (week_freq: W-MON, W-SUN, ...).
+    week_start: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
     extra_future_exog: list[str] = Field(default_factory=list)
     extra_observed_exog: list[str] = Field(default_factory=list)
     # Where backtest fits run: in this process, or on a Dask cluster (dask_address, else a LocalCluster of
@@ -104,6 +110,19 @@ class ForecastConfig(BaseModel):
     cost_factor_wan_per_pp_month: float = Field(
         0.87, ge=0, description="inventory holding cost, 万元 per month per percentage point of deviation"
     )
+
+    @property
+    def week_freq(self) -> str:
+        """The pandas frequency of the forecast's weeks (``W-MON`` for Monday weeks)."""
+        return week_freq(self.week_start)
+
+    def __setstate__(self, state: dict) -> None:
+        # A forecaster pickled before a field existed (an older @champion) gets that field's default.
+        values = state.get("__dict__", {})
+        for name, info in type(self).model_fields.items():
+            if name not in values and not info.is_required():
+                values[name] = info.get_default(call_default_factory=True)
+        super().__setstate__(state)
 
     @field_validator("lags", "windows")
     @classmethod

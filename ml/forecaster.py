@@ -76,7 +76,7 @@ class Forecaster:
     # ---------------------------------------------------------------- fitting
     def fit(self, history_df: pd.DataFrame, future_exog: pd.DataFrame | None = None) -> Forecaster:
         cfg = self.config
-        hist = validate_history(history_df)
+        hist = validate_history(history_df, week_start=cfg.week_start)
         panel = build_panel(hist, cfg, future_exog=future_exog)
         self.hierarchy = panel.hierarchy
         levels = panel.hierarchy.nodes["level"].to_numpy()
@@ -196,7 +196,7 @@ class Forecaster:
         ``future_exog`` carries the planned promotions/prices (levers) for the horizon.
         """
         horizon = horizon or self.config.horizon
-        hist = validate_history(self.history if history_df is None else history_df)
+        hist = validate_history(self.history if history_df is None else history_df, week_start=self.config.week_start)
         panel = build_panel(hist, self.config, future_exog=future_exog, horizon=horizon, hierarchy=self.hierarchy)
         o = panel.n_hist - 1
         res = self.predict_panel(panel, o, horizon)
@@ -211,7 +211,7 @@ class Forecaster:
         """:meth:`predict`, plus the drivers of every grain x week forecast (ml.explain.drivers_frame: node_id,
         week_start, run_rate, drivers JSON, top_drivers): run_rate + the drivers = the reconciled forecast."""
         horizon = horizon or self.config.horizon
-        hist = validate_history(self.history if history_df is None else history_df)
+        hist = validate_history(self.history if history_df is None else history_df, week_start=self.config.week_start)
         panel = build_panel(hist, self.config, future_exog=future_exog, horizon=horizon, hierarchy=self.hierarchy)
         o = panel.n_hist - 1
         base = self.model.predict(panel, o, horizon, self.config)
@@ -253,7 +253,10 @@ class Forecaster:
         level_idx = pd.Index(self.level_names).get_indexer(nodes["level"])
         scale = origin_scale(panel.Y, o)
         node_pos = pd.Series(np.arange(n), index=pd.MultiIndex.from_frame(nodes[["level", "node_id"]]))
-        for period, freq in (("month", "M"), ("quarter", "Q")):
+        # Quarters of the company's fiscal year: pandas names a quarterly period by the month its year ends in.
+        year_end = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")[
+            (self.config.fiscal_year_start_month - 2) % 12]
+        for period, freq in (("month", "M"), ("quarter", f"Q-{year_end}")):
             g = wk.assign(period_start=wk["period_start"].dt.to_period(freq).dt.start_time)
             keys = ["level", "node_id", "period_start"]
             grouped = g.groupby(keys, sort=False)

@@ -106,7 +106,7 @@ class MLForecastGlobal:
         from mlforecast.target_transforms import GlobalSklearnTransformer, LocalStandardScaler
         from sklearn.preprocessing import FunctionTransformer
 
-        from ml.models import _ml_threads
+        from ml.models import lgbm_params
 
         p = config.mlf
         m = config.season_length
@@ -129,24 +129,9 @@ class MLForecastGlobal:
             tfs.append(GlobalSklearnTransformer(FunctionTransformer(func=_log1p_clipped, inverse_func=np.expm1)))
         if p.target_transform in ("standard", "log_standard"):
             tfs.append(LocalStandardScaler())
-        params = {
-            "objective": p.objective,
-            "n_estimators": p.n_estimators,
-            "learning_rate": p.learning_rate,
-            "num_leaves": p.num_leaves,
-            "min_child_samples": p.min_child_samples,
-            "colsample_bytree": p.feature_fraction,
-            "subsample": p.bagging_fraction,
-            "subsample_freq": 1 if p.bagging_fraction < 1 else 0,
-            "reg_lambda": p.lambda_l2,
-            "max_bin": p.max_bin,
-            "n_jobs": _ml_threads() or p.num_threads,
-            "random_state": p.seed,
-            "verbose": -1,
-        }
-        if p.objective == "huber":
-            params["alpha"] = p.alpha
-        return MLForecast(models={"lgbm": lgb.LGBMRegressor(**params)}, freq="W-MON", lags=list(p.lags),
+        # LightGBM's native names, as the lgbm family's (LGBMRegressor takes them as they are).
+        params = {"n_estimators": p.n_estimators, **lgbm_params(p)}
+        return MLForecast(models={"lgbm": lgb.LGBMRegressor(**params)}, freq=config.week_freq, lags=list(p.lags),
                           lag_transforms=lag_tf, target_transforms=tfs or None, num_threads=1)
 
     def fit(self, panel: Panel, o: int, config: ForecastConfig) -> MLForecastGlobal:
@@ -197,7 +182,7 @@ class MLForecastGlobal:
         # Future weeks beyond the panel (a horizon longer than its exogenous plan) repeat the last known week.
         idx = np.minimum(np.arange(o + 1, o + 1 + horizon), len(panel.weeks) - 1)
         X = {ID: np.repeat(np.arange(panel.Y.shape[0]), horizon),
-             DS: np.tile(pd.date_range(panel.weeks[o] + pd.Timedelta(weeks=1), periods=horizon, freq="W-MON").to_numpy(), panel.Y.shape[0])}
+             DS: np.tile(pd.date_range(panel.weeks[o] + pd.Timedelta(weeks=1), periods=horizon, freq=config.week_freq).to_numpy(), panel.Y.shape[0])}
         for c, M in exog.items():
             X[c] = np.asarray(M[:, idx], dtype=np.float32).ravel()
         with warnings.catch_warnings():

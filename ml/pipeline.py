@@ -25,6 +25,7 @@ from ml.schema import (
     TIME_COL,
     TRAINING_TABLE,
     ContractError,
+    week_weekday,
 )
 from ml.tracking import (
     AUTO_CANDIDATES,
@@ -143,12 +144,14 @@ def forecast_from_champion(
     and raw.forecast_levels (every level x week/month/quarter), stamped with the model version and run id.
     """
     origin = pd.Timestamp(origin_week)
-    if origin.dayofweek != 0:
-        raise ContractError(f"origin_week {origin.date()} is not a Monday")
     name = model_name(family)
     uri = tracking_uri_or_default(tracking_uri)
     model = load_champion(name, uri)
     forecaster = model.unwrap_python_model().forecaster
+    week_start = forecaster.config.week_start  # the weeks the champion was trained on (the company's)
+    if origin.dayofweek != week_weekday(week_start):
+        raise ContractError(f"origin_week {origin.date()} is a {origin.day_name()}, not a {week_start.capitalize()} "
+                            f"(the week start {name}@champion was trained on)")
     run_id = model.metadata.run_id
     hist = load_history(warehouse, origin)
     # Series the champion never saw (new AM x SKU x channel) cannot be placed in its hierarchy: left out, and

@@ -22,7 +22,7 @@ from ml.config import ForecastConfig
 from ml.features import Panel
 from ml.levers import SPECS
 from ml.scenario import complaint_response, material_response, price_response
-from ml.schema import numeric_column, require_columns
+from ml.schema import WEEKDAYS, numeric_column, require_columns, week_freq
 
 ARMS = ("traditional", "model")
 SERIES_KEYS = ("customer_id", "sku_id")
@@ -378,19 +378,20 @@ STATUS_SCORED = "scored"
 STATUS_PENDING = "actuals_not_yet_in"
 
 
-def month_weeks(month: Any) -> pd.DatetimeIndex:
-    """The Mondays of ``month``: a week belongs to the month its Monday falls in (as everywhere in the sandbox)."""
+def month_weeks(month: Any, week_start: str = "monday") -> pd.DatetimeIndex:
+    """The week starts of ``month`` (its Mondays, or the days of the company's ``week_start``): a week belongs to
+    the month its first day falls in (as everywhere in the sandbox)."""
     ms = month_start(month)
-    return pd.date_range(ms, ms + pd.offsets.MonthEnd(0), freq="W-MON")
+    return pd.date_range(ms, ms + pd.offsets.MonthEnd(0), freq=week_freq(week_start))
 
 
 def plan_sandbox_months(forecast_weeks: pd.DataFrame, actuals_through: Any | None) -> pd.DataFrame:
     """Which months the sandbox can run, with which forecast, and whether they can be scored yet.
 
     ``forecast_weeks``: origin_week, week_start (the weeks each forecast origin covers). A month can run when an
-    origin forecast every week of it from before it (origin + 7 days <= its first Monday, forecast reaching its
-    last Monday); the latest such origin is used. A month is ``scored`` when actuals cover its last week
-    (last Monday <= ``actuals_through``, the last week start with complete actuals); the first month that is not
+    origin forecast every week of it from before it (origin + 7 days <= its first week start, forecast reaching
+    its last); the latest such origin is used (weeks start on the weekday of the forecast's own week_start). A month
+    is ``scored`` when actuals cover its last week (last week start <= ``actuals_through``, the last week start with complete actuals); the first month that is not
     is kept as ``actuals_not_yet_in``; later months wait for later runs. Months without such a forecast cannot
     be scored and are absent. Returns month, origin_week, status, sorted by month.
     """
@@ -401,11 +402,12 @@ def plan_sandbox_months(forecast_weeks: pd.DataFrame, actuals_through: Any | Non
     if fw.empty:
         return pd.DataFrame(cols)
     fw = fw.assign(origin_week=pd.to_datetime(fw["origin_week"]), week_start=pd.to_datetime(fw["week_start"]))
+    week_start = WEEKDAYS[fw["week_start"].iloc[0].dayofweek]  # the forecast's own weeks (the company's)
     covered = fw.groupby("origin_week")["week_start"].agg(set)
     through = pd.Timestamp(actuals_through) if actuals_through is not None else None
     rows = []
     for m in sorted(fw["week_start"].dt.to_period("M").dt.to_timestamp().unique()):
-        weeks = month_weeks(m)
+        weeks = month_weeks(m, week_start)
         ok = [o for o, wk in covered.items() if o + pd.Timedelta(days=7) <= weeks[0] and set(weeks) <= wk]
         if not ok:
             continue

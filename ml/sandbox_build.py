@@ -19,6 +19,7 @@ from ml.sandbox import (
     run_sandbox_month,
     traditional_forecast,
 )
+from ml.schema import WEEKDAYS
 
 SANDBOX_TABLE = ("raw", "forecast_sandbox")
 TABLE_COLUMNS = [*SANDBOX_COLUMNS, "origin_week", "status", "created_at"]
@@ -90,7 +91,10 @@ def build_sandbox(warehouse, n: int = 3, lever: str = "price_elasticity", curren
     prices = warehouse.query("select sku_id, effective_date, list_price from staging.stg_erp__price_list")
     prices = prices if len(prices) else None
 
-    weekly = orders.assign(week_start=orders["order_date"] - pd.to_timedelta(orders["order_date"].dt.dayofweek, unit="D"))
+    # Actuals in the forecast's own weeks (the company's week start, read off the stored forecasts; Monday without)
+    weekday = int(fc["week_start"].iloc[0].dayofweek) if len(fc) else 0
+    days_in = (orders["order_date"].dt.dayofweek - weekday) % 7
+    weekly = orders.assign(week_start=orders["order_date"] - pd.to_timedelta(days_in, unit="D"))
     weekly = weekly.groupby(["customer_id", "sku_id", "week_start"], as_index=False)["quantity"].sum()
     origins = sorted(fc["origin_week"].unique())
     actuals_through = None
@@ -106,7 +110,7 @@ def build_sandbox(warehouse, n: int = 3, lever: str = "price_elasticity", curren
 
     frames, carry = [], current_value
     for r in plan.itertuples():
-        weeks = month_weeks(r.month)
+        weeks = month_weeks(r.month, WEEKDAYS[weekday])
         f = fc[(fc["origin_week"] == r.origin_week) & fc["week_start"].isin(weeks)]
         split = split_grain_forecast(f, orders, as_of=r.origin_week + pd.Timedelta(days=6))
         split = split[split["customer_id"].astype(str).isin(customers)]

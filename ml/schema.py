@@ -14,6 +14,22 @@ TIME_COL = "week_start"
 TARGET_COL = "y"
 SERIES_ID = "unique_id"
 SERIES_SEP = "|"
+# The day a forecast week starts on (the company's calendar.week_start): week_start dates are that weekday, and
+# every weekly grid is the pandas frequency ``W-MON``, ``W-SUN``, ... of it.
+WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def week_weekday(week_start: str) -> int:
+    """The weekday of ``week_start`` as pandas counts it (Monday = 0); raises ContractError for an unknown name."""
+    try:
+        return WEEKDAYS.index(str(week_start).lower())
+    except ValueError:
+        raise ContractError(f"week_start {week_start!r} is not a weekday; choose from {WEEKDAYS}") from None
+
+
+def week_freq(week_start: str = "monday") -> str:
+    """The pandas frequency of weeks starting on ``week_start``: ``W-MON`` for Monday, ``W-SUN`` for Sunday."""
+    return f"W-{WEEKDAYS[week_weekday(week_start)][:3].upper()}"
 
 # Exogenous columns known for the future (plans the business sets): used at the target week.
 FUTURE_EXOG: tuple[str, ...] = (
@@ -63,8 +79,10 @@ def _bad_rows(mask: pd.Series, limit: int = 5) -> str:
     return f"{int(mask.sum())} row(s), first at index {idx}"
 
 
-def validate_history(df: pd.DataFrame, *, name: str = "history_df", require_target: bool = True) -> pd.DataFrame:
-    """Check the contract and return a normalised copy (week_start as Monday Timestamp, float y).
+def validate_history(df: pd.DataFrame, *, name: str = "history_df", require_target: bool = True,
+                     week_start: str = "monday") -> pd.DataFrame:
+    """Check the contract and return a normalised copy (week_start as a Timestamp on the ``week_start`` weekday,
+    the company's first day of the week; float y).
 
     Raises ContractError naming the frame, column and offending rows.
     """
@@ -83,9 +101,11 @@ def validate_history(df: pd.DataFrame, *, name: str = "history_df", require_targ
     bad = weeks.isna()
     if bad.any():
         raise ContractError(f"{name}: column '{TIME_COL}' has unparseable dates: {_bad_rows(bad)}")
-    not_monday = weeks.dt.dayofweek != 0
-    if not_monday.any():
-        raise ContractError(f"{name}: column '{TIME_COL}' must be a Monday: {_bad_rows(not_monday)}")
+    off_day = weeks.dt.dayofweek != week_weekday(week_start)
+    if off_day.any():
+        first = weeks[off_day].iloc[0]
+        raise ContractError(f"{name}: column '{TIME_COL}' must be a {week_start.capitalize()} (the week start): "
+                            f"{_bad_rows(off_day)} ({first.date()} is a {first.day_name()})")
     out[TIME_COL] = weeks.dt.normalize()
     if require_target:
         y = pd.to_numeric(out[TARGET_COL], errors="coerce")

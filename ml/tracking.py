@@ -324,7 +324,7 @@ def train_and_log(
     """
     config = config or ForecastConfig()
     uri = tracking_uri_or_default(tracking_uri)
-    hist = validate_history(history_df).drop(columns=[SERIES_ID])
+    hist = validate_history(history_df, week_start=config.week_start).drop(columns=[SERIES_ID])
     cutoffs = cutoffs or default_cutoffs(hist, n=2, horizon=config.horizon)
     selection: list[str] = []
     scores = None

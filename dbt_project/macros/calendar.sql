@@ -1,8 +1,9 @@
 {#- The company's calendar (lodestar.yaml `calendar:`, passed as dbt vars by lodestar.company.dbt_vars): the day
     its weeks start on (`lodestar_week_start`) and the month its fiscal year starts in
     (`lodestar_fiscal_year_start_month`). The defaults, Monday weeks and calendar quarters, render exactly the SQL
-    of week_of() and date_trunc('quarter'). The forecast grain keeps ISO (Monday) weeks: week_of() in
-    int_demand_weekly and int_scenario_inputs, the forecaster's contract and the weekly partitions. -#}
+    of week_of() and date_trunc('quarter'). One week serves everything: POS and health weeks and the forecast
+    grain (int_demand_weekly, forecast_training_features, int_scenario_inputs), as the forecaster
+    (ForecastConfig.week_start) and the weekly forecast partitions and schedule count them. -#}
 
 {#- The first day of the company's week holding a date, as a date: the Monday week shifted by the days from
     the company's week start to the next Monday. -#}

@@ -121,7 +121,9 @@ def _forecast_vs_actual(wh: Warehouse, customer_id: str, start: date, end: date)
     split = pd.concat(parts) if parts else fc.iloc[0:0]
     weekly = split.groupby("week_start", as_index=False)["y_hat"].sum().rename(columns={"y_hat": "forecast"})
     mine = orders[orders["customer_id"].astype(str) == customer_id]
-    mine = mine.assign(week_start=mine["order_date"] - pd.to_timedelta(mine["order_date"].dt.dayofweek, unit="D"))
+    weekday = int(fc["week_start"].iloc[0].dayofweek)  # the forecast's own weeks: the company's week start
+    days_in = (mine["order_date"].dt.dayofweek - weekday) % 7
+    mine = mine.assign(week_start=mine["order_date"] - pd.to_timedelta(days_in, unit="D"))
     actual = mine.groupby("week_start", as_index=False)["quantity"].sum().rename(columns={"quantity": "actual"})
     last_actual_week = wh.query("select max(order_date) as d from staging.stg_erp__orders")["d"].iloc[0]
     out = weekly.merge(actual, on="week_start", how="left")

@@ -68,10 +68,18 @@ def test_the_company_file_calendar_reaches_dbt_and_the_reports(tmp_path: Path, m
            "LODESTAR_FORECAST_FIRST_WEEK": "2025-01-06", "LODESTAR_AS_OF": "2026-08-01"}
     code = ("from orchestration.defs.reports.assets import QUARTER_PARTITIONS as p; "
             "from orchestration.defs.jobs import main_job; print(main_job.description); "
-            "print(p.cron_schedule); print(','.join(p.get_partition_keys()))")
+            "print(p.cron_schedule); print(','.join(p.get_partition_keys())); "
+            "from orchestration.defs.forecast.assets import FORECAST_PARTITIONS as f, weekly_forecast_retraining as s; "
+            "print(','.join(f.get_partition_keys())); print(s.cron_schedule, s.execution_timezone)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    description, cron, keys = out.stdout.strip().splitlines()[-3:]
+    description, cron, keys, forecast_keys, retrain = out.stdout.strip().splitlines()[-5:]
+    # The forecast's weekly partitions are the company's Sunday weeks, from the Sunday week holding the first week
+    # to the last complete week before as_of (Sunday 07-19 .. Saturday 07-25); the retraining runs on Sundays.
+    forecast_keys = forecast_keys.split(",")
+    assert (forecast_keys[0], forecast_keys[-1]) == ("2025-01-12", "2026-07-19")
+    assert {date.fromisoformat(k).weekday() for k in forecast_keys} == {6}
+    assert retrain == "0 2 * * 0 UTC"  # 02:00 on the first day of its week, in the calendar's (default) time zone
     # The Dagster UI names the company and its calendar on the main job.
     assert description.startswith(f"Company: Acme ({path}; currency EUR, weeks from sunday, fiscal year from month 11)")
     assert cron == "0 0 1 2,5,8,11 *"

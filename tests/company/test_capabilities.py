@@ -28,6 +28,11 @@ def test_needs_come_from_the_asset_graph_and_name_what_a_company_lacks(tmp_path)
     # What each mart cannot do without (dbt meta lodestar_needs; marts.mart_status reports it per company).
     assert declared["marts/launch_reconciliation"] == ["pos_scans", "erp_skus"]
     assert declared["marts/customer_360"] == ["erp_customers"]
+    # The cockpit's pages and the value report (dbt exposures) by the sources upstream of what they read.
+    pages = {n.asset: set(n.sources) for n in cap.page_needs(load(), owner, lodestar_dbt_project.manifest_path)}
+    assert {"cockpit /lights", "cockpit /levers", "cockpit /reconciliation", "report quarterly_value_report"} <= set(pages)
+    assert {"pos", "crm", "erp"} <= pages["cockpit /reconciliation"]
+    assert pages["cockpit /csg"] == {"crm", "distributor", "erp", "pos"}  # no complaints, e-commerce or KPI feed
     table = cap.render_matrix(cap.asset_needs(load(), owner), ["complaints", "erp"], declared)
     assert "| `marts/complaint_hotwords` | ● | ● | `raw.complaints_complaints`, `raw.intel_complaint_hotwords` |" in table
     readme = tmp_path / "README.md"

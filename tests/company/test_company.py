@@ -113,6 +113,18 @@ def test_as_of_and_first_forecast_week_come_from_the_company(tmp_path, home, mon
     f.write_text("company: X\ncurrency: USD\nforecast_first_week: 2021-01-05\n", encoding="utf-8")
     with pytest.raises(CompanyError, match="forecast_first_week: .*must be a Monday"):
         load_company(f)
+    # With Sunday weeks the first week is a Sunday, and the last origin the last complete Sunday week.
+    f.write_text("company: X\ncurrency: USD\ncalendar: {week_start: sunday}\nforecast_first_week: 2021-01-04\n",
+                 encoding="utf-8")
+    with pytest.raises(CompanyError, match="forecast_first_week: must be a Sunday, the calendar's week_start"):
+        load_company(f)
+    f.write_text("company: X\ncurrency: USD\ncalendar: {week_start: sunday}\nas_of: 2022-01-01\n", encoding="utf-8")
+    monkeypatch.delenv("LODESTAR_AS_OF")
+    settings = get_settings()
+    assert (str(settings.forecast_last_week), str(settings.forecast_first_week)) == ("2021-12-19", "2023-12-31")
+    f.write_text("company: X\ncurrency: USD\ncalendar: {timezone: Mars/Olympus}\n", encoding="utf-8")
+    with pytest.raises(CompanyError, match="calendar.timezone: unknown time zone 'Mars/Olympus'"):
+        load_company(f)
 
 
 def test_staging_tests_follow_the_companys_contract_rules(company_dir):

@@ -72,6 +72,7 @@ def test_company_file_reads_the_shared_export_in_place():
     company = load_company(COMPANY)
     assert (company.company, company.currency, list(company.sources)) == ("Superstore Co.", "USD", ["erp"])
     assert str(company.as_of) == "2022-01-01"  # the export ends 2021-12-31: the forecast starts there, not today
+    assert (company.calendar.week_start, str(company.forecast_first_week)) == ("sunday", "2021-01-03")
     assert (get_settings().shared_data_dir / "superstore").is_dir()
     assert not list((PROJECT_ROOT / "companies").rglob("*.csv"))  # never copied into the repo
 
@@ -140,4 +141,11 @@ def test_the_forecast_runs_at_the_companys_grain(superstore: Run):
     # No account managers in the export: each region's lines form an `unassigned:<region>` territory.
     assert set(fc["account_manager_id"].str.split(":").str[0]) == {"unassigned"}
     assert set(fc["region"]) == {"Central", "East", "South", "West"}
-    assert fc["origin_week"].astype(str).max() == "2021-12-20"  # the last complete week before as_of 2022-01-01
+    # Its weeks are a US retailer's, Sunday to Saturday (calendar.week_start: sunday), in dbt's demand weeks, the
+    # forecast's weeks and its origins (the weekly partitions): the last complete week before as_of 2022-01-01 is
+    # Sunday 2021-12-19 .. Saturday 12-25 (with Monday weeks it was Monday 12-20).
+    assert fc["origin_week"].astype(str).max() == "2021-12-19"
+    demand = wh.query("select distinct week_start from intermediate.int_demand_weekly")["week_start"]
+    for weeks in (demand, fc["week_start"], fc["origin_week"]):
+        assert set(pd.to_datetime(weeks).dt.day_name()) == {"Sunday"}
+    assert wh.query("select count(*) as n from marts.forecast_training_features where dayofweek(week_start) <> 0")["n"][0] == 0

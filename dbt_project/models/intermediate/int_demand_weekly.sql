@@ -5,13 +5,14 @@
 -- A company whose ERP lines name no account manager (or no channel) still forecasts: the line's owner is its
 -- customer's region, spelled `unassigned:<region>` (region kept for the hierarchy), and the channel the
 -- customer's, else `unspecified`. Labelled as such, never a person or a channel the data does not name.
+-- Weeks are the company's (macro company_week: lodestar.yaml calendar.week_start, Monday by default).
 with erp as (
     select
         coalesce(o.account_manager_id, 'unassigned:' || coalesce(c.region, 'unknown')) as account_manager_id,
         case when o.account_manager_id is null then c.region end as territory_region,
         o.sku_id,
         coalesce(o.channel, c.channel, 'unspecified') as channel,
-        {{ week_of('o.order_date') }} as week_start,
+        {{ company_week('o.order_date') }} as week_start,
         o.quantity,
         o.unit_price
     from {{ ref('stg_erp__orders') }} as o
@@ -25,7 +26,7 @@ shop as (
         cast(null as {{ dbt.type_string() }}) as territory_region,
         sku_id,
         'ecommerce_platform' as channel,
-        {{ week_of('order_time') }} as week_start,
+        {{ company_week('order_time') }} as week_start,
         quantity,
         unit_price
     from {{ ref('stg_ecommerce__orders') }}

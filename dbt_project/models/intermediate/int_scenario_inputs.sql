@@ -169,10 +169,11 @@ relative_prices as (
     inner join price_at_first_week as o using (sku_id)
 ),
 
+-- ERP plans dated by their own week start, in the company's weeks (the same dates with the default Monday weeks)
 material_prices as (
     select
         material_id,
-        week_start,
+        {{ company_week('week_start') }} as week_start,
         price
     from {{ ref('stg_erp__material_prices') }}
     where price > 0
@@ -233,10 +234,10 @@ material_price_indices as (
 line_capacity as (
     select
         product_line_id,
-        week_start,
+        {{ company_week('week_start') }} as week_start,
         sum(capacity_units) as capacity
     from {{ ref('stg_erp__capacity') }}
-    group by product_line_id, week_start
+    group by product_line_id, {{ company_week('week_start') }}
 ),
 
 -- a week beyond the capacity plan gets the line's median of the 13 weeks before the forecast
@@ -271,7 +272,7 @@ grain_capacity as (
 weekly_intent_signals as (
     select
         a.account_manager_id,
-        {{ week_of('s.occurred_at') }} as week_start,
+        {{ company_week('s.occurred_at') }} as week_start,
         cast(count(*) as {{ type_double() }}) as n
     from {{ ref('stg_crm__intent_signals') }} as s
     inner join accounts as a using (account_id)
@@ -279,7 +280,7 @@ weekly_intent_signals as (
     where
         {{ as_date('s.occurred_at') }} >= {{ add_days(-364, 'forecast_window.first_week') }}
         and {{ as_date('s.occurred_at') }} < forecast_window.first_week
-    group by a.account_manager_id, {{ week_of('s.occurred_at') }}
+    group by a.account_manager_id, {{ company_week('s.occurred_at') }}
 ),
 
 -- the manager's last-4-weeks signal rate standardised against its own 52 weeks (z-score; only a rise counts)

@@ -53,13 +53,14 @@ price as (
     group by a.sku_id, a.week_start
 ),
 
+-- ERP plans dated by their own week start, in the company's weeks (the same dates with the default Monday weeks)
 capacity as (
     select
         product_line_id,
-        week_start,
+        {{ company_week('week_start') }} as week_start,
         sum(capacity_units) as capacity_units
     from {{ ref('stg_erp__capacity') }}
-    group by product_line_id, week_start
+    group by product_line_id, {{ company_week('week_start') }}
 ),
 
 material_base as (
@@ -73,45 +74,45 @@ material_base as (
 material as (
     -- Mean over materials of price / the material's first recorded price: 1.0 = prices at the start of the data.
     select
-        mp.week_start,
+        {{ company_week('mp.week_start') }} as week_start,
         avg({{ safe_div('mp.price', 'b0.price') }}) as material_price_index
     from {{ ref('stg_erp__material_prices') }} as mp
     inner join material_base as mb on mp.material_id = mb.material_id
     inner join
         {{ ref('stg_erp__material_prices') }} as b0
         on mb.material_id = b0.material_id and mb.first_week = b0.week_start
-    group by mp.week_start
+    group by {{ company_week('mp.week_start') }}
 ),
 
 intent as (
     select
         a.account_manager_id,
-        {{ week_of('s.occurred_at') }} as week_start,
+        {{ company_week('s.occurred_at') }} as week_start,
         sum(case when s.signal_type = 'email_open' then 1 else 0 end) as email_opens,
         sum(case when s.signal_type = 'proposal_download' then 1 else 0 end) as proposal_downloads
     from {{ ref('stg_crm__intent_signals') }} as s
     inner join {{ ref('stg_crm__accounts') }} as a on s.account_id = a.account_id
-    group by a.account_manager_id, {{ week_of('s.occurred_at') }}
+    group by a.account_manager_id, {{ company_week('s.occurred_at') }}
 ),
 
 sentiment as (
     select
         n.account_manager_id,
-        {{ week_of('n.note_date') }} as week_start,
+        {{ company_week('n.note_date') }} as week_start,
         avg(ns.score) as meeting_sentiment
     from {{ ref('stg_intel__note_sentiment') }} as ns
     inner join {{ ref('stg_crm__meeting_notes') }} as n on ns.note_id = n.note_id
-    group by n.account_manager_id, {{ week_of('n.note_date') }}
+    group by n.account_manager_id, {{ company_week('n.note_date') }}
 ),
 
 complaints as (
     select
         sku_id,
-        {{ week_of('received_at') }} as week_start,
+        {{ company_week('received_at') }} as week_start,
         count(*) as complaint_heat
     from {{ ref('stg_complaints__complaints') }}
     where sku_id is not null
-    group by sku_id, {{ week_of('received_at') }}
+    group by sku_id, {{ company_week('received_at') }}
 ),
 
 am_customers as (

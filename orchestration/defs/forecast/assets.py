@@ -9,7 +9,7 @@ from datetime import timedelta
 import dagster as dg
 from pydantic import Field
 
-from lodestar.company import company_calendar
+from lodestar.company import company_calendar, current_company
 from lodestar.settings import get_settings
 from ml.config import ForecastConfig, LGBMParams, MLFParams
 from ml.schema import LEVELS_TABLE, PREDICTIONS_TABLE, RUNS_TABLE
@@ -28,20 +28,28 @@ WARNING_LIGHTS_KEY = dg.AssetKey(["marts", "warning_lights"])
 
 
 # Partition key = the forecast origin: the last week of actuals used; the forecast covers the 13 weeks after it.
-# Weeks start on Monday (day_offset=1); the range comes from settings (LODESTAR_FORECAST_FIRST_WEEK, and the last
-# complete week of data: LODESTAR_FORECAST_LAST_WEEK or the company's as-of date).
+# Weeks start on the company's calendar.week_start (Monday by default; Dagster counts day_offset from Sunday = 0);
+# the range comes from settings (LODESTAR_FORECAST_FIRST_WEEK, and the last complete week of data:
+# LODESTAR_FORECAST_LAST_WEEK or the company's as-of date).
+WEEK_START = company_calendar().week_start
+WEEK_DAY_OFFSET = (company_calendar().week_start_weekday + 1) % 7
 FORECAST_PARTITIONS = dg.WeeklyPartitionsDefinition(
     start_date=get_settings().forecast_first_week.isoformat(),
     end_date=(get_settings().forecast_last_week + timedelta(days=7)).isoformat(),
-    day_offset=1,
+    day_offset=WEEK_DAY_OFFSET,
 )
+# The weekly retraining runs at 02:00 on the first day of the company's week, in its time zone (the demo's
+# Asia/Shanghai when no company is configured).
+RETRAIN_CRON = f"0 2 * * {WEEK_DAY_OFFSET}"
+RETRAIN_TIMEZONE = current_company().calendar.timezone if current_company() is not None else "Asia/Shanghai"
 
 
 class TrainConfig(dg.Config):
     """Training run config; the defaults keep the demo fast (small LightGBM, one backtest cutoff)."""
 
     family: str = Field("auto", description="auto (the best of `candidates` on the backtest, by the promotion rule) | "
-                                            "seasonal_naive | traditional | ets | mstl | croston_sba | tsb | adida | imapa | lgbm | mlf")
+                                            "seasonal_naive | traditional | ets | mstl | croston_sba | tsb | adida | imapa | lgbm | mlf | "
+                                            "lgbm_mlf | profile | lgbm_profile")
     candidates: list[str] = Field(["lgbm", "mlf"], description="families family=auto backtests and chooses between")
     # The main job's small model (80 trees) keeps L1: on the scale-0.05 demo its own backtest scores total WAPE 0.22
     # and grain MASE 1.16 with l1 against 0.33 and 2.22 with tweedie, whose sums run 15-60% above the run-rate in the
@@ -56,6 +64,8 @@ class TrainConfig(dg.Config):
     origin_stride: int = 2
     calibration_origins: int = Field(1, description="held-back origins for conformal intervals")
     reconciler: str | None = Field(None, description="fixed reconciliation; None = chosen on calibration")
+    holiday_alignment: str = Field("none", description="last year's week aligned to moving/fixed-date holidays: none | us | cn")
+    baseline: str = Field("traditional", description="what lgbm's residual target corrects: traditional | profile")
 
     def forecast_config(self) -> ForecastConfig:
         return ForecastConfig(
@@ -64,7 +74,10 @@ class TrainConfig(dg.Config):
             origin_stride=self.origin_stride,
             calibration_origins=self.calibration_origins,
             reconciler=self.reconciler,
+            holiday_alignment=self.holiday_alignment,
+            baseline=self.baseline,
             fiscal_year_start_month=company_calendar().fiscal_year_start_month,
+            week_start=company_calendar().week_start,
             lgbm=LGBMParams(objective=self.objective, n_estimators=self.n_estimators, num_leaves=self.num_leaves,
                             learning_rate=self.learning_rate, min_child_samples=20, num_threads=1),
             # The mlforecast family gets the same small LightGBM (its objective stays L1, on the standardised target).
@@ -235,9 +248,9 @@ def history_partition_keys(weeks: int) -> list[str]:
         return []
     latest = pd.Timestamp(keys[-1])  # the last week with actuals
     month = latest.to_period("M").to_timestamp()
-    if month_weeks(month)[-1] > latest:  # that month is not complete yet: the one before
+    if month_weeks(month, WEEK_START)[-1] > latest:  # that month is not complete yet: the one before
         month = (month - pd.offsets.MonthBegin(1)).normalize()
-    before = [k for k in keys if pd.Timestamp(k) + pd.Timedelta(days=7) <= month_weeks(month)[0]]
+    before = [k for k in keys if pd.Timestamp(k) + pd.Timedelta(days=7) <= month_weeks(month, WEEK_START)[0]]
     return sorted(set(keys[-weeks - 1:-1]) | set(before[-1:]))
 
 
@@ -248,9 +261,10 @@ def latest_partition_key() -> str:
     return key
 
 
-@dg.schedule(job=retrain_forecast_job, cron_schedule="0 2 * * 1", execution_timezone="Asia/Shanghai",
+@dg.schedule(job=retrain_forecast_job, cron_schedule=RETRAIN_CRON, execution_timezone=RETRAIN_TIMEZONE,
              default_status=dg.DefaultScheduleStatus.STOPPED,
-             description="Weekly retraining, Monday 02:00 Asia/Shanghai, forecasting the latest week.")
+             description=f"Weekly retraining, {WEEK_START.capitalize()} 02:00 {RETRAIN_TIMEZONE}, forecasting the "
+                         "latest week.")
 def weekly_forecast_retraining(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     key = latest_partition_key()
     return dg.RunRequest(run_key=f"weekly-{context.scheduled_execution_time:%Y-%m-%d}-{key}", partition_key=key,
