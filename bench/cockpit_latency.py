@@ -43,13 +43,31 @@ REDRAW_PARTS = ("json_parse_ms", "wait_ms", "draw_ms", "chart_region_ms", "chart
                 "chart_channel_ms", "tables_ms", "frame_ms")
 LEVERS_LOAD_PARTS = ("html_response_end_ms", "script_start_ms", "inline_parsed_ms", "done_at_ms", "all_charts_at_ms")
 PAGE_LOAD_DEFINITION = (
-    "page_load: wall clock in the bench process from page.goto(url) to the page's `load` event (every script run, "
-    "the charts on the first screen drawn) and, for /levers, on to the first forecast drawn on the first screen "
-    "(the charts in the viewport, every total and table, and the next animation frame painted); "
-    "page_load_levers_all_charts, page_load_customer_all_charts: /levers and /customers/{id} until the charts "
-    "below the viewport are drawn too (in idle time right after). page_load_in_page: the same first end points on "
-    "the page's own clock from navigation start (loadEventEnd; for /levers the first forecast's done time), "
-    "without the bench's Playwright round trips.")
+    "page_load (warm: one browser context, so the cache holds plotly.js and the CSS/JS from the first load, as for "
+    "anyone who opened the cockpit before; these URLs are immutable) and page_load_cold (a fresh browser context "
+    "per load, empty cache, the session cookie set: a first visit): wall clock in the bench process from "
+    "page.goto(url) to the page's `load` event (every script run, the charts on the first screen drawn) and, for "
+    "/levers, on to the first forecast drawn on the first screen (the charts in the viewport, every total and "
+    "table, and the next animation frame painted); levers_all_charts, customer_all_charts: until the charts below "
+    "the viewport are drawn too (in idle time right after). report_html, report_pdf: the value report download "
+    "through the signed-in browser context (request sent to the last byte). page_load_in_page: the same first end "
+    "points on the page's own clock from navigation start, without the bench's Playwright round trips; "
+    "page_load_parts: on that clock, the first byte of the HTML (ttfb), its last byte, the first contentful paint "
+    "(text on screen; plotly.js is deferred), DOMContentLoaded (plotly.js and the page's scripts run) and load. server_html: the same URLs fetched by httpx (server time plus loopback, no "
+    "browser). sign_in: /login loaded (login_page) and, after the page has run plotly.js in idle time and at least "
+    "1.5 s of typing, the form submitted until /levers has drawn its first "
+    "forecast (submit_to_levers), warm (the bench's context after signing out) and cold (fresh contexts).")
+WARM_END = {  # what a warm/cold page load waits for after `load`, and the all-charts end point after that
+    "levers": ("window.cockpitTimings && window.cockpitTimings.length >= 1",
+               "window.cockpitTimings[0].all_charts_at_ms != null || !document.querySelector('.chart:not(.js-plotly-plot)')"),
+    "customer": (None, "window.chartsPending === 0"),
+}
+NAV_PARTS = ("(() => { const n = performance.getEntriesByType('navigation')[0];"
+             " const fcp = performance.getEntriesByName('first-contentful-paint')[0];"
+             " return {ttfb_ms: n.responseStart, html_end_ms: n.responseEnd,"
+             " first_contentful_paint_ms: fcp ? fcp.startTime : n.loadEventEnd,"
+             " dom_content_loaded_ms: n.domContentLoadedEventEnd, load_ms: n.loadEventEnd,"
+             " html_bytes: n.transferSize}; })()")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -82,6 +100,8 @@ def tile_home(source_home: Path, home: Path, k: int) -> None:
     import duckdb
 
     home.mkdir(parents=True)
+    if (source_home / "reports").is_dir():  # the value report downloads: raw.value_reports names these files
+        (home / "reports").symlink_to((source_home / "reports").resolve())
     target = home / "warehouse.duckdb"
     shutil.copyfile(source_home / "warehouse.duckdb", target)
     con = duckdb.connect(str(target))
@@ -104,6 +124,164 @@ def random_levers(rng: random.Random) -> dict:
     return {spec.name: round(rng.uniform(spec.lo, spec.hi), 3)}
 
 
+def page_targets(api: httpx.Client) -> dict[str, str]:
+    """Every page's URL; the customer page and the report downloads of a customer that has a value report."""
+    targets = {n: f"/{n}" for n in PAGES}
+    customers = api.get("/api/customers").json()
+    cid, report = customers[0]["customer_id"], None
+    for c in customers[:200]:
+        reports = api.get(f"/api/customers/{c['customer_id']}").json().get("value_reports") or []
+        if reports:
+            cid, report = c["customer_id"], reports[0]["quarter"]
+            break
+    targets["customer"] = f"/customers/{cid}"
+    if report is not None:
+        targets["report_html"] = f"/reports/{cid}/{report}.html"
+        targets["report_pdf"] = f"/reports/{cid}/{report}.pdf"
+    targets["login"] = "/login"
+    return targets
+
+
+def server_times(base: str, cookie: dict, targets: dict[str, str], loads: int) -> dict:
+    """Each URL fetched without a browser (gzip accepted, as a browser does): the server's share of a load."""
+    out = {}
+    with httpx.Client(base_url=base, cookies=cookie, timeout=60, headers={"Accept-Encoding": "gzip"}) as c:
+        for name, path in targets.items():
+            samples, size = [], 0
+            for _ in range(loads):
+                t = time.perf_counter()
+                r = c.get(path)
+                samples.append(1000 * (time.perf_counter() - t))
+                r.raise_for_status()
+                size = len(r.content)
+            out[name] = {**stats(samples), "bytes": size}
+    return out
+
+
+def _load(page, base: str, name: str, path: str) -> tuple[float, float | None, float, dict]:
+    """One load of a page: (first end point ms, all charts ms or None, in-page ms, navigation parts)."""
+    first_js, all_js = WARM_END.get(name, (None, None))
+    t = time.perf_counter()
+    page.goto(f"{base}{path}", wait_until="load")
+    if first_js:
+        page.wait_for_function(first_js, timeout=30000)
+    first = 1000 * (time.perf_counter() - t)
+    every = None
+    if all_js:
+        page.wait_for_function(all_js, timeout=30000)
+        every = 1000 * (time.perf_counter() - t)
+    parts = page.evaluate(NAV_PARTS)
+    in_page = page.evaluate("window.cockpitTimings[0].done_at_ms") if name == "levers" else parts["load_ms"]
+    return first, every, in_page, parts
+
+
+def _stats_parts(parts: list[dict]) -> dict:
+    return {k: stats([p[k] for p in parts]) for k in parts[0] if k != "html_bytes"} | {
+        "html_transfer_bytes": parts[-1]["html_bytes"]}
+
+
+def page_loads(page, base: str, targets: dict[str, str], loads: int) -> dict:
+    """Warm loads in the bench's signed-in context (its cache primed by a first, unrecorded load of each page)."""
+    loads_, in_page, parts_, all_charts, levers_parts = {}, {}, {}, {}, {}
+    for name, path in targets.items():
+        if name == "login":
+            continue
+        if name.startswith("report_"):
+            samples = []
+            for _ in range(loads):
+                t = time.perf_counter()
+                r = page.request.get(f"{base}{path}")
+                body = r.body()
+                samples.append(1000 * (time.perf_counter() - t))
+                assert r.status == 200 and (body[:5] == b"%PDF-" if name == "report_pdf" else b"<html" in body[:400].lower()), (name, r.status)
+            loads_[name] = {**stats(samples), "bytes": len(body)}
+            continue
+        _load(page, base, name, path)  # prime the cache (and the server's) for this page
+        samples, nav, parts, every = [], [], [], []
+        for _ in range(loads):
+            first, all_, ip, pp = _load(page, base, name, path)
+            samples.append(first)
+            nav.append(ip)
+            parts.append(pp)
+            if all_ is not None:
+                every.append(all_)
+            if name == "levers":
+                rec = page.evaluate("window.cockpitTimings[0]")
+                for k in LEVERS_LOAD_PARTS:
+                    if rec.get(k) is not None:
+                        levers_parts.setdefault(k, []).append(rec[k])
+        loads_[name], in_page[name], parts_[name] = stats(samples), stats(nav), _stats_parts(parts)
+        if every:
+            all_charts[f"{name}_all_charts"] = stats(every)
+    return {"page_load": loads_, "page_load_all_charts": all_charts, "page_load_in_page": in_page,
+            "page_load_parts": parts_, "page_load_levers_parts": {k: stats(v) for k, v in levers_parts.items()}}
+
+
+def page_loads_cold(browser, base: str, cookie: dict, targets: dict[str, str], loads: int) -> dict:
+    """Each page in a fresh browser context (empty cache), signed in by the session cookie."""
+    out = {}
+    host = base.split("//", 1)[1].split(":")[0]
+    for name, path in targets.items():
+        if name == "login" or name.startswith("report_"):
+            continue
+        samples, nav, parts, every = [], [], [], []
+        for _ in range(loads):
+            ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+            ctx.add_cookies([{"name": k, "value": v, "domain": host, "path": "/"} for k, v in cookie.items()])
+            page = ctx.new_page()
+            first, all_, ip, pp = _load(page, base, name, path)
+            samples.append(first)
+            nav.append(ip)
+            parts.append(pp)
+            if all_ is not None:
+                every.append(all_)
+            ctx.close()
+        out[name] = {**stats(samples), "in_page": stats(nav), "parts": _stats_parts(parts)}
+        if every:
+            out[name]["all_charts"] = stats(every)
+    return out
+
+
+TYPING_MS = 1500  # a person typing a user name and password after the sign-in page has appeared
+
+
+def _sign_in_once(page, base: str) -> tuple[float, float]:
+    t = time.perf_counter()
+    page.goto(f"{base}/login", wait_until="load")
+    login = 1000 * (time.perf_counter() - t)
+    # the page fetches and runs plotly.js in idle time (its compiled code is cached for the next page): a person
+    # is still typing then; the bench waits for it, at least TYPING_MS in all
+    page.wait_for_function("window.plotlyWarmed === true", timeout=30000)
+    page.wait_for_timeout(max(0.0, TYPING_MS - 1000 * (time.perf_counter() - t) + login))
+    page.fill("#username", "director")
+    page.fill("#password", PASSWORD)
+    t = time.perf_counter()
+    page.click("#sign-in")
+    page.wait_for_url("**/levers")
+    page.wait_for_function(WARM_END["levers"][0], timeout=30000)
+    return login, 1000 * (time.perf_counter() - t)
+
+
+def sign_in_times(page, browser, base: str, warm_loads: int, cold_loads: int) -> dict:
+    out = {}
+    for label, n in (("warm", warm_loads), ("cold", cold_loads)):
+        login, submit = [], []
+        for _ in range(n):
+            if label == "warm":  # signed out in the same context: the cache keeps plotly.js
+                page.context.clear_cookies()
+                p = page
+            else:
+                ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+                p = ctx.new_page()
+            a, b = _sign_in_once(p, base)
+            login.append(a)
+            submit.append(b)
+            if label == "cold":
+                ctx.close()
+        out[label] = {"login_page": stats(login), "submit_to_levers": stats(submit)}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
@@ -112,6 +290,8 @@ def main() -> int:
     ap.add_argument("--tile", type=int, default=1,
                     help="with --home: serve K copies of every forecast series (scale K x the home's scale)")
     ap.add_argument("--port", type=int, default=8611)
+    ap.add_argument("--loads", type=int, default=20, help="loads per page with a warm cache (and server-only)")
+    ap.add_argument("--cold-loads", type=int, default=6, help="loads per page in a fresh browser context")
     ap.add_argument("--out", type=Path, default=RESULTS / "cockpit.json")
     args = ap.parse_args()
 
@@ -198,41 +378,16 @@ def main() -> int:
             out["browser_charts_redrawn_per_change"] = {str(k): drawn.count(k) for k in sorted(set(drawn))}
             out["load_average_browser"] = [round(x, 2) for x in os.getloadavg()]
             out["page_load_definition"] = PAGE_LOAD_DEFINITION
-            loads, loads_nav, levers_parts, all_charts, customer_all = {}, {}, {}, [], []
-            cid = api.get("/api/customers").json()[0]["customer_id"]
-            for name, path in [(n, f"/{n}") for n in PAGES] + [("customer", f"/customers/{cid}")]:
-                samples, nav = [], []
-                for _ in range(5):
-                    t = time.perf_counter()
-                    page.goto(f"{base}{path}", wait_until="load")
-                    if name == "levers":
-                        page.wait_for_function("window.cockpitTimings && window.cockpitTimings.length >= 1")
-                        samples.append(1000 * (time.perf_counter() - t))
-                        # the charts below the first screen are drawn in idle time after it: wait for them too
-                        page.wait_for_function("window.cockpitTimings[0].all_charts_at_ms != null"
-                                               " || !document.querySelector('.chart:not(.js-plotly-plot)')",
-                                               timeout=30000)
-                        all_charts.append(1000 * (time.perf_counter() - t))
-                        first = page.evaluate("window.cockpitTimings[0]")
-                        first.setdefault("all_charts_at_ms", first["done_at_ms"])  # all were on the first screen
-                        nav.append(first["done_at_ms"])
-                        for k in LEVERS_LOAD_PARTS:
-                            if first.get(k) is not None:
-                                levers_parts.setdefault(k, []).append(first[k])
-                        continue
-                    samples.append(1000 * (time.perf_counter() - t))
-                    nav.append(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
-                    if name == "customer":  # its charts below the first screen are drawn in idle time after load
-                        page.wait_for_function("window.chartsPending === 0", timeout=30000)
-                        customer_all.append(1000 * (time.perf_counter() - t))
-                loads[name] = stats(samples)
-                loads_nav[name] = stats(nav)
-            out["page_load"] = loads
-            out["page_load_in_page"] = loads_nav
-            # /levers on the page's clock: HTML received, plotly.js and the page's script run, first forecast drawn.
-            out["page_load_levers_parts"] = {k: stats(v) for k, v in levers_parts.items()}
-            out["page_load_levers_all_charts"] = stats(all_charts)
-            out["page_load_customer_all_charts"] = stats(customer_all)
+            cookie = {c["name"]: c["value"] for c in page.context.cookies()}
+            targets = page_targets(api)
+            out["page_targets"] = {k: v for k, v in targets.items()}
+            out["server_html"] = server_times(base, cookie, targets, args.loads)
+            out["load_average_pages_warm"] = [round(x, 2) for x in os.getloadavg()]
+            out.update(page_loads(page, base, targets, args.loads))
+            out["load_average_pages_cold"] = [round(x, 2) for x in os.getloadavg()]
+            cold = page_loads_cold(browser, base, cookie, targets, args.cold_loads)
+            out["page_load_cold"] = cold
+            out["sign_in"] = sign_in_times(page, browser, base, args.loads, args.cold_loads)
             browser.close()
     finally:
         server.terminate()

@@ -97,6 +97,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_snapshot": ("尚无数据快照: 请先运行 make demo", "No data snapshot yet: run make demo first"),
     # table headers
     "h_tasks_due_open_overdue": ("任务 (到期 / 未完成 / 逾期)", "Tasks (due / open / overdue)"),
+    "closed_latest": ("已完成任务仅列每组最近 5 条（上表的数与率含全部任务）", "closed tasks: the latest 5 per group (the counts and rates above cover all)"),
     "h_week_start": ("周", "Week"),
     "h_forecast_units": ("预测数量", "Forecast units"),
     "h_actual_units": ("实际数量", "Actual units"),

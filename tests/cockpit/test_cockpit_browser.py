@@ -155,7 +155,7 @@ def test_account_manager_in_the_browser_gets_404_for_a_foreign_customer(browser,
     ctx.close()
 
 
-def test_value_report_downloads_from_the_customer_page(browser, base_url, value_report, tmp_path):
+def test_value_report_downloads_from_the_customer_page(browser, base_url, value_report, tmp_path, docs_dir):
     import pypdfium2
 
     ctx, page = _sign_in(browser, base_url)
@@ -173,6 +173,15 @@ def test_value_report_downloads_from_the_customer_page(browser, base_url, value_
         assert kpi in text
     missing = [f for f in value_report["figures"] if f not in text]
     assert not missing, f"KPI figures of marts.value_realization missing from the downloaded PDF: {missing}"
+    # the same report as HTML (its charts are inline SVG: it opens anywhere, offline), shown in the README
+    with page.expect_download() as info:
+        page.click(f"#report-html-{value_report['quarter']}")
+    html = tmp_path / "report.html"
+    info.value.save_as(html)
+    page.goto(html.as_uri())
+    body = page.inner_text("body")
+    assert "季度价值报告" in body and not [f for f in value_report["figures"] if f not in body]
+    page.screenshot(path=str(docs_dir / "value-report.png"), full_page=True)
     ctx.close()
 
 
