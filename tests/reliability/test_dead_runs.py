@@ -15,16 +15,19 @@ from pathlib import Path
 from lodestar.settings import PROJECT_ROOT
 
 # A one-op run in the warehouse pool, executed as the main-job runner does (in process, our owner tags),
-# that holds its slot until it is killed.
+# that holds its slot until it is killed. It says it holds the slot by creating a marker file: the op's
+# stdout goes through Dagster's compute-log capture (redirected to a file and tailed back by `tail -F`),
+# which under load can deliver the line late or not before the run ends.
 HOLDER = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
+    from pathlib import Path
     import dagster as dg
     from lodestar.deadruns import owner_tags
 
     @dg.op(pool="duckdb_warehouse")
     def hold():
-        print("holding", flush=True)
-        time.sleep(600)
+        Path(os.environ["HOLDER_MARKER"]).write_text("holding")
+        time.sleep(300)
 
     @dg.job
     def holder():
@@ -44,13 +47,26 @@ def _instance_home(tmp_path: Path) -> Path:
 
 
 def _start_holder(dagster_home: Path, until: str) -> subprocess.Popen:
-    """The holder run in a subprocess, returned once it printed ``until`` ("holding": it has the slot)."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER], env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
+    """The holder run in a subprocess, returned once it is ``until``: "ready" (about to start its run) or
+    "holding" (its op has the pool slot)."""
+    marker = dagster_home / f"holding-{time.monotonic_ns()}"
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER],
+                            env={**os.environ, "DAGSTER_HOME": str(dagster_home), "HOLDER_MARKER": str(marker)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     for line in proc.stdout:
-        if line.strip() == until:
-            return proc
-    raise AssertionError(f"the holder run never took its slot (exit {proc.wait()})")
+        if line.strip() == "ready":
+            break
+    else:
+        raise AssertionError(f"the holder never started its run (exit {proc.wait()})")
+    if until == "ready":
+        return proc
+    deadline = time.monotonic() + 240
+    while not marker.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(f"the holder run never took its slot (exit {proc.wait()}): {proc.stdout.read()}")
+        time.sleep(0.1)
+    return proc
 
 
 def _run_of(instance, pid: int) -> str | None:
