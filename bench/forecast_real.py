@@ -3,7 +3,8 @@
 Reads raw.walmart_dept_weekly (landed by the real-data connector, landed here first when absent).
 Maps store -> account manager, department -> SKU, one channel; store type -> region, type x size
 tercile -> cluster, department decade -> product line. Tunes nothing on the holdout: every candidate
-configuration of the mlforecast family (``VARIANTS``) is scored on 4 earlier 13-week origins (the latest a
+configuration of the mlforecast family (``VARIANTS``) and of the forecaster (``CONFIG_VARIANTS``: the seasonal
+profile, lgbm on it, lgbm_profile) is scored on 4 earlier 13-week origins (the latest a
 full horizon before the holdout), the one with the lowest mean grain WAPE ratio to seasonal naive there is
 kept, and only then the last 13 weeks of the shared data are scored, once, for it and the baselines.
 
@@ -134,11 +135,24 @@ VARIANTS: dict[str, dict] = {
     # The mean of the hand-written LightGBM and mlf_l1_long (family lgbm_mlf).
     "ens_lgbm_mlf": {},
 }
+# Settings of the whole forecaster (ForecastConfig fields) per candidate of another family: name -> (family, update).
+CONFIG_VARIANTS: dict[str, tuple[str, dict]] = {
+    # The hand-written LightGBM correcting the seasonal profile instead of the traditional forecast.
+    "lgbm_profile": ("lgbm", {"baseline": "profile"}),
+    "ens_lgbm_mlf_profile": ("lgbm_mlf", {"baseline": "profile"}),
+    # The mean of lgbm_profile and the profile family.
+    "ens_lgbm_profile": ("lgbm_profile", {"baseline": "profile"}),
+    "profile": ("profile", {}),
+    # The profile family with raw (not pooled) history: what the SVD pooling adds.
+    "profile_raw": ("profile", {"profile_rank": 0}),
+}
 def base_config(args: argparse.Namespace) -> ForecastConfig:
     return ForecastConfig(
         horizon=HORIZON,
         calibration_origins=1,
         extra_future_exog=["holiday_flag"],
+        holiday_alignment=args.holiday_alignment,
+        profile_rank=args.profile_rank,
         chinese_calendar=False,  # US retail data: Chinese holidays would be noise here
         lgbm=LGBMParams(objective=args.objective, alpha=args.alpha, n_estimators=250, learning_rate=0.08, num_leaves=31, min_child_samples=100,
                         num_threads=1),
@@ -150,9 +164,13 @@ def base_config(args: argparse.Namespace) -> ForecastConfig:
 def run_family(df: pd.DataFrame, name: str, cutoffs: list, config: ForecastConfig) -> tuple[pd.DataFrame, dict]:
     """Backtest one family (``mlf_*`` = the mlforecast family with that variant's settings) at ``cutoffs``;
     its metrics with model = ``name`` and its cost (fit incl. calibration, predict, CPU, peak RSS, load)."""
-    family = "mlf" if name.startswith("mlf") else "lgbm_mlf" if name.startswith("ens") else name
+    if name in CONFIG_VARIANTS:
+        family, update = CONFIG_VARIANTS[name]
+        config = config.model_copy(update=update)
+    else:
+        family = "mlf" if name.startswith("mlf") else "lgbm_mlf" if name.startswith("ens") else name
     if family in ("mlf", "lgbm_mlf"):
-        config = config.model_copy(update={"mlf": MLFParams(**VARIANTS[name])})
+        config = config.model_copy(update={"mlf": MLFParams(**VARIANTS.get(name, {}))})
     load0 = os.getloadavg()
     with RssSampler() as rss:
         res = backtest(df, [family], cutoffs, HORIZON, config)
@@ -164,7 +182,7 @@ def run_family(df: pd.DataFrame, name: str, cutoffs: list, config: ForecastConfi
         "peak_rss_mb": rss.peak,
         "load_average_before_after": [load0[0], os.getloadavg()[0]],
         "reconciliation": res.reconcilers[family],
-        "settings": VARIANTS.get(name, {}),
+        "settings": VARIANTS.get(name, CONFIG_VARIANTS.get(name, ("", {}))[1]),
     }
     print(f"{name}: grain WAPE {m[m['level'] == 'grain']['wape'].mean():.4f}, fit {cost['fit_seconds_incl_calibration']:.1f} s "
           f"({cost['fit_cpu_seconds_incl_calibration']:.1f} s CPU) per cutoff, load {load0[0]:.1f}", flush=True)
@@ -195,7 +213,9 @@ def main() -> None:
     # fair 0.0927 / 9.8 s, tweedie 0.0925 / 11.4 s, huber(alpha 0.3) 0.0899 / 10.2 s, huber(alpha 0.1) 0.0890 / 11.3 s.
     ap.add_argument("--objective", default="huber", help="hand-written LightGBM objective (l1 = the engine before issue 11)")
     ap.add_argument("--alpha", type=float, default=0.1, help="huber delta on the scale-free target")
-    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--holiday-alignment", default="us", help="ForecastConfig.holiday_alignment (US retail: us)")
+    ap.add_argument("--profile-rank", type=int, default=8, help="ForecastConfig.profile_rank (SVD rank per department)")
+    ap.add_argument("--variants", nargs="*", default=[*VARIANTS, *CONFIG_VARIANTS], choices=[*VARIANTS, *CONFIG_VARIANTS])
     ap.add_argument("--selection-models", nargs="*", default=["seasonal_naive", "traditional", "lgbm"],
                     help="baselines scored beside the variants on the earlier origins")
     ap.add_argument("--holdout-models", nargs="*", default=["seasonal_naive", "traditional", "ets", "lgbm"])
@@ -224,7 +244,7 @@ def main() -> None:
         "selection_cutoffs": [str(c.date()) for c in tune_cutoffs],
         "holdout_cutoff": str(holdout_cutoff.date()),
         "holdout_weeks": [str(pd.Timestamp(w).date()) for w in weeks[-HORIZON:]],
-        "variants": VARIANTS,
+        "variants": {**VARIANTS, **{k: {"family": f, **u} for k, (f, u) in CONFIG_VARIANTS.items()}},
         "config": config.model_dump(),
         "load_seconds": load_s,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "omp_threads": os.environ.get("OMP_NUM_THREADS")},
@@ -260,7 +280,7 @@ def main() -> None:
         hold_cost[name] = cost
     hm = pd.concat(hold_metrics, ignore_index=True)
     tab = table(hm)
-    stats = [k for k in tab if k in ("seasonal_naive", "traditional", "ets", "mstl")]
+    stats = [k for k in tab if k in ("seasonal_naive", "traditional", "ets", "mstl", "profile", "profile_raw")]
     best_stat = min(stats, key=lambda k: tab[k]["wape_grain"])
     out["holdout"] = {
         "table": tab,

@@ -25,6 +25,7 @@ import pandas as pd
 
 from connectors import files as files_mod
 from connectors.contracts import SourceContract, load_source_contract
+from lodestar.company import environ_overrides
 from lodestar.warehouse import Warehouse
 
 FAULT_YAML = """
@@ -789,8 +790,8 @@ def run_http_case(case: HttpFaultCase, home: Path) -> CaseOutcome:
     wh = Warehouse(home / "warehouse.duckdb")
     api = FaultyApi()
     problems: list[str] = []
-    saved = {k: os.environ.get(k) for k in ("FLAKY_API_URL", "FLAKY_API_TOKEN")}
-    os.environ.update(FLAKY_API_URL=api.url, FLAKY_API_TOKEN=HTTP_TOKEN)
+    env = contextlib.ExitStack()
+    env.enter_context(environ_overrides({"FLAKY_API_URL": api.url, "FLAKY_API_TOKEN": HTTP_TOKEN}))
     try:
         for i in range(1, case.records + 1):
             api.put(f"O{i}", float(i), f"2024-03-01T10:00:0{i}")
@@ -853,9 +854,5 @@ def run_http_case(case: HttpFaultCase, home: Path) -> CaseOutcome:
         lost, dup, recover_s = case.records, 0, 0.0
     finally:
         api.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        env.close()
     return CaseOutcome(case.name, case.fault_class, not problems, lost, dup, recover_s, problems)

@@ -56,7 +56,8 @@ def _env(name: str, what: str, contract: HttpContract) -> str:
     return value
 
 
-def _dig(body: Any, path: str) -> Any:
+def dig(body: Any, path: str) -> Any:
+    """The field at a dotted path of a JSON body (``meta.total_pages``); KeyError when it is absent."""
     for part in path.split("."):
         if not isinstance(body, dict) or part not in body:
             raise KeyError(path)
@@ -168,7 +169,7 @@ def fetch_records(
         body, _, links = _get_page(session, contract, url, params, headers, timeout, page, sleep)
         where = f"{contract.name}: GET {url} page {page}"
         try:
-            data = _dig(body, contract.data_selector)
+            data = dig(body, contract.data_selector)
         except KeyError:
             keys = sorted(body) if isinstance(body, dict) else type(body).__name__
             raise HttpFeedError(
@@ -182,13 +183,13 @@ def fetch_records(
         pages += 1
         if pag.type == "page_number":
             try:
-                total_pages = int(_dig(body, pag.total_path))
+                total_pages = int(dig(body, pag.total_path))
             except (KeyError, TypeError, ValueError):
                 raise HttpFeedError(f"{where}: body has no page count {pag.total_path!r}") from None
             if page - pag.base_page + 1 >= total_pages or not data:
                 break
         elif pag.type == "cursor":
-            token = _optional(body, pag.cursor_path)
+            token = dig_or_none(body, pag.cursor_path)
             if token in (None, "") or not data:
                 break
             token = str(token)
@@ -197,7 +198,7 @@ def fetch_records(
             seen.add(token)
             params = {**params, pag.cursor_param: token}
         else:
-            nxt = links.get("next", {}).get("url") if pag.header else _optional(body, pag.next_url_path)
+            nxt = links.get("next", {}).get("url") if pag.header else dig_or_none(body, pag.next_url_path)
             if not nxt or not data:
                 break
             nxt = _same_origin(contract, base, url, str(nxt), where)
@@ -211,10 +212,10 @@ def fetch_records(
     return records, pages
 
 
-def _optional(body: Any, path: str) -> Any:
+def dig_or_none(body: Any, path: str) -> Any:
     """A dotted body field, None when absent (the last page of a cursor / link API leaves it out)."""
     try:
-        return _dig(body, path)
+        return dig(body, path)
     except KeyError:
         return None
 

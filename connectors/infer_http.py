@@ -23,6 +23,7 @@ import pandas as pd
 import requests
 import yaml
 
+from connectors.http_api import dig_or_none
 from connectors.infer import canonical_names, guess_type, key_candidates, load_header_words
 from connectors.validation import records_text_frame
 
@@ -92,14 +93,6 @@ class HttpInference:
         return "\n".join(head) + "\n" + body
 
 
-def _dig(body: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(body, dict) or part not in body:
-            return None
-        body = body[part]
-    return body
-
-
 def _paths(body: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:
     """Every (dotted path, value) of a JSON object, three levels deep."""
     if not isinstance(body, dict) or depth > 2:
@@ -155,7 +148,7 @@ class _Prober:
 
 
 def _records(body: Any, selector: str) -> list:
-    data = body if selector == "" else _dig(body, selector)
+    data = body if selector == "" else dig_or_none(body, selector)
     return data if isinstance(data, list) else []
 
 

@@ -22,7 +22,6 @@ own transaction, which is safe because everything re-merges by key.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from connectors.contracts import ColumnSpec
 from connectors.dlt_loader import make_resource, run_dlt
 from connectors.lookups import FILE_LOG, HTTP_CURSOR, RAW
 from lodestar.settings import get_settings
-from lodestar.warehouse import Warehouse, quote_ident
+from lodestar.warehouse import Warehouse, quote_ident, registered
 
 _ARROW = {
     "string": pa.string(),
@@ -323,16 +322,10 @@ def _merge(con: duckdb.DuckDBPyConnection, t: TableLoad) -> None:
         for col in ("_dlt_load_id", "_dlt_id"):
             if col in existing:
                 con.execute(f"alter table {target} drop column {col}")
-    con.register("_incoming", t.data)
-    try:
+    with registered(con, "_incoming", t.data):
         match = " and ".join(f"{target}.{quote_ident(k)} = _incoming.{quote_ident(k)}" for k in t.primary_key)
         con.execute(f"delete from {target} using _incoming where {match}")
         con.execute(f"insert into {target} by name select * from _incoming")
-    finally:
-        with contextlib.suppress(
-            duckdb.Error
-        ):  # an aborted transaction refuses this too; keep the real error
-            con.unregister("_incoming")
 
 
 _FILE_LOG_DDL = (
@@ -349,12 +342,8 @@ _CURSOR_DDL = (
 def _write_file_log(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     con.execute(f"create schema if not exists {RAW}")
     con.execute(_FILE_LOG_DDL)
-    con.register("_incoming_files", pd.DataFrame(rows))
-    try:
+    with registered(con, "_incoming_files", pd.DataFrame(rows)):
         con.execute(f"insert or replace into {RAW}.{FILE_LOG} by name select * from _incoming_files")
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister("_incoming_files")
 
 
 def record_files(warehouse: Warehouse, rows: list[dict]) -> None:

@@ -102,11 +102,7 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
         console.print(f"forecast history: {len(hist.partition_keys)} earlier origin(s) forecast "
                       f"({', '.join(hist.partition_keys)}) and forecast marts rebuilt "
                       f"in {hist.seconds:.1f}s" + ("" if hist.success else f" [red]FAILED[/] {hist.failed_steps}"))
-        outcome.success = hist.success
-        outcome.failed_steps += hist.failed_steps
-        outcome.checks.update(hist.checks)
-        outcome.warnings += hist.warnings
-        outcome.failures.update(hist.failures)
+        outcome.absorb(hist)
     if outcome.success and not select:
         from datetime import date
 
@@ -116,11 +112,7 @@ def _finish(outcome, history_weeks: int, select: str | None, started: float) -> 
         quarter = quarter_label(date.fromisoformat(reports.partition_keys[0]))
         console.print(f"quarterly value reports for {quarter} -> {get_settings().home / 'reports' / 'value' / quarter} "
                       f"in {reports.seconds:.1f}s" + ("" if reports.success else f" [red]FAILED[/] {reports.failed_steps}"))
-        outcome.success = reports.success
-        outcome.failed_steps += reports.failed_steps
-        outcome.checks.update(reports.checks)
-        outcome.warnings += reports.warnings
-        outcome.failures.update(reports.failures)
+        outcome.absorb(reports)
     if outcome.success:
         from lodestar.readpath import publish_snapshot
 

@@ -39,6 +39,15 @@ class MainJobOutcome:
         """The run succeeded and every asset check passed: what ``lodestar demo``'s exit code reports."""
         return self.success and not self.failed_checks
 
+    def absorb(self, later: MainJobOutcome) -> None:
+        """Fold a follow-up run (the forecast history, the value reports) into this outcome: one summary and
+        exit code for the command."""
+        self.success = self.success and later.success
+        self.failed_steps += later.failed_steps
+        self.checks.update(later.checks)
+        self.warnings += later.warnings
+        self.failures.update(later.failures)
+
 
 def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None = None,
                  select: str | None = None, console: Console | None = None,

@@ -160,47 +160,51 @@ class Warehouse:
 
     def replace_table(self, schema: str, table: str, df: pd.DataFrame) -> int:
         """Swap in a whole table in one transaction: readers see the old or the new, never half."""
-        target = f"{quote_ident(schema)}.{quote_ident(table)}"
-        with self.connect() as con:
-            con.execute(f"create schema if not exists {quote_ident(schema)}")
-            con.register("_incoming", df)
-            con.execute("begin transaction")
-            try:
-                con.execute(f"create or replace table {target} as select * from _incoming")
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
-            finally:
-                con.unregister("_incoming")
-        return len(df)
+        with self.connect() as con, transaction(con):
+            return replace_rows_in(con, schema, table, df)
 
     def replace_rows(self, schema: str, table: str, df: pd.DataFrame, where: str, params: list) -> int:
         """Delete the rows matching ``where`` then insert ``df``, atomically (partition overwrite)."""
-        with self.connect() as con:
-            con.execute(f"create schema if not exists {quote_ident(schema)}")
-            con.execute("begin transaction")
-            try:
-                replace_rows_in(con, schema, table, df, where, params)
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
-        return len(df)
+        with self.connect() as con, transaction(con):
+            return replace_rows_in(con, schema, table, df, where, params)
 
 
-def replace_rows_in(con: duckdb.DuckDBPyConnection, schema: str, table: str, df: pd.DataFrame, where: str,
-                    params: list) -> int:
-    """Delete the rows matching ``where`` then insert ``df``, in the caller's transaction (e.g. a
-    :meth:`Warehouse.batch` that overwrites one partition of several tables together)."""
-    target = f"{quote_ident(schema)}.{quote_ident(table)}"
-    con.execute(f"create schema if not exists {quote_ident(schema)}")
-    con.register("_incoming", df)
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN; COMMIT when the block ends, ROLLBACK when it raises."""
+    con.execute("begin transaction")
     try:
-        con.execute(f"create table if not exists {target} as select * from _incoming limit 0")
-        con.execute(f"delete from {target} where {where}", params)
-        con.execute(f"insert into {target} by name select * from _incoming")
+        yield
+        con.execute("commit")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # keep the original error if the rollback fails too
+            con.execute("rollback")
+        raise
+
+
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Iterator[str]:
+    """``data`` (a DataFrame or an Arrow table) readable in SQL as ``name`` for the block."""
+    con.register(name, data)
+    try:
+        yield name
     finally:
         with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses this too; keep the real error
-            con.unregister("_incoming")
+            con.unregister(name)
+
+
+def replace_rows_in(con: duckdb.DuckDBPyConnection, schema: str, table: str, df: pd.DataFrame,
+                    where: str | None = None, params: list | None = None) -> int:
+    """In the caller's transaction (e.g. a :meth:`Warehouse.batch` that overwrites one partition of several
+    tables together): delete the rows matching ``where`` then insert ``df`` by name; without ``where``, replace
+    the whole table by ``df`` (its columns too)."""
+    target = f"{quote_ident(schema)}.{quote_ident(table)}"
+    con.execute(f"create schema if not exists {quote_ident(schema)}")
+    with registered(con, "_incoming", df):
+        if where is None:
+            con.execute(f"create or replace table {target} as select * from _incoming")
+        else:
+            con.execute(f"create table if not exists {target} as select * from _incoming limit 0")
+            con.execute(f"delete from {target} where {where}", params or [])
+            con.execute(f"insert into {target} by name select * from _incoming")
     return len(df)

@@ -67,3 +67,50 @@ def week_calendar(weeks: pd.DatetimeIndex, *, chinese: bool = True, fiscal_year_
     out["cal_618"] = (md == "06-18").any(axis=0).astype(float)
     out["cal_double11"] = (md == "11-11").any(axis=0).astype(float)
     return out[list(CALENDAR_COLS)]
+
+
+HOLIDAY_ALIGNMENTS = ("none", "us", "cn")
+# Fixed-date holidays (month, day): a week near one is compared with the same calendar dates a year earlier.
+_FIXED_DATE = {"us": ((12, 25), (1, 1), (7, 4)), "cn": ((10, 1), (11, 11), (6, 18), (1, 1))}
+ALIGN_WINDOW_DAYS = 10  # a week is "near" a holiday when its middle day is at most this far from it
+
+
+def _moving_holidays(alignment: str, year: int) -> list[dt.date]:
+    """The moving holidays of ``alignment`` in ``year``: Easter (US), the first Spring Festival day (CN)."""
+    if alignment == "us":
+        from dateutil.easter import easter
+
+        return [easter(year)]
+    if alignment == "cn":
+        days = sorted(d for d in _CNY_DATES if d.year == year and d.month <= 2)
+        return days[:1]
+    return []
+
+
+def season_shift_days(weeks: pd.DatetimeIndex, alignment: str = "none", season_length: int = 52) -> np.ndarray:
+    """Per week: how many days back "the same week last year" is, holiday-aligned.
+
+    By default a season (``season_length`` weeks, 364 days for 52) back: the same weekday, which keeps
+    weekday-rule holidays (Thanksgiving, Labor Day, Super Bowl) aligned. A week near a fixed-date holiday
+    (Christmas, New Year, 4 July; Golden Week, 11-11 ...) looks back to the same calendar dates (365 or 366 days:
+    a fraction of a week more); a week near a moving holiday (Easter; Spring Festival) looks back by the distance
+    between that holiday's two dates, so last year's holiday week lands on this year's. The weekly value at a
+    fractional shift is read by :func:`ml.features.aligned_last_year` as a day-weighted mix of two weeks.
+    """
+    if alignment not in HOLIDAY_ALIGNMENTS:
+        raise ValueError(f"unknown holiday alignment {alignment!r}; choose from {HOLIDAY_ALIGNMENTS}")
+    weeks = pd.DatetimeIndex(weeks)
+    out = np.full(len(weeks), 7.0 * season_length)
+    if alignment == "none":
+        return out
+    mids = (weeks + pd.Timedelta(days=3)).date
+    for i, mid in enumerate(mids):
+        for y in (mid.year - 1, mid.year, mid.year + 1):
+            for month, day in _FIXED_DATE[alignment]:
+                hol = dt.date(y, month, day)
+                if abs((mid - hol).days) <= ALIGN_WINDOW_DAYS:
+                    out[i] = float((hol - dt.date(y - 1, month, day)).days)
+            cur, prev = _moving_holidays(alignment, y), _moving_holidays(alignment, y - 1)
+            if cur and prev and abs((mid - cur[0]).days) <= ALIGN_WINDOW_DAYS:
+                out[i] = float((cur[0] - prev[0]).days)
+    return out

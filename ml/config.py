@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MODEL_FAMILIES = ("seasonal_naive", "traditional", "moving_average", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm", "mlf", "lgbm_mlf")
+MODEL_FAMILIES = ("seasonal_naive", "traditional", "moving_average", "ets", "mstl", "croston_sba", "tsb", "adida", "imapa", "lgbm", "mlf", "lgbm_mlf", "profile", "lgbm_profile")
 RECONCILERS = ("bottom_up", "mint_ols", "mint_wls_struct", "mint_wls_var")
 
 
@@ -33,10 +33,10 @@ class LGBMParams(BaseModel):
     seed: int = 7
 
 
-class MLFParams(BaseModel):
-    """The mlforecast family (ml.mlf): features, target transform, strategy and its LightGBM."""
+class MLFParams(LGBMParams):
+    """The mlforecast family (ml.mlf): features, target transform, strategy, and its LightGBM (the LGBMParams
+    fields, with this family's own defaults)."""
 
-    model_config = ConfigDict(extra="forbid")
     # Lags of at least the horizon (13 weeks) make the recursive forecast read no forecast of its own; with
     # lags 1-4 its errors compound (Walmart, 2011-06-27 origin: grain WAPE 0.107 with lags 1-4, 0.098 without).
     lags: list[int] = Field(default_factory=lambda: [13, 14, 15, 16, 17, 26, 52])
@@ -47,18 +47,10 @@ class MLFParams(BaseModel):
     max_train_weeks: int | None = Field(None, ge=8, description="train on the last n weeks only (None = all)")
     seasonal_features: bool = True
     sku_seasonal: bool = False
+    # This family's LightGBM defaults: L1 on the standardised, scale-weighted target matches every level's WAPE
+    # (ml.mlf); a log-link objective needs target_transform "none", as the standardised target goes negative.
     objective: str = "l1"
-    alpha: float = Field(0.9, gt=0)
     n_estimators: int = Field(300, ge=1, le=5000)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    num_leaves: int = Field(63, ge=4, le=1024)
-    min_child_samples: int = Field(50, ge=1)
-    feature_fraction: float = Field(0.8, gt=0, le=1)
-    bagging_fraction: float = Field(0.8, gt=0, le=1)
-    lambda_l2: float = Field(1.0, ge=0)
-    max_bin: int = Field(63, ge=15, le=255)
-    num_threads: int = Field(1, ge=1, le=4)
-    seed: int = 7
 
     @field_validator("lags")
     @classmethod
@@ -83,6 +75,13 @@ class ForecastConfig(BaseModel):
     # residual: learn y/scale - baseline (the traditional forecast), so last year's peaks carry over even
     # when no peak of that size is in the training targets (trees cannot extrapolate). ratio: learn y/scale.
     target_mode: str = Field("residual", pattern="^(residual|ratio)$")
+    # The seasonal profile (ml.features.profile_forecast, family "profile"): last year's holiday-aligned week of
+    # the SKU-pooled denoised history x recent growth. holiday_alignment: none | us | cn (ml.calendar.season_shift_days);
+    # profile_rank: SVD rank of a SKU's grain series across account managers (0 = raw history).
+    holiday_alignment: str = Field("none", pattern="^(none|us|cn)$")
+    profile_rank: int = Field(8, ge=0, le=64)
+    # What the residual target of the lgbm family corrects: the traditional forecast, or the seasonal profile.
+    baseline: str = Field("traditional", pattern="^(traditional|profile)$")
     lgbm: LGBMParams = Field(default_factory=LGBMParams)
     mlf: MLFParams = Field(default_factory=MLFParams)
     ets_season_length: int = Field(1, ge=1, description="AutoETS season; 52 needs > 2 years of weekly data")

@@ -111,7 +111,7 @@ def lgbm_drivers(model, panel, o: int, horizon: int, config, rows: np.ndarray) -
 
 def statistical_drivers(family: str, base: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarray]:
     """A statistical model's forecast minus the run-rate, as the one component that model has."""
-    group = SEASONAL if family in ("seasonal_naive", "traditional", "mstl") else STAT
+    group = SEASONAL if family in ("seasonal_naive", "traditional", "mstl", "profile") else STAT
     return {group: base - scale[:, None]}
 
 

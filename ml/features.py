@@ -187,6 +187,7 @@ def origin_block(panel: Panel, o: int, horizon: int, config: ForecastConfig) -> 
     if "price" in panel.future_exog:
         price_ref = np.nanmean(_window(panel.future_exog["price"], o, SCALE_WINDOW), axis=1)
         price_ref = np.where(price_ref > 0, price_ref, np.nan)
+    profile = profile_forecast(panel, o, horizon, config) / scale[:, None] if config.baseline == "profile" else None
     base_names = list(base)
     base_mat = np.column_stack([base[k] for k in base_names])
     names: list[str] = []
@@ -199,6 +200,9 @@ def origin_block(panel: Panel, o: int, horizon: int, config: ForecastConfig) -> 
         f["seas_p1"] = _take(Y, t - m + 1) / scale if t - m + 1 <= o else nan
         f["trad"] = f["seas_0"] * growth
         f["baseline"] = np.where(np.isfinite(f["seas_0"]), f["seas_0"] * trad_growth, fallback)
+        if profile is not None:
+            # The seasonal profile (holiday-aligned, pooled across account managers) is what the trees correct.
+            f["baseline"] = profile[:, h - 1]
         for j, c in enumerate(CALENDAR_COLS):
             f[c] = np.full(n, cal[t, j] if t < len(panel.weeks) else np.nan)
         for c, M in panel.future_exog.items():
@@ -255,3 +259,71 @@ def build_features(
     tidx = np.minimum(feats["target_idx"].to_numpy(), len(panel.weeks) - 1)
     feats.insert(3, "target_week", panel.weeks[tidx])
     return feats
+
+
+def aligned_last_year(M: np.ndarray, shift_days: np.ndarray, targets: np.ndarray, o: int) -> np.ndarray:
+    """``M``'s holiday-aligned value a year before each target week (n_rows, len(targets)).
+
+    ``shift_days[t]`` (:func:`ml.calendar.season_shift_days`) says how far back the same week last year is; a
+    shift that is not a whole number of weeks (365 days = 52 weeks + 1 day) reads a day-weighted mix of the two
+    weeks it straddles, as if each week's value were spread evenly over its days. Weeks before the panel or after
+    the origin ``o`` are NaN.
+    """
+    lag = shift_days[targets] / 7.0
+    k = np.floor(lag).astype(int)
+    frac = lag - k
+    src = targets - k
+
+    def take(idx: np.ndarray) -> np.ndarray:
+        ok = (idx >= 0) & (idx <= o)
+        out = np.full((M.shape[0], len(idx)), np.nan)
+        out[:, ok] = M[:, idx[ok]]
+        return out
+
+    a, b = take(src), take(src - 1)
+    return np.where(frac[None, :] > 0, (1 - frac) * a + frac * np.where(np.isfinite(b), b, a), a)
+
+
+def pooled_denoise(panel: Panel, o: int, rank: int) -> np.ndarray:
+    """The panel's target up to origin ``o`` (n_nodes, o + 1), each SKU's grain series replaced by their rank-``rank``
+    SVD reconstruction across account managers (the SKU's shared seasonal shapes, without each series' one-off
+    noise); aggregate nodes are left as they are (their sums already average the noise out). rank 0 = no change."""
+    Y = np.nan_to_num(panel.Y[:, : o + 1])
+    if rank <= 0:
+        return Y
+    h = panel.hierarchy
+    n_agg = Y.shape[0] - h.n_bottom
+    grain = Y[n_agg:].copy()
+    codes = pd.factorize(h.bottom["sku_id"])[0]
+    for c in range(codes.max() + 1):
+        rows = np.flatnonzero(codes == c)
+        if len(rows) <= rank:
+            continue  # too few series to pool: the reconstruction would be the data itself
+        U, s, Vt = np.linalg.svd(grain[rows], full_matrices=False)
+        grain[rows] = (U[:, :rank] * s[:rank]) @ Vt[:rank]
+    return np.vstack([Y[:n_agg], grain])
+
+
+def profile_forecast(panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+    """The seasonal-profile forecast (n_nodes, horizon): the holiday-aligned value a year before each target week,
+    read from the SKU-pooled denoised history (:func:`pooled_denoise`, ``config.profile_rank``), times the
+    year-over-year growth of the last 13 weeks (of as many weeks as have a year before them, when fewer do),
+    clipped to 0.5..2. Without a year of history: the mean of the last 13 weeks."""
+    from ml.calendar import season_shift_days
+
+    Y = panel.Y
+    m = config.season_length
+    D = pooled_denoise(panel, o, config.profile_rank)
+    shift = season_shift_days(panel.weeks, config.holiday_alignment, m)
+    targets = np.arange(o + 1, o + 1 + horizon)
+    targets = np.minimum(targets, len(panel.weeks) - 1)
+    last_year = aligned_last_year(D, shift, targets, o)
+    n = min(SCALE_WINDOW, o - m + 1)
+    if n >= 1:
+        recent = np.nansum(_window(Y, o, n), axis=1)
+        year_ago = np.nansum(_window(Y, o - m, n), axis=1)
+        growth = np.clip(np.where(year_ago > 0, recent / np.where(year_ago > 0, year_ago, 1.0), 1.0), 0.5, 2.0)
+    else:
+        growth = np.ones(Y.shape[0])
+    level = np.nan_to_num(np.nanmean(_window(Y, o, SCALE_WINDOW), axis=1))
+    return np.where(np.isfinite(last_year), last_year * growth[:, None], level[:, None])

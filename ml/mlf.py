@@ -106,7 +106,7 @@ class MLForecastGlobal:
         from mlforecast.target_transforms import GlobalSklearnTransformer, LocalStandardScaler
         from sklearn.preprocessing import FunctionTransformer
 
-        from ml.models import _ml_threads
+        from ml.models import lgbm_params
 
         p = config.mlf
         m = config.season_length
@@ -129,23 +129,8 @@ class MLForecastGlobal:
             tfs.append(GlobalSklearnTransformer(FunctionTransformer(func=_log1p_clipped, inverse_func=np.expm1)))
         if p.target_transform in ("standard", "log_standard"):
             tfs.append(LocalStandardScaler())
-        params = {
-            "objective": p.objective,
-            "n_estimators": p.n_estimators,
-            "learning_rate": p.learning_rate,
-            "num_leaves": p.num_leaves,
-            "min_child_samples": p.min_child_samples,
-            "colsample_bytree": p.feature_fraction,
-            "subsample": p.bagging_fraction,
-            "subsample_freq": 1 if p.bagging_fraction < 1 else 0,
-            "reg_lambda": p.lambda_l2,
-            "max_bin": p.max_bin,
-            "n_jobs": _ml_threads() or p.num_threads,
-            "random_state": p.seed,
-            "verbose": -1,
-        }
-        if p.objective == "huber":
-            params["alpha"] = p.alpha
+        # LightGBM's native names, as the lgbm family's (LGBMRegressor takes them as they are).
+        params = {"n_estimators": p.n_estimators, **lgbm_params(p)}
         return MLForecast(models={"lgbm": lgb.LGBMRegressor(**params)}, freq="W-MON", lags=list(p.lags),
                           lag_transforms=lag_tf, target_transforms=tfs or None, num_threads=1)
 

@@ -10,18 +10,33 @@ base forecasts (n_nodes x horizon) for every hierarchy node from origin ``o``.
 - lgbm: one global LightGBM over all nodes and horizons (direct strategy, scale-free target).
 - mlf: one global LightGBM over all nodes built with Nixtla's mlforecast (ml.mlf).
 - lgbm_mlf: the mean of lgbm's and mlf's base forecasts (ml.mlf.MeanEnsemble).
+- lgbm_profile: the mean of lgbm's and profile's base forecasts (MeanOf).
+- profile: the seasonal profile, last year's holiday-aligned week of the SKU-pooled denoised history x recent
+  growth (ml.features.profile_forecast).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from ml.config import ForecastConfig
-from ml.features import META_COLS, SCALE_WINDOW, Panel, _window, origin_block, origin_features, origin_scale
+from ml.features import (
+    META_COLS,
+    SCALE_WINDOW,
+    Panel,
+    _window,
+    origin_block,
+    origin_features,
+    origin_scale,
+    profile_forecast,
+)
+
+if TYPE_CHECKING:
+    from ml.config import LGBMParams
 
 
 class BaseModel(Protocol):
@@ -85,6 +100,19 @@ class MovingAverage:
 
 
 MA_WINDOW = 4
+
+
+class SeasonalProfile:
+    """Last year's holiday-aligned week, denoised across account managers, x recent growth: the traditional
+    method made robust (ml.features.profile_forecast; ``config.holiday_alignment``, ``config.profile_rank``)."""
+
+    family = "profile"
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> SeasonalProfile:
+        return self
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        return profile_forecast(panel, o, horizon, config)
 
 
 class StatsForecastLocal:
@@ -170,6 +198,29 @@ def _ml_threads() -> int | None:
     return get_settings().ml_threads
 
 
+def lgbm_params(p: LGBMParams) -> dict:
+    """LightGBM's native parameters for ``p`` (the tree count aside: ``num_boost_round`` or ``n_estimators``);
+    ``lgb.train`` and ``lgb.LGBMRegressor`` both take them as they are."""
+    params = {
+        "objective": p.objective,
+        "alpha": p.alpha,
+        "learning_rate": p.learning_rate,
+        "num_leaves": p.num_leaves,
+        "min_child_samples": p.min_child_samples,
+        "feature_fraction": p.feature_fraction,
+        "bagging_fraction": p.bagging_fraction,
+        "bagging_freq": p.bagging_freq,
+        "lambda_l2": p.lambda_l2,
+        "max_bin": p.max_bin,
+        "num_threads": _ml_threads() or p.num_threads,
+        "seed": p.seed,
+        "verbose": -1,
+    }
+    if p.objective == "tweedie":
+        params["tweedie_variance_power"] = p.tweedie_variance_power
+    return params
+
+
 LOG_LINK_OBJECTIVES = ("tweedie", "poisson", "gamma")
 BASELINE_FLOOR = 0.1
 
@@ -223,23 +274,7 @@ class LGBMGlobal:
         w = train["scale"].to_numpy() / n_bottom
         w = w / w.mean()
         p = config.lgbm
-        params = {
-            "objective": p.objective,
-            "alpha": p.alpha,
-            "learning_rate": p.learning_rate,
-            "num_leaves": p.num_leaves,
-            "min_child_samples": p.min_child_samples,
-            "feature_fraction": p.feature_fraction,
-            "bagging_fraction": p.bagging_fraction,
-            "bagging_freq": p.bagging_freq,
-            "lambda_l2": p.lambda_l2,
-            "max_bin": p.max_bin,
-            "num_threads": _ml_threads() or p.num_threads,
-            "seed": p.seed,
-            "verbose": -1,
-        }
-        if p.objective == "tweedie":
-            params["tweedie_variance_power"] = p.tweedie_variance_power
+        params = lgbm_params(p)
         ds = lgb.Dataset(X, y, weight=w, init_score=init, feature_name=self.feature_names, free_raw_data=True)
         self.booster = lgb.train(params, ds, num_boost_round=p.n_estimators)
         return self
@@ -289,7 +324,7 @@ class LGBMGlobal:
 
 
 MODEL_REGISTRY = {"seasonal_naive": SeasonalNaive, "traditional": Traditional, "moving_average": MovingAverage, "ets": ETS,
-                  "mstl": MSTLSeasonal, "lgbm": LGBMGlobal,
+                  "mstl": MSTLSeasonal, "lgbm": LGBMGlobal, "profile": SeasonalProfile,
                   **{fam: (lambda fam=fam: Intermittent(fam)) for fam in Intermittent.MODELS}}
 
 
@@ -305,8 +340,33 @@ def _lgbm_mlf() -> BaseModel:
     return MeanEnsemble()
 
 
+class MeanOf:
+    """The mean of several families' base forecasts, each fitted on the same panel and origin.
+
+    lgbm_profile = lgbm + profile: the global LightGBM learns corrections from at most a year of seasonal
+    history, the profile reads last year's shape directly; where the trees have seen few seasonal rows (an
+    origin barely a year into the data) the profile holds the mean up (Walmart bench)."""
+
+    def __init__(self, family: str, members: tuple[str, ...]) -> None:
+        self.family = family
+        self.members = [make_model(m) for m in members]
+
+    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> MeanOf:
+        for m in self.members:
+            m.fit(panel, o, config)
+        return self
+
+    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
+        return np.mean([m.predict(panel, o, horizon, config) for m in self.members], axis=0)
+
+    def feature_importance(self) -> pd.DataFrame:
+        frames = [m.feature_importance().assign(model=m.family) for m in self.members if hasattr(m, "feature_importance")]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["feature", "gain", "split"])
+
+
 MODEL_REGISTRY["mlf"] = _mlf
 MODEL_REGISTRY["lgbm_mlf"] = _lgbm_mlf
+MODEL_REGISTRY["lgbm_profile"] = lambda: MeanOf("lgbm_profile", ("lgbm", "profile"))
 
 
 def make_model(family: str) -> BaseModel:
@@ -316,5 +376,5 @@ def make_model(family: str) -> BaseModel:
         raise ValueError(f"unknown model family {family!r}; choose from {sorted(MODEL_REGISTRY)}") from None
 
 
-__all__ = ["ETS", "Intermittent", "LGBMGlobal", "MSTLSeasonal", "MovingAverage", "SeasonalNaive", "Traditional",
+__all__ = ["ETS", "Intermittent", "LGBMGlobal", "MSTLSeasonal", "MovingAverage", "SeasonalNaive", "MeanOf", "SeasonalProfile", "Traditional",
            "make_model", "origin_scale"]

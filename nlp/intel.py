@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lodestar.files import sha256_file
 from lodestar.tracking import mlflow_client
 from lodestar.warehouse import Warehouse
-from nlp.documents import process_documents, sha256_file
+from nlp.documents import process_documents
 from nlp.fact_scoring import score_document_facts
 from nlp.linking import customer_gazetteer, find_customer_mentions, link_organisations
 from nlp.sentiment import score_sentiment, sentiment_accuracy

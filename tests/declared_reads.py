@@ -1,9 +1,10 @@
 """Test helper: the warehouse relations an asset's code reads, recorded through the Warehouse interface while the
 asset runs in its own test, must be exactly the deps it declares (its own outputs aside).
 
-Every read of a library goes through ``lodestar.warehouse.Warehouse`` (query, table_exists, row_count); the
-recorder patches those for the duration of a ``with`` block and attributes each read to the asset whose compute
-function is on the call stack, so several assets can run in one ``dg.materialize``.
+Every read of a library goes through ``lodestar.warehouse.Reader`` (query, table_exists, row_count; the
+``Warehouse`` methods of those names open one); the recorder patches those for the duration of a ``with`` block
+and attributes each read to the asset whose compute function is on the call stack, so several assets can run in
+one ``dg.materialize``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from lodestar.warehouse import Warehouse
+from lodestar.warehouse import Reader
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "seeds")
 _RELATION = re.compile(r"\b(" + "|".join(SCHEMAS) + r")\s*\.\s*\"?([A-Za-z_][A-Za-z0-9_]*)")
@@ -44,28 +45,30 @@ class ReadRecorder:
             frame = frame.f_back
 
     def __enter__(self) -> ReadRecorder:
+        # Reader answers every lookup: Warehouse.query/table_exists/row_count each open one, and a library making
+        # many lookups opens one itself (Warehouse.reader()); patching Reader sees both.
         recorder = self
-        self._saved = {n: getattr(Warehouse, n) for n in ("query", "table_exists", "row_count")}
+        self._saved = {n: getattr(Reader, n) for n in ("query", "table_exists", "row_count")}
         query, exists, count = self._saved["query"], self._saved["table_exists"], self._saved["row_count"]
 
-        def _query(wh, sql, params=None):
+        def _query(r, sql, params=None):
             recorder._record(relations_in_sql(sql))
-            return query(wh, sql, params)
+            return query(r, sql, params)
 
-        def _table_exists(wh, schema, table):
+        def _table_exists(r, schema, table):
             recorder._record({dg.AssetKey([schema, table])})
-            return exists(wh, schema, table)
+            return exists(r, schema, table)
 
-        def _row_count(wh, schema, table):
+        def _row_count(r, schema, table):
             recorder._record({dg.AssetKey([schema, table])})
-            return count(wh, schema, table)
+            return count(r, schema, table)
 
-        Warehouse.query, Warehouse.table_exists, Warehouse.row_count = _query, _table_exists, _row_count
+        Reader.query, Reader.table_exists, Reader.row_count = _query, _table_exists, _row_count
         return self
 
     def __exit__(self, *exc) -> None:
         for name, fn in self._saved.items():
-            setattr(Warehouse, name, fn)
+            setattr(Reader, name, fn)
 
     def declared(self, ad: dg.AssetsDefinition) -> set[dg.AssetKey]:
         """The warehouse relations the asset declares as deps (model/asset deps such as intel/ner_model aside)."""

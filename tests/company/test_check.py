@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from conftest import gb18030_orders
 from typer.testing import CliRunner
@@ -13,6 +11,7 @@ from connectors.dryrun import CheckError, check_file
 from connectors.files import land_file_source
 from connectors.infer import infer_contract
 from lodestar.cli import app
+from lodestar.files import sha256_file
 
 BAD_CUSTOMERS = (
     "customer_id,customer_name,tier\n"
@@ -25,13 +24,11 @@ BAD_CUSTOMERS = (
 )
 
 
-def _digest(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_reasons_per_row_and_nothing_written(tmp_path, shop_contracts, warehouse):
     land_file_source(load_source_contract(shop_contracts / "shop.yaml"), warehouse)
-    before = (_digest(warehouse.path), warehouse.path.stat().st_mtime_ns)
+    before = (sha256_file(warehouse.path), warehouse.path.stat().st_mtime_ns)
     counts = warehouse.query("select count(*) as n from raw.shop_customers")["n"][0]
     sample = tmp_path / "customers_new.csv"
     sample.write_text(BAD_CUSTOMERS, encoding="utf-8")
@@ -45,7 +42,7 @@ def test_reasons_per_row_and_nothing_written(tmp_path, shop_contracts, warehouse
     assert got[4][0] == "duplicate_key" and "C00001" in got[4][1]
     assert got[5][0] == "truncated"
     # The warehouse is untouched: same bytes, same mtime, same rows, no file logged.
-    assert (_digest(warehouse.path), warehouse.path.stat().st_mtime_ns) == before
+    assert (sha256_file(warehouse.path), warehouse.path.stat().st_mtime_ns) == before
     assert warehouse.query("select count(*) as n from raw.shop_customers")["n"][0] == counts
     assert warehouse.query("select count(*) as n from raw._file_log where file like '%customers_new%'")["n"][0] == 0
 

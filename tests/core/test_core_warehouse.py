@@ -21,6 +21,12 @@ def test_replace_table_and_rows(tmp_path: Path):
     assert wh.replace_table("raw", "t", pd.DataFrame({"k": [1, 2], "v": ["a", "b"]})) == 2
     wh.replace_rows("raw", "t", pd.DataFrame({"k": [2, 3], "v": ["B", "c"]}), "k >= ?", [2])
     assert wh.query("select k, v from raw.t order by k").values.tolist() == [[1, "a"], [2, "B"], [3, "c"]]
+    # A whole-table swap takes the new frame's columns; a partition overwrite keeps the table's.
+    wh.replace_table("raw", "t", pd.DataFrame({"k": [9], "w": [1.5]}))
+    assert wh.query("select * from raw.t").to_dict("records") == [{"k": 9, "w": 1.5}]
+    with pytest.raises(duckdb.BinderException):
+        wh.replace_rows("raw", "t", pd.DataFrame({"k": [9], "v": ["x"]}), "k = ?", [9])
+    assert wh.query("select * from raw.t").to_dict("records") == [{"k": 9, "w": 1.5}]
 
 
 def test_failed_replace_leaves_the_old_table(tmp_path: Path):

@@ -32,10 +32,10 @@ def _name(requirement: str) -> str:
     return re.split(r"[\[<>=!~ ;]", requirement, maxsplit=1)[0].strip().lower().replace("_", "-")
 
 
-def _imports() -> dict[str, set[str]]:
-    """top-level module -> files (relative) of the product importing it."""
+def _imports(folders: tuple[str, ...] = PRODUCT) -> dict[str, set[str]]:
+    """top-level module -> files (relative) of ``folders`` importing it."""
     found: dict[str, set[str]] = {}
-    for pkg in PRODUCT:
+    for pkg in folders:
         for path in (ROOT / pkg).rglob("*.py"):
             rel = str(path.relative_to(ROOT))
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -47,19 +47,32 @@ def _imports() -> dict[str, set[str]]:
     return found
 
 
-def test_runtime_dependencies_are_what_the_product_imports() -> None:
+def _declared() -> tuple[set[str], dict[str, str]]:
+    """pyproject's runtime dependencies and {optional dependency: its extra}."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     runtime = {_name(r) for r in project["dependencies"]}
     extras = {_name(r): extra for extra, reqs in project["optional-dependencies"].items() for r in reqs}
-    dists = {m: {d.lower().replace("_", "-") for d in ds} for m, ds in packages_distributions().items()}
+    return runtime, extras
+
+
+def _imported_distributions(folders: tuple[str, ...], local: set[str]) -> dict[str, set[str]]:
+    """distribution -> files of ``folders`` importing it (modules in ``local``, the stdlib aside)."""
+    runtime, extras = _declared()
     declared = runtime | set(extras)
+    dists = {m: {d.lower().replace("_", "-") for d in ds} for m, ds in packages_distributions().items()}
     imported: dict[str, set[str]] = {}
-    for module, files in _imports().items():
-        if module in PRODUCT or module in sys.stdlib_module_names or module == "__future__":
+    for module, files in _imports(folders).items():
+        if module in local or module in sys.stdlib_module_names or module == "__future__":
             continue
         candidates = dists.get(module, {module})  # mlflow is in mlflow, mlflow-skinny and mlflow-tracing
         dist = next(iter(sorted(candidates & declared)), sorted(candidates)[0])
         imported.setdefault(dist, set()).update(files)
+    return imported
+
+
+def test_runtime_dependencies_are_what_the_product_imports() -> None:
+    runtime, extras = _declared()
+    imported = _imported_distributions(PRODUCT, set(PRODUCT))
     undeclared = {d: sorted(f) for d, f in imported.items() if d not in runtime and d not in extras}
     assert not undeclared, f"imported but not declared in pyproject: {undeclared}"
     for dist, files in imported.items():
@@ -68,3 +81,15 @@ def test_runtime_dependencies_are_what_the_product_imports() -> None:
             assert set(files) <= set(allowed), f"{dist} is the optional extra [{extras[dist]}] but {sorted(files)} import it"
     unused = sorted(runtime - set(imported) - set(USED_WITHOUT_IMPORT))
     assert not unused, f"runtime dependencies nothing in the product imports (move to an extra or drop): {unused}"
+
+
+def test_the_tests_and_benches_import_only_declared_packages() -> None:
+    """What tests/ and bench/ import is declared too (most of it in the dev extra), not there by chance as some
+    other package's dependency."""
+    runtime, extras = _declared()
+    folders = ("tests", "bench")
+    # their own helper modules (tests/declared_reads.py, tests/dbt/lodestar_dbt_helpers.py, ...) and packages
+    local = set(PRODUCT) | set(folders) | {p.stem for f in folders for p in (ROOT / f).rglob("*.py")}
+    imported = _imported_distributions(folders, local)
+    undeclared = {d: sorted(f)[:3] for d, f in imported.items() if d not in runtime and d not in extras}
+    assert not undeclared, f"imported by tests/bench but not declared in pyproject: {undeclared}"

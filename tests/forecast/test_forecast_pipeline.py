@@ -103,3 +103,20 @@ def test_forecast_asset_loads_the_champion_by_alias(warehouse, tracking_uri, tmp
     assert [c.passed for c in checks] == [True]
     meta = result.asset_materializations_for_node("forecast_demand")[0].metadata
     assert meta["dagster/row_count"].value == 12 * 13
+
+
+def test_training_asset_reads_what_it_declares(warehouse, tracking_uri, tmp_path):
+    """The Dagster training asset (a small lgbm, one cutoff) reads exactly marts.forecast_training_features and
+    records its run in raw.forecast_runs."""
+    mlflow_res = fdefs.MlflowResource(tracking_uri=tracking_uri, artifact_location=str(tmp_path / "mlartifacts"))
+    train = {"family": "lgbm", "n_estimators": 10, "num_leaves": 7, "max_train_origins": 8, "n_cutoffs": 1}
+    with ReadRecorder([fdefs.train_forecast_challenger]) as reads:
+        result = dg.materialize(
+            [fdefs.train_forecast_challenger],
+            resources={"warehouse": WarehouseResource(path=str(warehouse.path)), "mlflow": mlflow_res},
+            run_config={"ops": {"train_forecast_challenger": {"config": train}}},
+        )
+    assert result.success
+    reads.assert_declared_equals_read()
+    run_id = result.asset_materializations_for_node("train_forecast_challenger")[0].metadata["mlflow_run_id"].value
+    assert warehouse.query("select run_id from raw.forecast_runs")["run_id"].tolist() == [run_id]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from staged_warehouse import NLP_INPUTS, build_ml_inputs
 
-from lodestar.tracking import fluent_store
+from lodestar.tracking import fluent_store, mlflow_client
 from lodestar.warehouse import Warehouse
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -68,7 +68,7 @@ def rules_champion(tmp_path_factory: pytest.TempPathFactory) -> str:
     uri = f"sqlite:///{root / 'mlflow.db'}"
     pipe_dir = root / "rules_pipeline"
     build_pipeline(None).to_disk(pipe_dir)
-    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client = mlflow_client(uri)
     exp = client.create_experiment("lodestar-ner", artifact_location=(root / "artifacts").as_uri())
     with fluent_store(uri), mlflow.start_run(experiment_id=exp) as run:
         mlflow.log_metric("test_macro_f1", 0.0)

@@ -9,7 +9,8 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from nlp.documents import process_documents, sha256_file
+from lodestar.files import sha256_file
+from nlp.documents import process_documents
 from nlp.ocr import ocr_image
 from nlp.synth import image_pdf, render_page, text_pdf
 

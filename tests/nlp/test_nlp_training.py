@@ -6,8 +6,8 @@ import json
 import os
 
 import mlflow
-from mlflow import MlflowClient
 
+from lodestar.tracking import mlflow_client
 from nlp.ner import CLUENER_LABELS, load_pipeline, score_spans, split_examples, tags_to_spans
 from nlp.training import MODEL_NAME, champion_macro_f1, load_champion_ner, register_pipeline
 
@@ -56,7 +56,7 @@ def test_champion_moves_only_on_improvement(tiny_ner, tmp_path):
     uri = tiny_ner["uri"]
     start = champion_macro_f1(uri)
     assert start is not None
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client = mlflow_client(uri)
     process_wide = (os.environ.get("MLFLOW_TRACKING_URI"), os.environ.get("MLFLOW_REGISTRY_URI"),
                     mlflow.get_tracking_uri(), mlflow.get_registry_uri())
     before = client.get_model_version_by_alias(MODEL_NAME, "champion").version

@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 import pypdfium2
 import pytest
+from declared_reads import ReadRecorder
 
 from lodestar.reports.value_report import (
     ValueReportError,
@@ -40,8 +41,12 @@ def _pdf_text(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def first_run(report_warehouse) -> pd.DataFrame:
-    result = _materialise(report_warehouse)
+    from orchestration.defs.reports.assets import value_reports
+
+    with ReadRecorder([value_reports]) as reads:
+        result = _materialise(report_warehouse)
     assert result.success
+    reads.assert_declared_equals_read()
     return report_warehouse.warehouse.query("select * from raw.value_reports order by customer_id")
 
 

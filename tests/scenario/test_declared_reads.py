@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from declared_reads import ReadRecorder, relations_in_sql
 
-from lodestar.warehouse import Warehouse
+from lodestar.warehouse import Reader, Warehouse
 
 
 def test_relations_in_sql_names_warehouse_relations_only() -> None:
@@ -31,11 +31,14 @@ def test_recorder_flags_undeclared_reads_and_unused_deps(tmp_path) -> None:
     @dg.asset(key=["raw", "drifted"], deps=[dg.AssetKey(["staging", "a"])])
     def drifted() -> None:
         wh.query("select x from staging.b")
+        with wh.reader() as r:  # many lookups on one connection are recorded too
+            r.table_exists("staging", "c")
 
     with ReadRecorder([honest, drifted]) as reads:
         assert dg.materialize([honest, drifted]).success
     assert reads.reads == {"raw__honest": {dg.AssetKey(["staging", "a"]), dg.AssetKey(["raw", "honest"])},
-                           "raw__drifted": {dg.AssetKey(["staging", "b"])}}
-    with pytest.raises(AssertionError, match=r"raw__drifted: reads undeclared \['staging/b'\], declares unread \['staging/a'\]"):
+                           "raw__drifted": {dg.AssetKey(["staging", "b"]), dg.AssetKey(["staging", "c"])}}
+    with pytest.raises(AssertionError,
+                       match=r"raw__drifted: reads undeclared \['staging/b', 'staging/c'\], declares unread \['staging/a'\]"):
         reads.assert_declared_equals_read()
-    assert Warehouse.query.__name__ == "query"  # restored after the block
+    assert Reader.query.__name__ == "query"  # restored after the block

@@ -41,7 +41,8 @@ class TrainConfig(dg.Config):
     """Training run config; the defaults keep the demo fast (small LightGBM, one backtest cutoff)."""
 
     family: str = Field("auto", description="auto (the best of `candidates` on the backtest, by the promotion rule) | "
-                                            "seasonal_naive | traditional | ets | mstl | croston_sba | tsb | adida | imapa | lgbm | mlf")
+                                            "seasonal_naive | traditional | ets | mstl | croston_sba | tsb | adida | imapa | lgbm | mlf | "
+                                            "lgbm_mlf | profile | lgbm_profile")
     candidates: list[str] = Field(["lgbm", "mlf"], description="families family=auto backtests and chooses between")
     # The main job's small model (80 trees) keeps L1: on the scale-0.05 demo its own backtest scores total WAPE 0.22
     # and grain MASE 1.16 with l1 against 0.33 and 2.22 with tweedie, whose sums run 15-60% above the run-rate in the
@@ -56,6 +57,8 @@ class TrainConfig(dg.Config):
     origin_stride: int = 2
     calibration_origins: int = Field(1, description="held-back origins for conformal intervals")
     reconciler: str | None = Field(None, description="fixed reconciliation; None = chosen on calibration")
+    holiday_alignment: str = Field("none", description="last year's week aligned to moving/fixed-date holidays: none | us | cn")
+    baseline: str = Field("traditional", description="what lgbm's residual target corrects: traditional | profile")
 
     def forecast_config(self) -> ForecastConfig:
         return ForecastConfig(
@@ -64,6 +67,8 @@ class TrainConfig(dg.Config):
             origin_stride=self.origin_stride,
             calibration_origins=self.calibration_origins,
             reconciler=self.reconciler,
+            holiday_alignment=self.holiday_alignment,
+            baseline=self.baseline,
             fiscal_year_start_month=company_calendar().fiscal_year_start_month,
             lgbm=LGBMParams(objective=self.objective, n_estimators=self.n_estimators, num_leaves=self.num_leaves,
                             learning_rate=self.learning_rate, min_child_samples=20, num_threads=1),

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from nlp import tables
-from orchestration.lib.assets import raw_key, table_asset
+from orchestration.lib.assets import md_table, raw_key, table_asset, table_preview
 from orchestration.lib.resources import WAREHOUSE_POOL, IntelResource, WarehouseResource
 
 OWNERS = ["team:data-science"]
@@ -39,14 +39,8 @@ def _table_meta(table: str) -> dict:
     return {"dagster/table_name": f"raw.{table}", "dagster/column_schema": _schema(table)}
 
 
-def _preview(wh, table: str, limit: int = 5) -> dg.MetadataValue:
-    if not wh.table_exists("raw", table):
-        return dg.MetadataValue.md("(empty)")
-    df = wh.query(f'select * from raw."{table}" limit {limit}')
-    for col in ("text", "sentence"):  # page texts would swamp the preview
-        if col in df.columns:
-            df[col] = df[col].astype("string").str.slice(0, 60)
-    return dg.MetadataValue.md(df.to_markdown(index=False) if len(df) else "(empty)")
+def _preview(wh, table: str) -> dg.MetadataValue:
+    return table_preview(wh, "raw", table, clip=("text", "sentence"))
 
 
 @dg.asset(
@@ -172,7 +166,7 @@ def complaint_signals(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     context.log.info(f"{res.complaints} complaints, {res.linked} linked to a customer")
     yield dg.MaterializeResult(asset_key=raw_key("intel_complaint_hotwords"), metadata={
         "dagster/row_count": res.hotword_rows, "competitors": dg.MetadataValue.json(res.competitors),
-        "topics": dg.MetadataValue.md(res.clusters.to_markdown(index=False) if len(res.clusters) else "(none)"),
+        "topics": md_table(res.clusters),
         "preview": _preview(wh, "intel_complaint_hotwords")})
     heat_meta = {"dagster/row_count": res.heat_rows, "complaints": res.complaints, "linked_complaints": res.linked,
                  "preview": _preview(wh, "intel_complaint_heat")}
@@ -203,7 +197,7 @@ def influence_graph(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         "dagster/row_count": res.edges, "accounts": res.accounts, "preview": _preview(wh, "intel_influence_edges")})
     yield dg.MaterializeResult(asset_key=raw_key("intel_influence_nodes"), metadata={
         "dagster/row_count": res.nodes,
-        "most_central": dg.MetadataValue.md(res.top.to_markdown(index=False) if len(res.top) else "(none)")})
+        "most_central": md_table(res.top)})
 
 
 # --- the inbox sensor: one run per new document, keyed by its sha256 --------------------------------------------

@@ -20,7 +20,7 @@ from ml.sandbox_build import INPUT_RELATIONS as SANDBOX_RELATIONS
 from ml.sandbox_build import build_sandbox
 from ml.scenario import INPUTS_RELATION, ScenarioError, load_stored_scenario, run_scenario, summarize
 from orchestration.defs.forecast.assets import SANDBOX_KEY
-from orchestration.lib.assets import raw_key, table_asset
+from orchestration.lib.assets import md_table, raw_key, table_asset
 from orchestration.lib.resources import WarehouseResource
 
 OWNERS = ["team:sales-ops"]
@@ -45,10 +45,6 @@ SCENARIO_INPUTS = [_relation(INPUTS_RELATION)]
 ALERT_INPUTS = [_relation(r) for r in ALERT_RELATIONS]
 REPLENISHMENT_INPUTS = [SCENARIOS_KEY, _relation(STOCK_RELATION), *ALERT_INPUTS]
 SANDBOX_INPUTS = [_relation(r) for r in SANDBOX_RELATIONS]
-
-
-def _md(df: pd.DataFrame, empty: str = "(none)") -> dg.MetadataValue:
-    return dg.MetadataValue.md(df.to_markdown(index=False) if len(df) else empty)
 
 
 class ScenarioConfig(dg.Config):
@@ -94,7 +90,7 @@ def forecast_scenarios(context: dg.AssetExecutionContext, config: ScenarioConfig
         "total_scenario": round(float(total.y_scenario), 2),
         "total_change_pct": round(float(total.delta_pct), 3),
         "inputs_read": dg.MetadataValue.json(result.attrs.get("drivers", [])),
-        "change_by_region_and_product_line": _md(by),
+        "change_by_region_and_product_line": md_table(by),
     })
 
 
@@ -115,7 +111,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
         "dagster/row_count": len(found),
         "alerts": len(found),
         "by_main_driver": dg.MetadataValue.json(found["main_driver"].value_counts().to_dict() if len(found) else {}),
-        "preview": _md(preview, "(no customer drops >= 40% next month)"),
+        "preview": md_table(preview, "(no customer drops >= 40% next month)"),
     }
     injected = get_settings().truth_dir / "injected_events.csv"
     if injected.exists():  # the demo company planted drop events: score the alerts against them
@@ -151,7 +147,7 @@ def replenishment(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         "scenario": DEFAULT_SCENARIO if scenario is not None else "(none: run-rate)",
         "by_account_manager": dg.MetadataValue.json(
             flagged.groupby("account_manager_id")["suggested_qty"].sum().astype(int).to_dict()),
-        "preview": _md(preview, "(nothing to replenish)"),
+        "preview": md_table(preview, "(nothing to replenish)"),
     })
 
 
@@ -188,8 +184,8 @@ def forecast_sandbox(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                                         if s != STATUS_SCORED), "none"),
         "actuals_through_week": f"{built.actuals_through:%Y-%m-%d}" if built.actuals_through is not None else "none",
         "sandbox_customers": dg.MetadataValue.json(built.customers),
-        "errors_by_arm": _md(arms.round(4), "(actuals not yet in for any sandboxed month)"),
-        "calibrated_values": _md(calib.round(4)),
+        "errors_by_arm": md_table(arms.round(4), "(actuals not yet in for any sandboxed month)"),
+        "calibrated_values": md_table(calib.round(4)),
     })
 
 

@@ -22,7 +22,7 @@ from connectors.http_api import land_http_feed
 from connectors.landing import FeedLandingResult
 from lodestar.company import applicable_contracts, current_company, http_environment
 from lodestar.settings import PROJECT_ROOT
-from orchestration.lib.assets import raw_key
+from orchestration.lib.assets import raw_key, table_preview
 from orchestration.lib.resources import WAREHOUSE_POOL, WarehouseResource
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def _reference_keys(contract_source: str, columns: dict[str, ColumnSpec], own_ta
     return keys
 
 
-def landing_metadata(result: FeedLandingResult, preview_md: str | None) -> dict:
+def landing_metadata(result: FeedLandingResult, preview: dg.MetadataValue) -> dict:
     meta = {
         "dagster/row_count": result.rows_in_table,
         "rows_seen": result.rows_seen,
@@ -83,8 +83,7 @@ def landing_metadata(result: FeedLandingResult, preview_md: str | None) -> dict:
         meta["warning"] = dg.MetadataValue.text(result.warning)
     if result.pages_fetched or result.cursor:
         meta.update(pages_fetched=result.pages_fetched, cursor=result.cursor or "")
-    if preview_md:
-        meta["preview"] = dg.MetadataValue.md(preview_md)
+    meta["preview"] = preview
     return meta
 
 
@@ -122,11 +121,9 @@ def files_matched_check(result: FeedLandingResult, asset_key: dg.AssetKey) -> dg
 LANDING_TAG = {"layer": "landing"}
 
 
-def _preview(warehouse, table: str, limit: int = 5) -> str | None:
-    schema, name = table.split(".", 1)
-    if not warehouse.table_exists(schema, name):
-        return None
-    return warehouse.query(f'select * from {schema}."{name}" limit {limit}').to_markdown(index=False)
+def _preview(warehouse, table: str) -> dg.MetadataValue:
+    """The preview of a landed table named ``raw.<table>`` (a FeedLandingResult's table)."""
+    return table_preview(warehouse, *table.split(".", 1))
 
 
 def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
@@ -213,7 +210,7 @@ def file_source_assets(contract: SourceContract) -> dg.AssetsDefinition:
                 metadata={
                     "dagster/row_count": wh.row_count("raw", contract.rejects_table),
                     "rejected_this_load": dg.MetadataValue.json(by_feed),
-                    "preview": dg.MetadataValue.md(_preview(wh, f"raw.{contract.rejects_table}") or "(empty)"),
+                    "preview": table_preview(wh, "raw", contract.rejects_table),
                 },
             )
 
