@@ -180,7 +180,7 @@ def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
     acc = meta["raw/intel_note_sentiment"]["truth_accuracy"].value
     print(f"sentiment accuracy {acc}, complaint link accuracy "
           f"{meta['raw/intel_complaint_heat']['truth_link_accuracy'].value}")
-    assert acc >= 0.99, f"sentiment accuracy {acc}"  # measured 0.9952 (412 of 414) on this demo
+    assert acc >= 0.995, f"sentiment accuracy {acc}"  # measured 0.9952 (412 of 414) on this demo: one miss more fails
     cols = wh.query("describe raw.intel_note_sentiment")["column_name"].tolist()
     assert {"note_id", "sentiment", "score"} <= set(cols)
 
@@ -191,7 +191,8 @@ def test_signal_assets_on_a_small_demo(tmp_path, small_demo):
     assert len(heat) and (heat["heat"] >= heat["complaints"]).all()
     assert not heat.duplicated(["customer_id", "week_start"]).any()
     link_acc = meta["raw/intel_complaint_heat"]["truth_link_accuracy"].value
-    assert link_acc >= 0.6, f"complaint alias linking accuracy {link_acc}"  # measured 0.65 on this demo
+    # Measured 0.65 on this demo (rule-based, the same every run): at 0.6 five links in a hundred could go unnoticed.
+    assert link_acc >= 0.64, f"complaint alias linking accuracy {link_acc}"
 
     edges = wh.query("select * from raw.intel_influence_edges")
     assert len(edges) and (edges["source_contact_id"] < edges["target_contact_id"]).all()

@@ -3,7 +3,8 @@ summary names each one (on a selection of the graph over a tiny company, not ano
 
 from __future__ import annotations
 
-from conftest import SEED, TINY_SCALE, lodestar
+from kills import SEED, TINY_SCALE
+from subprocess_env import lodestar
 
 
 def test_a_failed_asset_check_fails_the_command_and_is_named(tiny_home):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import LODESTAR_CLI, SEED, TINY_SCALE, lodestar, lodestar_env
+from kills import SEED, TINY_SCALE
+from subprocess_env import LODESTAR_CLI, lodestar, lodestar_env
 
 from lodestar.warehouse import Warehouse
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import lodestar
+from subprocess_env import lodestar
 
 from lodestar.settings import PROJECT_ROOT
 
