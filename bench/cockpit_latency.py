@@ -180,6 +180,24 @@ def _stats_parts(parts: list[dict]) -> dict:
         "html_transfer_bytes": parts[-1]["html_bytes"]}
 
 
+
+class _Loads:
+    """One page's loads: first screen drawn, the page's own clock, its parts, and every chart drawn."""
+
+    def __init__(self) -> None:
+        self.first: list[float] = []
+        self.nav: list[float] = []
+        self.parts: list[dict] = []
+        self.every: list[float] = []
+
+    def add(self, page, base: str, name: str, path: str) -> None:
+        first, all_, in_page, parts = _load(page, base, name, path)
+        self.first.append(first)
+        self.nav.append(in_page)
+        self.parts.append(parts)
+        if all_ is not None:
+            self.every.append(all_)
+
 def page_loads(page, base: str, targets: dict[str, str], loads: int) -> dict:
     """Warm loads in the bench's signed-in context (its cache primed by a first, unrecorded load of each page)."""
     loads_, in_page, parts_, all_charts, levers_parts = {}, {}, {}, {}, {}
@@ -197,22 +215,17 @@ def page_loads(page, base: str, targets: dict[str, str], loads: int) -> dict:
             loads_[name] = {**stats(samples), "bytes": len(body)}
             continue
         _load(page, base, name, path)  # prime the cache (and the server's) for this page
-        samples, nav, parts, every = [], [], [], []
+        got = _Loads()
         for _ in range(loads):
-            first, all_, ip, pp = _load(page, base, name, path)
-            samples.append(first)
-            nav.append(ip)
-            parts.append(pp)
-            if all_ is not None:
-                every.append(all_)
+            got.add(page, base, name, path)
             if name == "levers":
                 rec = page.evaluate("window.cockpitTimings[0]")
                 for k in LEVERS_LOAD_PARTS:
                     if rec.get(k) is not None:
                         levers_parts.setdefault(k, []).append(rec[k])
-        loads_[name], in_page[name], parts_[name] = stats(samples), stats(nav), _stats_parts(parts)
-        if every:
-            all_charts[f"{name}_all_charts"] = stats(every)
+        loads_[name], in_page[name], parts_[name] = stats(got.first), stats(got.nav), _stats_parts(got.parts)
+        if got.every:
+            all_charts[f"{name}_all_charts"] = stats(got.every)
     return {"page_load": loads_, "page_load_all_charts": all_charts, "page_load_in_page": in_page,
             "page_load_parts": parts_, "page_load_levers_parts": {k: stats(v) for k, v in levers_parts.items()}}
 
@@ -224,21 +237,15 @@ def page_loads_cold(browser, base: str, cookie: dict, targets: dict[str, str], l
     for name, path in targets.items():
         if name == "login" or name.startswith("report_"):
             continue
-        samples, nav, parts, every = [], [], [], []
+        got = _Loads()
         for _ in range(loads):
             ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
             ctx.add_cookies([{"name": k, "value": v, "domain": host, "path": "/"} for k, v in cookie.items()])
-            page = ctx.new_page()
-            first, all_, ip, pp = _load(page, base, name, path)
-            samples.append(first)
-            nav.append(ip)
-            parts.append(pp)
-            if all_ is not None:
-                every.append(all_)
+            got.add(ctx.new_page(), base, name, path)
             ctx.close()
-        out[name] = {**stats(samples), "in_page": stats(nav), "parts": _stats_parts(parts)}
-        if every:
-            out[name]["all_charts"] = stats(every)
+        out[name] = {**stats(got.first), "in_page": stats(got.nav), "parts": _stats_parts(got.parts)}
+        if got.every:
+            out[name]["all_charts"] = stats(got.every)
     return out
 
 

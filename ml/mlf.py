@@ -30,6 +30,7 @@ import pandas as pd
 
 from ml.config import ForecastConfig
 from ml.features import Panel, origin_scale
+from ml.models import MeanOf
 
 ID, DS, Y, W = "unique_id", "ds", "y", "weight"
 STATIC = ("st_level", "st_log_n_bottom", "st_sku", "st_am")
@@ -204,7 +205,7 @@ class MLForecastGlobal:
         )
 
 
-class MeanEnsemble:
+class MeanEnsemble(MeanOf):
     """The mean of the hand-written global LightGBM (``lgbm``) and the mlforecast family's base forecasts: two
     models with different features and strategies (direct from origin features vs recursive over long lags) whose
     errors are far from perfectly correlated, so their mean beats either (Walmart bench)."""
@@ -212,17 +213,4 @@ class MeanEnsemble:
     family = "lgbm_mlf"
 
     def __init__(self) -> None:
-        from ml.models import LGBMGlobal
-
-        self.members = [LGBMGlobal(), MLForecastGlobal()]
-
-    def fit(self, panel: Panel, o: int, config: ForecastConfig) -> MeanEnsemble:
-        for m in self.members:
-            m.fit(panel, o, config)
-        return self
-
-    def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
-        return np.mean([m.predict(panel, o, horizon, config) for m in self.members], axis=0)
-
-    def feature_importance(self) -> pd.DataFrame:
-        return pd.concat([m.feature_importance().assign(model=m.family) for m in self.members], ignore_index=True)
+        super().__init__("lgbm_mlf", ("lgbm", "mlf"))
