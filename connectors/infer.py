@@ -343,7 +343,8 @@ def key_candidates(frame: pd.DataFrame, names: list[str], max_pool: int = 10, ma
     Single columns first (key-like names first); when none is unique, the smallest combinations of
     two, three, then four columns among the ``max_pool`` likeliest (key-like names, then dimension-like
     columns with few distinct values, which is what a composite key of an export is made of: a month, a
-    type, a code). A set that holds a smaller unique set is not minimal and is left out. An integer
+    type, a code). The smallest width that finds a unique set ends the search, so every set returned is
+    minimal. An integer
     column (``integer_names``) is a key, alone or in a set, only when its name says so (a count is
     unique across a few rows by accident), or as the last resort when nothing else is unique. Among sets of one width, shorter values win (a code over its
     description)."""
@@ -359,10 +360,8 @@ def key_candidates(frame: pd.DataFrame, names: list[str], max_pool: int = 10, ma
     width_of = {n: frame[n].astype(str).str.len().mean() for n in pool}
     found: list[list[str]] = []
     for width in range(2, max_width + 1):
-        unique = [list(c) for c in combinations(pool, width)
-                  if not any(set(f) <= set(c) for f in found) and not frame.duplicated(subset=list(c)).any()]
-        unique.sort(key=lambda c: (-sum(bool(_KEYISH.search(n)) for n in c), sum(width_of[n] for n in c)))
-        found += unique
+        found = [list(c) for c in combinations(pool, width) if not frame.duplicated(subset=list(c)).any()]
+        found.sort(key=lambda c: (-sum(bool(_KEYISH.search(n)) for n in c), sum(width_of[n] for n in c)))
         if found:
             break
     # Last resort: an integer column that happens to be unique (flagged by the caller's notes).
