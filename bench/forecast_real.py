@@ -142,6 +142,10 @@ CONFIG_VARIANTS: dict[str, tuple[str, dict]] = {
     "ens_lgbm_mlf_profile": ("lgbm_mlf", {"baseline": "profile"}),
     # The mean of lgbm_profile and the profile family.
     "ens_lgbm_profile": ("lgbm_profile", {"baseline": "profile"}),
+    # The same two members weighted by an inner backtest one horizon before each origin (issue 11, idea a):
+    # one weight over all grain series, or one per department.
+    "ens_lgbm_profile_w": ("lgbm_profile", {"baseline": "profile", "ensemble_weighting": "backtest_global"}),
+    "ens_lgbm_profile_wsku": ("lgbm_profile", {"baseline": "profile", "ensemble_weighting": "backtest_sku"}),
     "profile": ("profile", {}),
     # The profile family with raw (not pooled) history: what the SVD pooling adds.
     "profile_raw": ("profile", {"profile_rank": 0}),

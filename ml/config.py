@@ -86,6 +86,9 @@ class ForecastConfig(BaseModel):
     profile_rank: int = Field(8, ge=0, le=64)
     # What the residual target of the lgbm family corrects: the traditional forecast, or the seasonal profile.
     baseline: str = Field("traditional", pattern="^(traditional|profile)$")
+    # How MeanOf (lgbm_profile) combines its members: a plain mean, or per SKU the convex weight with the lowest
+    # absolute error of the members refitted one horizon earlier (inner backtest; it doubles the fit cost).
+    ensemble_weighting: str = Field("mean", pattern="^(mean|backtest_global|backtest_sku)$")
     lgbm: LGBMParams = Field(default_factory=LGBMParams)
     mlf: MLFParams = Field(default_factory=MLFParams)
     ets_season_length: int = Field(1, ge=1, description="AutoETS season; 52 needs > 2 years of weekly data")

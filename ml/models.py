@@ -340,24 +340,66 @@ def _lgbm_mlf() -> BaseModel:
     return MeanEnsemble()
 
 
+ENSEMBLE_GRID = np.linspace(0.0, 1.0, 21)  # candidate weights of the first member (step 0.05)
+
+
+def backtest_weights(preds: list[np.ndarray], actual: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Weight of the first of two members per row: the grid weight with the lowest summed absolute error of
+    ``w * a + (1 - w) * b`` against ``actual`` (NaN cells ignored), over the rows of each group (``groups`` =
+    one label per row; None = one weight for all rows). Rows of a group without an observed cell get 0.5."""
+    a, b = preds
+    ok = np.isfinite(actual) & np.isfinite(a) & np.isfinite(b)
+    d, r = np.where(ok, a - b, 0.0), np.where(ok, actual - b, 0.0)
+    # err[k, row] = sum over weeks |w_k * d - r|
+    err = np.abs(ENSEMBLE_GRID[:, None, None] * d[None] - r[None]).sum(axis=2)
+    labels = np.zeros(len(a), dtype=int) if groups is None else pd.factorize(groups)[0]
+    n_groups = labels.max() + 1
+    per_group = np.zeros((len(ENSEMBLE_GRID), n_groups))
+    np.add.at(per_group.T, labels, err.T)
+    seen = np.bincount(labels, weights=ok.sum(axis=1), minlength=n_groups) > 0
+    w = np.where(seen, ENSEMBLE_GRID[per_group.argmin(axis=0)], 0.5)
+    return w[labels]
+
+
 class MeanOf:
     """The mean of several families' base forecasts, each fitted on the same panel and origin.
 
     lgbm_profile = lgbm + profile: the global LightGBM learns corrections from at most a year of seasonal
     history, the profile reads last year's shape directly; where the trees have seen few seasonal rows (an
-    origin barely a year into the data) the profile holds the mean up (Walmart bench)."""
+    origin barely a year into the data) the profile holds the mean up (Walmart bench).
+
+    ForecastConfig.ensemble_weighting backtest_global | backtest_sku (two members): the members are first
+    refitted one horizon before ``o`` and scored on the weeks up to ``o``; the weight of each member is the
+    convex weight with the lowest absolute error there, over all grain series or per SKU (every aggregate node
+    takes the all-grain weight). Only history up to ``o`` is read."""
 
     def __init__(self, family: str, members: tuple[str, ...]) -> None:
         self.family = family
         self.members = [make_model(m) for m in members]
+        self.member_names = members
+        self.weights: np.ndarray | None = None  # first member's weight per node (None = plain mean)
 
     def fit(self, panel: Panel, o: int, config: ForecastConfig) -> MeanOf:
+        self.weights = None
+        H = config.horizon
+        if config.ensemble_weighting != "mean" and len(self.members) == 2 and o - H >= config.min_history:
+            inner = [make_model(m).fit(panel, o - H, config).predict(panel, o - H, H, config) for m in self.member_names]
+            actual = panel.Y[:, o - H + 1 : o + 1]
+            grain = panel.hierarchy.level_mask("grain")
+            w = np.full(len(actual), float(backtest_weights([p[grain] for p in inner], actual[grain], None)[0]))
+            if config.ensemble_weighting == "backtest_sku":
+                w[grain] = backtest_weights([p[grain] for p in inner], actual[grain], panel.hierarchy.bottom["sku_id"].to_numpy())
+            self.weights = w
         for m in self.members:
             m.fit(panel, o, config)
         return self
 
     def predict(self, panel: Panel, o: int, horizon: int, config: ForecastConfig) -> np.ndarray:
-        return np.mean([m.predict(panel, o, horizon, config) for m in self.members], axis=0)
+        preds = [m.predict(panel, o, horizon, config) for m in self.members]
+        if self.weights is None:
+            return np.mean(preds, axis=0)
+        w = self.weights[:, None]
+        return w * preds[0] + (1 - w) * preds[1]
 
     def feature_importance(self) -> pd.DataFrame:
         frames = [m.feature_importance().assign(model=m.family) for m in self.members if hasattr(m, "feature_importance")]

@@ -112,3 +112,33 @@ def test_profile_family_and_lgbm_profile_in_the_backtest() -> None:
     members = [LGBMGlobal().fit(panel, o, cfg).predict(panel, o, 13, cfg), SeasonalProfile().predict(panel, o, 13, cfg)]
     np.testing.assert_allclose(ens, (members[0] + members[1]) / 2, rtol=1e-9)
     assert not np.allclose(members[0], members[1])
+
+
+def test_backtest_weights_pick_the_member_closer_to_the_actuals_per_group() -> None:
+    from ml.models import backtest_weights
+
+    actual = np.array([[10.0, 10.0, np.nan], [20.0, 20.0, 20.0], [5.0, 5.0, 5.0]])
+    a = np.array([[10.0, 10.0, 0.0], [0.0, 0.0, 0.0], [7.0, 7.0, 7.0]])  # right on row 0, wrong on row 1
+    b = np.array([[0.0, 0.0, 0.0], [20.0, 20.0, 20.0], [3.0, 3.0, 3.0]])  # right on row 1; rows 2 straddle
+    w = backtest_weights([a, b], actual, np.array(["x", "y", "z"]))
+    np.testing.assert_allclose(w, [1.0, 0.0, 0.5])
+    # One weight over all rows: b's error is smaller in total (20 + 0 + 4 vs 0 + 60 + 6).
+    g = backtest_weights([a, b], actual, None)
+    assert (g == g[0]).all() and g[0] < 0.5
+
+
+def test_weighted_lgbm_profile_uses_the_inner_backtest_weight() -> None:
+    df = make_history(n_am=3, n_sku=2, n_weeks=110, seed=5)
+    cfg = ForecastConfig(calibration_origins=1, chinese_calendar=False, profile_rank=2, baseline="profile",
+                         lgbm=LGBMParams(n_estimators=30), ensemble_weighting="backtest_sku")
+    panel = build_panel(validate_history(df), cfg)
+    o = panel.n_hist - 14
+    ens = MeanOf("lgbm_profile", ("lgbm", "profile")).fit(panel, o, cfg)
+    assert ens.weights is not None and ens.weights.shape == (panel.Y.shape[0],)
+    members = [m.predict(panel, o, 13, cfg) for m in ens.members]
+    w = ens.weights[:, None]
+    np.testing.assert_allclose(ens.predict(panel, o, 13, cfg), w * members[0] + (1 - w) * members[1], rtol=1e-9)
+    # The inner backtest reads no week after o: the weights are the same when later weeks are scrambled.
+    panel.Y[:, o + 1 :] = 0.0
+    again = MeanOf("lgbm_profile", ("lgbm", "profile")).fit(panel, o, cfg)
+    np.testing.assert_allclose(again.weights, ens.weights)
