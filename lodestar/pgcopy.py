@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from lodestar.warehouse import quote_ident
+from lodestar.warehouse import copyable_tables, quote_ident
 
 # DuckDB column type (prefix) -> PostgreSQL type.
 _PG_TYPES = {
@@ -57,15 +57,9 @@ def copy_raw_to_postgres(warehouse_path: Path, dsn: str | None = None, schema: s
     duck = duckdb.connect(str(warehouse_path), read_only=True)
     pg = psycopg2.connect(dsn or pg_dsn_from_env())
     try:
-        tables = [r[0] for r in duck.execute(
-            "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE' "
-            "order by table_name", [schema]).fetchall() if not r[0].startswith("_dlt")]
         with pg, pg.cursor() as cur:
             cur.execute(f"create schema if not exists {quote_ident(schema)}")
-            for table in tables:
-                cols = duck.execute(
-                    "select column_name, data_type from information_schema.columns "
-                    "where table_schema = ? and table_name = ? order by ordinal_position", [schema, table]).fetchall()
+            for table, cols in copyable_tables(duck, schema):
                 target = f"{quote_ident(schema)}.{quote_ident(table)}"
                 ddl = ", ".join(f"{quote_ident(c)} {pg_type(t)}" for c, t in cols)
                 cur.execute(f"drop table if exists {target} cascade")

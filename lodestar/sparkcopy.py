@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from lodestar.warehouse import quote_ident
+from lodestar.warehouse import copyable_tables, quote_ident
 
 
 def spark_dir() -> Path:
@@ -69,13 +69,7 @@ def copy_raw_to_spark(warehouse_path: Path, base: Path | None = None, schema: st
     duck = duckdb.connect(str(warehouse_path), read_only=True)
     copied: dict[str, int] = {}
     try:
-        tables = [r[0] for r in duck.execute(
-            "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE' "
-            "order by table_name", [schema]).fetchall() if not r[0].startswith("_dlt")]
-        for table in tables:
-            cols = duck.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position", [schema, table]).fetchall()
+        for table, cols in copyable_tables(duck, schema):
             # Spark has no unsigned, 128-bit or JSON types: those go across as the nearest Spark type.
             select = ", ".join(_spark_compatible(c, t) for c, t in cols)
             # Spark skips files whose name starts with "_" (raw._file_log): every file gets a plain prefix.

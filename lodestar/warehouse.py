@@ -169,6 +169,18 @@ class Warehouse:
             return replace_rows_in(con, schema, table, df, where, params)
 
 
+def copyable_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The base tables of ``schema`` another engine gets a copy of, each with its (column, DuckDB type) list in
+    order; dlt's own bookkeeping tables (``_dlt_*``) are left out: dbt never reads them."""
+    tables = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE' "
+        "order by table_name", [schema]).fetchall() if not r[0].startswith("_dlt")]
+    return [(table, [tuple(c) for c in con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position", [schema, table]).fetchall()])
+        for table in tables]
+
+
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """BEGIN; COMMIT when the block ends, ROLLBACK when it raises."""
