@@ -146,6 +146,9 @@ CONFIG_VARIANTS: dict[str, tuple[str, dict]] = {
     # one weight over all grain series, or one per department.
     "ens_lgbm_profile_w": ("lgbm_profile", {"baseline": "profile", "ensemble_weighting": "backtest_global"}),
     "ens_lgbm_profile_wsku": ("lgbm_profile", {"baseline": "profile", "ensemble_weighting": "backtest_sku"}),
+    # Growth read from the denoised history (issue 11, idea c).
+    "ens_lgbm_profile_dg": ("lgbm_profile", {"baseline": "profile", "profile_growth": "denoised"}),
+    "profile_dg": ("profile", {"profile_growth": "denoised"}),
     "profile": ("profile", {}),
     # The profile family with raw (not pooled) history: what the SVD pooling adds.
     "profile_raw": ("profile", {"profile_rank": 0}),

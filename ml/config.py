@@ -84,6 +84,8 @@ class ForecastConfig(BaseModel):
     # profile_rank: SVD rank of a SKU's grain series across account managers (0 = raw history).
     holiday_alignment: str = Field("none", pattern="^(none|us|cn)$")
     profile_rank: int = Field(8, ge=0, le=64)
+    # Where the profile's year-over-year growth is read: the raw grain history, or the pooled denoised one.
+    profile_growth: str = Field("raw", pattern="^(raw|denoised)$")
     # What the residual target of the lgbm family corrects: the traditional forecast, or the seasonal profile.
     baseline: str = Field("traditional", pattern="^(traditional|profile)$")
     # How MeanOf (lgbm_profile) combines its members: a plain mean, or per SKU the convex weight with the lowest

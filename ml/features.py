@@ -309,7 +309,7 @@ def profile_forecast(panel: Panel, o: int, horizon: int, config: ForecastConfig)
     """The seasonal-profile forecast (n_nodes, horizon): the holiday-aligned value a year before each target week,
     read from the SKU-pooled denoised history (:func:`pooled_denoise`, ``config.profile_rank``), times the
     year-over-year growth of the last 13 weeks (of as many weeks as have a year before them, when fewer do),
-    clipped to 0.5..2. Without a year of history: the mean of the last 13 weeks."""
+    clipped to 0.5..2, read from the raw history or (``config.profile_growth: denoised``) from the denoised one. Without a year of history: the mean of the last 13 weeks."""
     from ml.calendar import season_shift_days
 
     Y = panel.Y
@@ -321,8 +321,9 @@ def profile_forecast(panel: Panel, o: int, horizon: int, config: ForecastConfig)
     last_year = aligned_last_year(D, shift, targets, o)
     n = min(SCALE_WINDOW, o - m + 1)
     if n >= 1:
-        recent = np.nansum(_window(Y, o, n), axis=1)
-        year_ago = np.nansum(_window(Y, o - m, n), axis=1)
+        G = D if config.profile_growth == "denoised" else Y
+        recent = np.nansum(_window(G, o, n), axis=1)
+        year_ago = np.nansum(_window(G, o - m, n), axis=1)
         growth = np.clip(np.where(year_ago > 0, recent / np.where(year_ago > 0, year_ago, 1.0), 1.0), 0.5, 2.0)
     else:
         growth = np.ones(Y.shape[0])

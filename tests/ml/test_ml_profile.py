@@ -142,3 +142,17 @@ def test_weighted_lgbm_profile_uses_the_inner_backtest_weight() -> None:
     panel.Y[:, o + 1 :] = 0.0
     again = MeanOf("lgbm_profile", ("lgbm", "profile")).fit(panel, o, cfg)
     np.testing.assert_allclose(again.weights, ens.weights)
+
+
+def test_profile_growth_from_the_denoised_history_ignores_a_one_off_year_ago_spike() -> None:
+    df = make_history(n_am=6, n_sku=2, n_weeks=110, seed=9)
+    raw_cfg = ForecastConfig(chinese_calendar=False, profile_rank=1)
+    den_cfg = raw_cfg.model_copy(update={"profile_growth": "denoised"})
+    panel = build_panel(validate_history(df), raw_cfg)
+    o, row = panel.n_hist - 14, panel.Y.shape[0] - 1  # the last grain series
+    before = {c.profile_growth: profile_forecast(panel, o, 13, c)[row] for c in (raw_cfg, den_cfg)}
+    panel.Y[row, o - 52] *= 10  # one week of the year-ago growth window, outside the weeks the profile reads
+    after = {c.profile_growth: profile_forecast(panel, o, 13, c)[row] for c in (raw_cfg, den_cfg)}
+    drop = {k: 1 - after[k].sum() / before[k].sum() for k in before}
+    assert drop["raw"] > 0.2, drop
+    assert drop["denoised"] < 0.5 * drop["raw"], drop
