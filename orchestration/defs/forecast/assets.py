@@ -66,6 +66,10 @@ class TrainConfig(dg.Config):
     reconciler: str | None = Field(None, description="fixed reconciliation; None = chosen on calibration")
     holiday_alignment: str = Field("none", description="last year's week aligned to moving/fixed-date holidays: none | us | cn")
     baseline: str = Field("traditional", description="what lgbm's residual target corrects: traditional | profile")
+    profile_rank: int = Field(8, description="profile: SVD rank of a SKU's series across account managers (0 = raw)")
+    profile_growth: str = Field("raw", description="profile: year-over-year growth from the raw | denoised history")
+    ensemble_weighting: str = Field("mean", description="ensembles: mean | backtest_global | backtest_sku "
+                                                        "(member weights from a backtest before the origin)")
 
     def forecast_config(self) -> ForecastConfig:
         return ForecastConfig(
@@ -76,6 +80,9 @@ class TrainConfig(dg.Config):
             reconciler=self.reconciler,
             holiday_alignment=self.holiday_alignment,
             baseline=self.baseline,
+            profile_rank=self.profile_rank,
+            profile_growth=self.profile_growth,
+            ensemble_weighting=self.ensemble_weighting,
             fiscal_year_start_month=company_calendar().fiscal_year_start_month,
             week_start=company_calendar().week_start,
             lgbm=LGBMParams(objective=self.objective, n_estimators=self.n_estimators, num_leaves=self.num_leaves,
