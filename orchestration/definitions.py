@@ -1,19 +1,24 @@
-"""The Lodestar code location: every `orchestration/defs/<domain>/` folder, loaded by Dagster on demand.
+"""The Lodestar code location: every `orchestration/defs/<domain>/` folder and the value reports
+(`orchestration/reports/`), loaded by Dagster on demand.
 
-Importing this module runs nothing; Dagster (or :func:`load`) calls `defs` when it loads the location.
+This one location serves the laptop (`workspace.yaml`, `dagster dev`), the CLI, the main-job runner and the tests.
+The production profile serves the same definitions as two locations, `lodestar` and `reports`
+(`orchestration.locations`). Importing this module runs nothing; Dagster (or :func:`load`) calls `defs` when it
+loads the location.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import dagster as dg
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    from orchestration import locations
+
+    return dg.Definitions.merge(locations.core_definitions(), locations.reports_definitions(with_resources=False))
 
 
 @cache

@@ -25,7 +25,7 @@ stop() {  # stop NAME: SIGTERM to the server's process group, SIGKILL after 30 s
   echo "stopped $name (${SECONDS}s)"
 }
 # Clients first (webserver, daemon), then what they talk to.
-for name in webserver daemon code_server mlflow; do stop "$name"; done
+for name in webserver daemon code_server code_server_reports mlflow; do stop "$name"; done
 
 if [ -f "$PG_DIR/data/PG_VERSION" ]; then
   if [ "$(id -u)" = 0 ]; then as_pg() { runuser -u postgres -- "$@"; }; else as_pg() { "$@"; }; fi

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Bring the production profile up on this machine, every server on 127.0.0.1:
 #   PostgreSQL (Debian's binaries; a password-protected cluster under <profile>/pg),
-#   a Dagster code server for the `lodestar` code location (deploy/production/workspace.yaml points at it),
+#   two Dagster code servers, for the `lodestar` and `reports` code locations (orchestration.locations;
+#   deploy/production/workspace.yaml points at them),
 #   dagster-daemon (run queue, schedules, sensors, automation) and dagster-webserver, both on a PostgreSQL
 #   instance (deploy/production/dagster.yaml), and an MLflow tracking server on a PostgreSQL backend store
 #   with an artifact root under <profile>/mlflow-artifacts.
 # Usage:  LODESTAR_PG_PASSWORD=... scripts/prod_up.sh [profile_dir]     (default .lodestar/production)
 # Ports (defaults): LODESTAR_PROD_PG_PORT 5433, LODESTAR_PROD_DAGSTER_PORT 3000, LODESTAR_PROD_MLFLOW_PORT 5000,
-# LODESTAR_PROD_CODE_PORT 4266. Writes <profile>/prod.env (no secret in it) to `source` before running
+# LODESTAR_PROD_CODE_PORT 4266, LODESTAR_PROD_REPORTS_CODE_PORT 4267. Writes <profile>/prod.env (no secret in it) to `source` before running
 # `lodestar demo` or any client on the profile. Idempotent: a server already running is left alone.
 # Stop everything with scripts/prod_down.sh [profile_dir]; the data stays in the profile.
 set -euo pipefail
@@ -25,6 +26,7 @@ PG_PORT=${LODESTAR_PROD_PG_PORT:-5433}
 DAGSTER_PORT=${LODESTAR_PROD_DAGSTER_PORT:-3000}
 MLFLOW_PORT=${LODESTAR_PROD_MLFLOW_PORT:-5000}
 CODE_PORT=${LODESTAR_PROD_CODE_PORT:-4266}
+REPORTS_CODE_PORT=${LODESTAR_PROD_REPORTS_CODE_PORT:-4267}
 PG_USER=lodestar
 
 mkdir -p "$PROFILE"
@@ -68,7 +70,8 @@ done
 
 # --- environment every server (and `source prod.env`) shares ---------------------------------------------
 export LODESTAR_PG_HOST=127.0.0.1 LODESTAR_PG_PORT=$PG_PORT LODESTAR_PG_USER=$PG_USER LODESTAR_PG_DATABASE=lodestar
-export LODESTAR_DAGSTER_PG_DB=dagster LODESTAR_DAGSTER_LOG_DIR=$PROFILE/compute_logs LODESTAR_CODE_PORT=$CODE_PORT
+export LODESTAR_DAGSTER_PG_DB=dagster LODESTAR_DAGSTER_LOG_DIR=$PROFILE/compute_logs LODESTAR_CODE_PORT=$CODE_PORT \
+  LODESTAR_REPORTS_CODE_PORT=$REPORTS_CODE_PORT
 export DAGSTER_HOME=$PROFILE/dagster_home
 export MLFLOW_TRACKING_URI=http://127.0.0.1:$MLFLOW_PORT
 export DBT_PROFILES_DIR=${DBT_PROFILES_DIR:-$ROOT/dbt_project}
@@ -79,7 +82,8 @@ cp "$ROOT/deploy/production/dagster.yaml" "$DAGSTER_HOME/dagster.yaml"
 cat >"$PROFILE/prod.env" <<EOF
 # Production profile at $PROFILE (written by scripts/prod_up.sh). Export LODESTAR_PG_PASSWORD yourself.
 export LODESTAR_PG_HOST=127.0.0.1 LODESTAR_PG_PORT=$PG_PORT LODESTAR_PG_USER=$PG_USER LODESTAR_PG_DATABASE=lodestar
-export LODESTAR_DAGSTER_PG_DB=dagster LODESTAR_DAGSTER_LOG_DIR=$PROFILE/compute_logs LODESTAR_CODE_PORT=$CODE_PORT
+export LODESTAR_DAGSTER_PG_DB=dagster LODESTAR_DAGSTER_LOG_DIR=$PROFILE/compute_logs LODESTAR_CODE_PORT=$CODE_PORT \
+  LODESTAR_REPORTS_CODE_PORT=$REPORTS_CODE_PORT
 export DAGSTER_HOME=$DAGSTER_HOME
 export MLFLOW_TRACKING_URI=$MLFLOW_TRACKING_URI
 export LODESTAR_DAGSTER_URL=http://127.0.0.1:$DAGSTER_PORT
@@ -119,9 +123,12 @@ start mlflow env PGPASSWORD="$LODESTAR_PG_PASSWORD" "$BIN/mlflow" server \
   --backend-store-uri "postgresql+psycopg2://$PG_USER@127.0.0.1:$PG_PORT/mlflow" \
   --artifacts-destination "$PROFILE/mlflow-artifacts" --serve-artifacts \
   --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1
-start code_server "$BIN/dagster" code-server start -h 127.0.0.1 -p "$CODE_PORT" -m orchestration.definitions \
+start code_server "$BIN/dagster" code-server start -h 127.0.0.1 -p "$CODE_PORT" -m orchestration.locations -a core \
   --location-name lodestar
+start code_server_reports "$BIN/dagster" code-server start -h 127.0.0.1 -p "$REPORTS_CODE_PORT" \
+  -m orchestration.locations -a reports --location-name reports
 wait_for code_server 240 "$BIN/dagster" api grpc-health-check -p "$CODE_PORT"
+wait_for code_server_reports 240 "$BIN/dagster" api grpc-health-check -p "$REPORTS_CODE_PORT"
 start daemon "$BIN/dagster-daemon" run -w "$ROOT/deploy/production/workspace.yaml"
 start webserver "$BIN/dagster-webserver" -w "$ROOT/deploy/production/workspace.yaml" -h 127.0.0.1 -p "$DAGSTER_PORT"
 wait_for mlflow 180 curl -fsS "http://127.0.0.1:$MLFLOW_PORT/health"

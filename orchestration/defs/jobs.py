@@ -12,7 +12,7 @@ COMPANY_LABEL = (f"{_company.company} ({_company.path}; currency {_company.curre
 
 main_job = dg.define_asset_job(
     "main",
-    # the quarter-partitioned value reports run in their own job (defs/reports): one job holds one partitioning
+    # the quarter-partitioned value reports run in their own job (orchestration/reports, its own code location on the production profile): one job holds one partitioning
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("reports"),
     description=f"Company: {COMPANY_LABEL}. Materialise the whole asset graph: land every source, build the marts, train and forecast, then the "
     "default scenario, drop alerts, replenishment suggestions and the forecast sandbox.",

@@ -66,7 +66,7 @@ def test_the_company_file_calendar_reaches_dbt_and_the_reports(tmp_path: Path, m
                     encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "LODESTAR_HOME": str(tmp_path / "home"),
            "LODESTAR_FORECAST_FIRST_WEEK": "2025-01-06", "LODESTAR_AS_OF": "2026-08-01"}
-    code = ("from orchestration.defs.reports.assets import QUARTER_PARTITIONS as p; "
+    code = ("from orchestration.reports.assets import QUARTER_PARTITIONS as p; "
             "from orchestration.defs.jobs import main_job; print(main_job.description); "
             "print(p.cron_schedule); print(','.join(p.get_partition_keys())); "
             "from orchestration.defs.forecast.assets import FORECAST_PARTITIONS as f, weekly_forecast_retraining as s; "

@@ -34,6 +34,7 @@ def profile() -> Iterator[Profile]:
         "LODESTAR_PROD_DAGSTER_PORT": str(free_port()),
         "LODESTAR_PROD_MLFLOW_PORT": str(free_port()),
         "LODESTAR_PROD_CODE_PORT": str(free_port()),
+        "LODESTAR_PROD_REPORTS_CODE_PORT": str(free_port()),
         "LODESTAR_VENV_BIN": str(bin_dir),
         # The landing schedule ticks every minute here and lands one small source.
         "LODESTAR_LANDING_CRON": "* * * * *",

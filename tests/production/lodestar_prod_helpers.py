@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from dataclasses import dataclass, field
@@ -15,9 +16,17 @@ SENSOR_DOCUMENT = "DOC01.pdf"  # the one inbox file the sensor test leaves in pl
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range (32768-60999): a port the kernel hands out (port 0) can be
+    taken again before the server that was meant to have it binds — by a code server's gRPC child, say, which
+    binds port 0 itself."""
+    for port in random.sample(range(20000, 32768), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32767")
 
 
 @dataclass

@@ -96,14 +96,22 @@ def test_helm_values_agree_with_the_instance_yaml(instance_config: dict) -> None
     assert values["postgresql"]["enabled"] is False and values["generatePostgresqlPasswordSecret"] is False
     assert values["postgresql"]["postgresqlHost"] == _configmap("lodestar-env")["LODESTAR_PG_HOST"]
     assert values["telemetry"] == {"enabled": False}
-    # The code location the chart deploys is this project's (pyproject's [tool.dagster]).
-    import tomllib
+    # The chart deploys the production profile's code locations (deploy/production/workspace.yaml), each an
+    # attribute of orchestration.locations that Dagster can load.
+    import orchestration.locations as locations
 
-    tool = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["dagster"]
-    (deployment,) = values["dagster-user-deployments"]["deployments"]
-    args = deployment["dagsterApiGrpcArgs"]
-    assert args[args.index("--module-name") + 1] == tool["module_name"]
-    assert args[args.index("--location-name") + 1] == tool["code_location_name"] == deployment["name"]
+    workspace = yaml.safe_load((PROJECT_ROOT / "deploy" / "production" / "workspace.yaml").read_text())
+    expected = {entry["grpc_server"]["location_name"] for entry in workspace["load_from"]}
+    deployed = {}
+    for deployment in values["dagster-user-deployments"]["deployments"]:
+        args = deployment["dagsterApiGrpcArgs"]
+        assert args[args.index("--module-name") + 1] == "orchestration.locations"
+        assert args[args.index("--location-name") + 1] == deployment["name"]
+        deployed[deployment["name"]] = args[args.index("--attribute") + 1]
+    assert set(deployed) == expected == {"lodestar", "reports"}
+    assert deployed == {"lodestar": "core", "reports": "reports"}
+    for attribute in deployed.values():
+        assert callable(getattr(locations, attribute))
 
 
 def test_manifests_reference_what_exists_and_commit_no_secret() -> None:

@@ -47,6 +47,15 @@ def test_servers_are_up_on_loopback_with_postgres_storage(profile: Profile) -> N
     required = {d["daemonType"]: d["healthy"] for d in info["daemonHealth"]["allDaemonStatuses"] if d["required"]}
     for daemon in ("SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR", "ASSET"):
         assert required.get(daemon) is True, (daemon, required, profile.log("daemon"))
+    # Two code locations, each from its own code server, both loaded; together they hold the laptop's whole graph.
+    entries = profile.gql("""{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
+                              locationOrLoadError { ... on RepositoryLocation { repositories { jobs { name } } } } } } } }""")
+    locations = {e["name"]: e for e in entries["workspaceOrError"]["locationEntries"]}
+    assert {name: e["loadStatus"] for name, e in locations.items()} == {"lodestar": "LOADED", "reports": "LOADED"}
+    jobs = {name: {j["name"] for r in e["locationOrLoadError"]["repositories"] for j in r["jobs"]}
+            for name, e in locations.items()}
+    assert {"main", "landing", "retrain_forecast"} <= jobs["lodestar"] and "value_reports" not in jobs["lodestar"]
+    assert "value_reports" in jobs["reports"]
     # Dagster's tables are in the profile's PostgreSQL, not a SQLite file in DAGSTER_HOME.
     tables = {r[0] for r in profile.psql("dagster", "select tablename from pg_tables where schemaname = 'public'")}
     assert {"runs", "event_logs", "jobs", "job_ticks", "concurrency_limits"} <= tables
@@ -55,7 +64,8 @@ def test_servers_are_up_on_loopback_with_postgres_storage(profile: Profile) -> N
     assert not list((profile.root / "profile" / "dagster_home").glob("**/*.db"))
     # Every listener binds 127.0.0.1 only.
     ports = {int(profile.env[k]) for k in ("LODESTAR_PROD_PG_PORT", "LODESTAR_PROD_DAGSTER_PORT",
-                                           "LODESTAR_PROD_MLFLOW_PORT", "LODESTAR_PROD_CODE_PORT")}
+                                           "LODESTAR_PROD_MLFLOW_PORT", "LODESTAR_PROD_CODE_PORT",
+                                           "LODESTAR_PROD_REPORTS_CODE_PORT")}
     listening = {c.laddr for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port in ports}
     assert {addr.port for addr in listening} == ports
     # (gRPC listens on the IPv4-mapped IPv6 form of 127.0.0.1: still loopback only.)
@@ -187,7 +197,7 @@ def test_memory_of_the_servers(profile: Profile) -> None:
             print(f"  {name}: pid {p.pid} {p.info['memory_info'].rss / 2**20:.0f} MiB {' '.join(p.info['cmdline'] or [])[:100]}")
     print("production profile RSS (MiB):", {k: round(v) for k, v in sorted(by_server.items())},
           f"total {sum(by_server.values()):.0f}")
-    assert set(by_server) == {"webserver", "daemon", "code_server", "mlflow"}
+    assert set(by_server) == {"webserver", "daemon", "code_server", "code_server_reports", "mlflow"}
     # Goal from issue 15: Dagster, MLflow and the cockpit under 2.5 GiB together; the servers alone stay well below.
     assert sum(by_server.values()) < 2.5 * 1024, by_server
 

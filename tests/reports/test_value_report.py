@@ -22,8 +22,8 @@ from lodestar.reports.value_report import (
 
 
 def _materialise(rw) -> dg.ExecuteInProcessResult:
-    from orchestration.defs.reports.assets import value_reports
     from orchestration.lib.resources import WarehouseResource
+    from orchestration.reports.assets import value_reports
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LODESTAR_HOME", str(rw.home))
@@ -41,7 +41,7 @@ def _pdf_text(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def first_run(report_warehouse) -> pd.DataFrame:
-    from orchestration.defs.reports.assets import value_reports
+    from orchestration.reports.assets import value_reports
 
     with ReadRecorder([value_reports]) as reads:
         result = _materialise(report_warehouse)
