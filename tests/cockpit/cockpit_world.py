@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from ports import free_port
 
 SCALE = float(os.environ.get("LODESTAR_TEST_COCKPIT_SCALE", "0.05"))
 PASSWORD = "cockpit-test-pass"
@@ -29,12 +29,6 @@ class World:
     warehouse: Path
     snapshots: Path
     seconds: float
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

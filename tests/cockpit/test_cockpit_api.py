@@ -267,7 +267,8 @@ def test_lodestar_cockpit_command_serves_on_loopback(world):
     import time
     from pathlib import Path
 
-    from cockpit_world import PASSWORD, free_port
+    from cockpit_world import PASSWORD
+    from ports import free_port
 
     port = free_port()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "lodestar"), "cockpit", "--port", str(port)],

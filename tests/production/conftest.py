@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lodestar_prod_helpers import SCALE, SENSOR_DOCUMENT, Profile, free_port
+from lodestar_prod_helpers import SCALE, SENSOR_DOCUMENT, Profile
+from ports import free_port
 
 from lodestar.settings import PROJECT_ROOT
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,20 +11,6 @@ import requests
 SCALE = "0.02"
 REPO = {"repositoryLocationName": "lodestar", "repositoryName": "__repository__"}
 SENSOR_DOCUMENT = "DOC01.pdf"  # the one inbox file the sensor test leaves in place (a text-layer PDF)
-
-
-def free_port() -> int:
-    """A free port below the kernel's ephemeral range (32768-60999): a port the kernel hands out (port 0) can be
-    taken again before the server that was meant to have it binds — by a code server's gRPC child, say, which
-    binds port 0 itself."""
-    for port in random.sample(range(20000, 32768), 200):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 20000-32767")
 
 
 @dataclass
