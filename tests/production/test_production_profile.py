@@ -1,9 +1,10 @@
 """The production profile on real servers: PostgreSQL, a Dagster code server, dagster-daemon and
 dagster-webserver on PostgreSQL storage, an MLflow tracking server on PostgreSQL.
 
-Kept cheap on purpose: small selections (the shipped NER champion, one source's landing, one inbox
-document) of a `--scale 0.02` company instead of the whole main job. The tests run in file order
-against one profile (conftest.py); each names what it needs from the ones before.
+On a `--scale 0.02` company: first small selections (the shipped NER champion, one source's landing, one inbox
+document) for the daemon, the queue, the schedule and the sensor; then `lodestar demo` runs the whole main job on
+the profile and a run of the second code location reads what it built. The tests run in file order against one
+profile (conftest.py); each names what it needs from the ones before.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import ipaddress
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import duckdb
 import psutil
 import pytest
-from lodestar_prod_helpers import REPO, SENSOR_DOCUMENT, Profile
+from lodestar_prod_helpers import LAUNCH_RUN, REPO, SCALE, SENSOR_DOCUMENT, Profile
 
 from lodestar.settings import PROJECT_ROOT
 
@@ -28,6 +30,7 @@ ERP_CUSTOMERS = ("raw/erp_customers", "raw/erp_rejects")
 ERP_ROOTS = ("raw/erp_factories", "raw/erp_product_lines", "raw/erp_rejects")
 
 
+REPORTS_REPO = {"repositoryLocationName": "reports", "repositoryName": "__repository__"}
 STEP_BOUNDS = ("ExecutionStepStartEvent", "ExecutionStepSuccessEvent", "ExecutionStepFailureEvent")
 
 
@@ -212,6 +215,60 @@ def _pgid(pid: int) -> int | None:
         return os.getpgid(pid)
     except ProcessLookupError:
         return None
+
+
+def _prod_env(profile: Profile) -> dict[str, str]:
+    """The servers' environment plus what `source <profile>/prod.env` exports: how a user runs the CLI on the profile."""
+    env = dict(profile.env)
+    for line in (profile.root / "profile" / "prod.env").read_text().splitlines():
+        if line.startswith("export "):
+            env.update(kv.split("=", 1) for kv in line.removeprefix("export ").split() if "=" in kv)
+    return env
+
+
+def test_lodestar_demo_runs_the_main_job_on_the_profile(profile: Profile) -> None:
+    """The README's promise: after `source prod.env`, `lodestar demo` runs unchanged — the whole main job and the
+    value reports, its runs and events in Dagster's PostgreSQL, its forecast models in the MLflow server's; then a
+    run of the second code location (`reports`) launched through the webserver reads the marts it built."""
+    env = _prod_env(profile)
+    demo = subprocess.run([str(Path(env["LODESTAR_VENV_BIN"]) / "lodestar"), "demo", "--scale", SCALE,
+                           "--history-weeks", "1"],
+                          env=env, capture_output=True, text=True, timeout=2400, cwd=PROJECT_ROOT)
+    assert demo.returncode == 0, f"{demo.stdout[-4000:]}\n{demo.stderr[-3000:]}"
+    # Dagster's run storage on PostgreSQL holds the main job's run, finished.
+    runs = profile.psql("dagster", "select pipeline_name, status from runs")
+    assert ("main", "SUCCESS") in runs, runs
+    assert ("value_reports", "SUCCESS") in runs, runs
+    # The forecast families' registered models and the champion alias are in MLflow's PostgreSQL tables.
+    aliases = profile.psql("mlflow", "select name, alias from registered_model_aliases")
+    assert any(name.startswith("lodestar-forecast") and alias == "champion" for name, alias in aliases), aliases
+    assert not (profile.home / "mlflow.db").exists()
+    wh = duckdb.connect(str(profile.home / "warehouse.duckdb"), read_only=True)
+    try:
+        assert wh.execute("select count(*) from marts.customer_360").fetchone()[0] > 0
+        assert wh.execute("select count(*) from raw.forecast_predictions").fetchone()[0] > 0
+        quarter = wh.execute("select max(quarter) from raw.value_reports").fetchone()[0]
+    finally:
+        wh.close()
+    assert quarter, "lodestar demo wrote no value report"
+    # The reports location's job, launched through the webserver and the daemon's queue, for the last quarter.
+    partitions = profile.gql("""query($r: RepositorySelector!) {
+        partitionSetsOrError(repositorySelector: $r, pipelineName: "value_reports") {
+        ... on PartitionSets { results { name partitionsOrError { ... on Partitions { results { name } } } } } } }""",
+                             r=REPORTS_REPO)
+    names = [p["name"] for ps in partitions["partitionSetsOrError"]["results"]
+             for p in ps["partitionsOrError"]["results"]]
+    assert names, partitions
+    params = {
+        "selector": {**REPORTS_REPO, "jobName": "value_reports"},
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": names[-1]},
+                                       {"key": "test", "value": "reports-location"}]},
+    }
+    out = profile.gql(LAUNCH_RUN, p=params)["launchRun"]
+    assert out["__typename"] == "LaunchRunSuccess", out
+    run = profile.wait_run(out["run"]["runId"], timeout=600)
+    assert run["status"] == "SUCCESS", profile.errors(run)
 
 
 def test_prod_down_stops_every_server(profile: Profile) -> None:
