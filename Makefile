@@ -46,9 +46,9 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(LINT_SQL)
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 -m "not spark" tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=15 tests
 
-# dbt on Spark against DuckDB, mart by mart (issue 15): not yet in `test` until it has a measured CI cost.
+# dbt on Spark against DuckDB, mart by mart (issue 15), alone: part of `test` too (about 8 min of it).
 test-spark: install
 	$(BIN)/python -m pytest -q -p no:xdist --durations=5 -m spark tests/dbt/test_spark_parity.py
 

@@ -1,11 +1,12 @@
 """`dbt build --target postgres` (as lodestar_pipeline, on the cluster of the `pg_built` fixture) gives the same
-mart row counts and column types as DuckDB."""
+marts as DuckDB: row counts, column types, and a checksum of every column of every mart."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 from lodestar_dbt_helpers import MARTS, Built, PgBuilt
+from mart_checksums import ALL_MARTS, mart_mismatches
 
 
 @pytest.mark.slow
@@ -56,6 +57,29 @@ def test_postgres_build_matches_duckdb_row_counts(built: Built, pg_built: PgBuil
     finally:
         duck.close()
         pg.close()
+
+
+@pytest.mark.slow
+def test_postgres_marts_match_duckdb_checksums(built: Built, pg_built: PgBuilt) -> None:
+    """Every mart, every column: the same values on both engines (to 9 significant digits), not only as many rows."""
+    import psycopg2
+
+    assert built.build.returncode == 0 and pg_built.build.returncode == 0
+    duck = duckdb.connect(str(built.warehouse), read_only=True)
+    pg = psycopg2.connect(pg_built.dsn("lodestar_pipeline"))
+
+    def pg_rows(mart: str, columns: list[str]) -> list[tuple]:
+        with pg.cursor() as cur:
+            cur.execute(f"select {', '.join(chr(34) + c + chr(34) for c in columns)} from marts.{mart}")
+            return [tuple(r) for r in cur.fetchall()]
+
+    try:
+        mismatches = mart_mismatches(duck, pg_rows, "postgres", ALL_MARTS)
+        assert duck.execute("select count(*) from marts.customer_360").fetchone()[0] > 0
+    finally:
+        duck.close()
+        pg.close()
+    assert mismatches == [], "\n".join(mismatches)
 
 
 # information_schema's names for the contract types (models/marts/*.yml) on each engine
