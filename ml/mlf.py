@@ -140,6 +140,10 @@ class MLForecastGlobal:
         exog = _exog_matrices(panel)
         self.exog_cols = list(exog)
         start = max(0, o + 1 - p.max_train_weeks) if p.max_train_weeks else 0
+        if config.max_train_rows:
+            # the row budget in weeks of every series, never below the longest lag and a horizon of targets
+            weeks = max(config.max_train_rows // panel.Y.shape[0], max(p.lags) + config.horizon)
+            start = max(start, o + 1 - weeks)
         df = _long(panel, start, o + 1, exog, with_y=True)
         self.static = self._static(panel)
         df = df.merge(self.static, on=ID, how="left")

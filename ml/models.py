@@ -226,6 +226,22 @@ LOG_LINK_OBJECTIVES = ("tweedie", "poisson", "gamma")
 BASELINE_FLOOR = 0.1
 
 
+def origins_within_budget(origins: list[int], o: int, horizon: int, n_series: int, max_rows: int | None) -> list[int]:
+    """The most recent training origins whose stacked rows (``n_series`` x the horizon seen from each) fit
+    ``max_rows``; the newest origin always stays, so a budget below one origin still trains."""
+    if not max_rows:
+        return origins
+    kept: list[int] = []
+    rows = 0
+    for oo in reversed(origins):
+        r = n_series * min(horizon, o - oo)
+        if kept and rows + r > max_rows:
+            break
+        kept.append(oo)
+        rows += r
+    return kept[::-1]
+
+
 class LGBMGlobal:
     """Global gradient-boosted model over all nodes, origins and horizons (direct multi-horizon).
 
@@ -248,6 +264,7 @@ class LGBMGlobal:
             origins = origins[-config.max_train_origins :]
         if not origins:
             raise ValueError(f"not enough history before origin {o} to train (min_history={config.min_history})")
+        origins = origins_within_budget(origins, o, H, panel.Y.shape[0], config.max_train_rows)
         blocks, names = [], []
         for oo in origins:
             names, mat = origin_block(panel, oo, min(H, o - oo), config)

@@ -62,6 +62,10 @@ class TrainConfig(dg.Config):
     learning_rate: float = 0.1
     max_train_origins: int = Field(26, description="recent origins stacked into the training set")
     origin_stride: int = 2
+    # About 1M rows at --scale 1 (the bound does not bind there); at --scale 10 (~25,000 series) the 26 origins
+    # would stack ~7.5M rows and the step peaked at 11 GB, so the newest origins that fit 3M rows are kept.
+    max_train_rows: int | None = Field(3_000_000, description="bound on the global models' training rows, newest "
+                                                              "origins/weeks first; None = every origin above")
     calibration_origins: int = Field(1, description="held-back origins for conformal intervals")
     reconciler: str | None = Field(None, description="fixed reconciliation; None = chosen on calibration")
     holiday_alignment: str = Field("none", description="last year's week aligned to moving/fixed-date holidays: none | us | cn")
@@ -76,6 +80,7 @@ class TrainConfig(dg.Config):
             horizon=self.horizon,
             max_train_origins=self.max_train_origins,
             origin_stride=self.origin_stride,
+            max_train_rows=self.max_train_rows,
             calibration_origins=self.calibration_origins,
             reconciler=self.reconciler,
             holiday_alignment=self.holiday_alignment,
