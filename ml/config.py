@@ -78,7 +78,7 @@ class ForecastConfig(BaseModel):
     # A bound on the training rows of the global models, so memory and time stop growing with history x series: the
     # lgbm family keeps the most recent origins whose rows fit (series x horizon each), the mlf family the most recent
     # weeks (series each, never fewer than its longest lag + a horizon). None = no bound.
-    max_train_rows: int | None = Field(None, ge=10_000, description="training rows of the global models, newest first")
+    max_train_rows: int | None = Field(None, ge=1, description="training rows of the global models, newest first")
     min_history: int = Field(8, ge=1, description="weeks of history an origin needs to become a training row")
     # residual: learn y/scale - baseline (the traditional forecast), so last year's peaks carry over even
     # when no peak of that size is in the training targets (trees cannot extrapolate). ratio: learn y/scale.
