@@ -83,7 +83,7 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
     from orchestration.defs.dbt.assets import lodestar_dbt_assets
 
     runs_dbt = asset_selection is None or bool(set(asset_selection) & set(lodestar_dbt_assets.keys))
-    with company_dbt_state(console, enabled=runs_dbt), dg.DagsterInstance.get() as instance:
+    with run_dbt_state(console, enabled=runs_dbt), dg.DagsterInstance.get() as instance:
         for dead in end_dead_runs(instance):
             if console is not None:
                 console.print(f"[yellow]run {dead} was killed before it ended: marked failed, its pool slot freed[/]")
@@ -109,23 +109,24 @@ def run_main_job(tags: dict[str, str] | None = None, partition_key: str | None =
 
 
 @contextlib.contextmanager
-def company_dbt_state(console: Console | None = None, enabled: bool = True):
-    """For a configured company: one dbt parse with its vars, which every dbt step of the block reuses (its
-    artifacts under $LODESTAR_HOME/dbt_target, so runs of other companies or homes never swap parse states);
-    without a company, nothing changes."""
+def run_dbt_state(console: Console | None = None, enabled: bool = True):
+    """One dbt parse for the run, with the configured company's vars (none for the demo) and this home's profile,
+    which every dbt step of the block reuses (its artifacts under $LODESTAR_HOME/dbt_target, so runs of other
+    companies or homes never swap parse states); ``enabled=False`` (a selection with no dbt asset) changes
+    nothing."""
     from lodestar.company import dbt_vars, environ_overrides
     from orchestration.lib.dbt import prepare_run_parse
 
-    company_vars = dbt_vars() if enabled else {}
-    if not company_vars:
+    if not enabled:
         yield
         return
+    company_vars = dbt_vars()
     state_dir = get_settings().home / "dbt_target"
     state_dir.mkdir(parents=True, exist_ok=True)
     with environ_overrides({"DBT_TARGET_PATH": str(state_dir)}):
         parsed = prepare_run_parse(company_vars, state_dir)
         if parsed is not None and console is not None:
-            console.print(f"dbt project parsed for the company's vars in {parsed:.1f}s (every dbt step reuses it)")
+            console.print(f"dbt project parsed for this run in {parsed:.1f}s (every dbt step reuses it)")
         yield
 
 
@@ -200,7 +201,7 @@ def run_forecast_history(weeks: int, log_file: Path | None = None) -> MainJobOut
     started = time.perf_counter()
     keys = history_partition_keys(weeks)
     quiet = _logged_to(log_file)
-    with quiet, company_dbt_state(), dg.DagsterInstance.get() as instance:
+    with quiet, run_dbt_state(), dg.DagsterInstance.get() as instance:
         end_dead_runs(instance)
         tags = {"trigger": "demo_history", **owner_tags()}
         results = [defs.resolve_job_def("forecast_history").execute_in_process(
@@ -224,7 +225,7 @@ def run_value_reports(partition_key: str | None = None, log_file: Path | None = 
         raise ValueError("the value reports have no complete quarter yet (the data ends inside its first quarter)")
     started = time.perf_counter()
     quiet = _logged_to(log_file)
-    with quiet, company_dbt_state(), dg.DagsterInstance.get() as instance:
+    with quiet, run_dbt_state(), dg.DagsterInstance.get() as instance:
         end_dead_runs(instance)
         result = job.execute_in_process(instance=instance, raise_on_error=False, partition_key=key,
                                         tags={"trigger": "demo_value_reports", **owner_tags()})
