@@ -11,10 +11,12 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import duckdb
-from lodestar_dbt_helpers import ROOT
+from lodestar_dbt_helpers import MARTS
 
-# Every mart of the project, not a hand-kept list: a new mart is compared the day it lands.
-ALL_MARTS = sorted(p.stem for p in (ROOT / "dbt_project" / "models" / "marts").glob("*.sql"))
+
+def quoted(columns: list[str]) -> str:
+    """A select list of ``columns`` as double-quoted identifiers (DuckDB and PostgreSQL)."""
+    return ", ".join(f'"{c}"' for c in columns)
 
 
 def _norm(value: object) -> object:
@@ -62,7 +64,7 @@ def differing_values(index: int, other_rows: list[tuple], duck_rows: list[tuple]
 
 
 def mart_mismatches(duck: duckdb.DuckDBPyConnection, other_rows: Callable[[str, list[str]], list[tuple]],
-                    engine: str, marts: list[str] = ALL_MARTS) -> list[str]:
+                    engine: str, marts: list[str] = MARTS) -> list[str]:
     """For each mart, DuckDB's columns read from both engines (``other_rows(mart, columns)``); what differs."""
     mismatches: list[str] = []
     for mart in marts:
@@ -71,7 +73,7 @@ def mart_mismatches(duck: duckdb.DuckDBPyConnection, other_rows: Callable[[str, 
             "order by ordinal_position", [mart]).fetchall()]
         assert columns, f"marts.{mart} missing on DuckDB"
         rows = other_rows(mart, columns)
-        duck_rows = duck.execute(f"select {', '.join(chr(34) + c + chr(34) for c in columns)} from marts.{mart}").fetchall()
+        duck_rows = duck.execute(f"select {quoted(columns)} from marts.{mart}").fetchall()
         if len(rows) != len(duck_rows):
             mismatches.append(f"{mart}: {engine} {len(rows)} rows, duckdb {len(duck_rows)}")
         elif checksum(rows) != checksum(duck_rows):

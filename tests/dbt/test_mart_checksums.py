@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from mart_checksums import ALL_MARTS, checksum
+from lodestar_dbt_helpers import MARTS
+from mart_checksums import checksum
 
 
 def test_checksum_is_blind_to_float_noise_below_nine_digits_only() -> None:
@@ -20,4 +21,4 @@ def test_checksum_is_blind_to_float_noise_below_nine_digits_only() -> None:
 
 
 def test_every_mart_of_the_project_is_compared() -> None:
-    assert {"customer_360", "access_policy", "warning_lights"} <= set(ALL_MARTS) and len(ALL_MARTS) >= 20
+    assert {"customer_360", "access_policy", "warning_lights"} <= set(MARTS) and len(MARTS) >= 20

@@ -1,16 +1,19 @@
 """`dbt build --target postgres` (as lodestar_pipeline, on the cluster of the `pg_built` fixture) gives the same
-marts as DuckDB: row counts, column types, and a checksum of every column of every mart."""
+marts as DuckDB: a checksum of every column of every mart (and its row count), plus the engine-specific details
+(the analyzed tables, the access policy behind row-level security)."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 from lodestar_dbt_helpers import MARTS, Built, PgBuilt
-from mart_checksums import ALL_MARTS, mart_mismatches
+from mart_checksums import mart_mismatches, quoted
 
 
 @pytest.mark.slow
-def test_postgres_build_matches_duckdb_row_counts(built: Built, pg_built: PgBuilt) -> None:
+def test_postgres_build_matches_duckdb_details(built: Built, pg_built: PgBuilt) -> None:
+    """What the checksums below do not say: the launch figures as numbers, the grouped-max join, the access
+    policy row by row, and that every built table was analyzed. (Row counts of every mart: the checksum test.)"""
     import psycopg2
 
     print(f"postgres: {pg_built.seconds}")
@@ -19,11 +22,6 @@ def test_postgres_build_matches_duckdb_row_counts(built: Built, pg_built: PgBuil
     pg = psycopg2.connect(dsn)
     try:
         with pg.cursor() as cur:
-            for mart in MARTS:
-                cur.execute(f"select count(*) from marts.{mart}")
-                n_pg = cur.fetchone()[0]
-                n_duck = duck.execute(f"select count(*) from marts.{mart}").fetchone()[0]
-                assert n_pg == n_duck, f"{mart}: postgres {n_pg} rows, duckdb {n_duck}"
             cur.execute("select overstatement_pct from marts.launch_reconciliation where pos_units > 0")
             pg_launch = sorted(float(r[0]) for r in cur.fetchall())
         duck_launch = sorted(float(r[0]) for r in duck.execute(
@@ -70,11 +68,11 @@ def test_postgres_marts_match_duckdb_checksums(built: Built, pg_built: PgBuilt) 
 
     def pg_rows(mart: str, columns: list[str]) -> list[tuple]:
         with pg.cursor() as cur:
-            cur.execute(f"select {', '.join(chr(34) + c + chr(34) for c in columns)} from marts.{mart}")
+            cur.execute(f"select {quoted(columns)} from marts.{mart}")
             return [tuple(r) for r in cur.fetchall()]
 
     try:
-        mismatches = mart_mismatches(duck, pg_rows, "postgres", ALL_MARTS)
+        mismatches = mart_mismatches(duck, pg_rows, "postgres")
         assert duck.execute("select count(*) from marts.customer_360").fetchone()[0] > 0
     finally:
         duck.close()
